@@ -1,0 +1,60 @@
+# SciArena. `make run` serves the demo; `make test` runs the suite. See README.md.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint format bench messages clean help
+
+help:
+	@echo "make run    set up and serve the demo on http://$(HOST):$(PORT)/"
+	@echo "make test   set up and run the test suite"
+	@echo "make lint   ruff, migrations check"
+	@echo "make bench  run the benchmarks in bench/"
+
+$(PY):
+	$(PYTHON) -c 'import sys; sys.exit("SciArena needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo ""
+	@echo "  SciArena is at      http://$(HOST):$(PORT)/"
+	@echo "  Admin:              http://$(HOST):$(PORT)/admin/"
+	@echo "  Health:             http://$(HOST):$(PORT)/healthz"
+	@echo "  Demo logins are printed above. Stop with Ctrl-C."
+	@echo ""
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) \
+		--websocket-max-message-size 16384 --websocket-max-frame-size 16384 \
+		config.asgi:application
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(STAMP)
+	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l zh_Hans -l en --ignore='.venv/*' --ignore='tests/*' --ignore='bench/*'
+	$(PY) manage.py makemessages -d djangojs -l zh_Hans -l en --ignore='.venv/*' --ignore='staticfiles/*' --ignore='frontend/static/vendor/*'
+	$(PY) manage.py compilemessages --ignore='.venv/*'
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,307 @@
+"""People and the places they compete for.
+
+Administrative districts (GB/T 2260) and competition regions are kept apart: the
+Beijing Economic-Technological Development Area is no district and has no code, yet
+it competes as a 17th region (DOMAIN.md).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+# Children under this age need a guardian's consent before their data is processed
+# (PIPL art. 28 and 31).
+CONSENT_AGE = 14
+MIN_BIRTH_YEAR = 1900
+
+
+class BilingualName(models.Model):
+    name_zh = models.CharField(_("Chinese name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def name(self) -> str:
+        if translation.get_language() == "en" and self.name_en:
+            return self.name_en
+        return self.name_zh
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class District(BilingualName):
+    """An administrative district of Beijing with its GB/T 2260 code."""
+
+    code = models.CharField(_("GB/T 2260 code"), max_length=6, unique=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("district")
+        verbose_name_plural = _("districts")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^1101[0-9]{2}$"), name="district_code_is_beijing"
+            )
+        ]
+
+
+class Region(BilingualName):
+    """A competition region: one of the 16 districts, or the Development Area."""
+
+    slug = models.SlugField(unique=True)
+    district = models.OneToOneField(
+        District, null=True, blank=True, on_delete=models.PROTECT, related_name="region"
+    )
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "slug"]
+        verbose_name = _("competition region")
+        verbose_name_plural = _("competition regions")
+
+
+class School(models.Model):
+    class Stage(models.TextChoices):
+        PRIMARY = "primary", _("Primary school")
+        JUNIOR = "junior", _("Junior secondary school")
+        SENIOR = "senior", _("Senior secondary school")
+        NINE_YEAR = "nine_year", _("Nine-year school")
+        COMPLETE = "complete", _("Complete secondary school")
+        TWELVE_YEAR = "twelve_year", _("Twelve-year school")
+        VOCATIONAL = "vocational", _("Vocational school")
+        UNIVERSITY = "university", _("University or college")
+
+    name = models.CharField(_("name"), max_length=120)
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, related_name="schools", verbose_name=_("district")
+    )
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
+    enrolment = models.PositiveIntegerField(_("enrolment"), default=0)
+
+    class Meta:
+        ordering = ["district__code", "name"]
+        verbose_name = _("school")
+        verbose_name_plural = _("schools")
+        constraints = [
+            models.UniqueConstraint(fields=["district", "name"], name="school_unique_in_district")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Unit(models.Model):
+    """Any other body that fields a team: street office, enterprise, government body…"""
+
+    class Kind(models.TextChoices):
+        STREET_OFFICE = "street_office", _("Street office")
+        TOWNSHIP = "township", _("Township")
+        ENTERPRISE = "enterprise", _("Enterprise")
+        GOVERNMENT = "government", _("Government body")
+        SCHOOL_BOARD = "school_board", _("Education board")
+        PARTY_SCHOOL = "party_school", _("Party school")
+        COMMUNITY = "community", _("Community")
+        OTHER = "other", _("Other")
+
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="units", verbose_name=_("region")
+    )
+
+    class Meta:
+        ordering = ["region__sort_order", "name"]
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
+        constraints = [
+            models.UniqueConstraint(fields=["region", "name"], name="unit_unique_in_region")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    class Role(models.TextChoices):
+        CITIZEN = "citizen", _("Citizen")
+        STUDENT = "student", _("Student")
+        TEACHER = "teacher", _("Teacher")
+        ORGANIZER = "organizer", _("Organizer")
+        ADMIN = "admin", _("Administrator")
+
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.CITIZEN)
+    # Stored in E.164 form (+8613800138000); allauth's phone login reads and writes it
+    # through accounts.adapter.AccountAdapter.
+    phone = models.CharField(_("phone number"), max_length=20, null=True, blank=True, unique=True)
+    phone_verified = models.BooleanField(_("phone verified"), default=False)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    @property
+    def is_organizer(self) -> bool:
+        return self.role in {self.Role.ORGANIZER, self.Role.ADMIN} or self.is_superuser
+
+    @property
+    def is_staff_member(self) -> bool:
+        """Teachers, organizers and admins: people who run things rather than play."""
+        return self.role in {self.Role.TEACHER, self.Role.ORGANIZER, self.Role.ADMIN}
+
+
+def user_display(user: User) -> str:
+    profile = getattr(user, "profile", None)
+    if profile is not None and profile.nickname:
+        return profile.nickname
+    return user.get_username()
+
+
+def validate_birth_year(value: int) -> None:
+    this_year = timezone.localdate().year
+    if value < MIN_BIRTH_YEAR or value > this_year:
+        raise ValidationError(
+            _("Enter a birth year between %(low)s and %(high)s."),
+            params={"low": MIN_BIRTH_YEAR, "high": this_year},
+            code="birth_year_range",
+        )
+
+
+class Profile(models.Model):
+    class PopulationGroup(models.TextChoices):
+        STUDENT = "student", _("Student")
+        FARMER = "farmer", _("Farmer")
+        WORKER = "worker", _("Industrial worker")
+        ELDERLY = "elderly", _("Elderly")
+        CIVIL_SERVANT = "civil_servant", _("Official or civil servant")
+        OTHER = "other", _("Other")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    nickname = models.CharField(_("nickname"), max_length=30, blank=True)
+    population_group = models.CharField(
+        _("population group"),
+        max_length=20,
+        choices=PopulationGroup.choices,
+        default=PopulationGroup.OTHER,
+    )
+    # Birth year, never birth date: collect the minimum (DOMAIN.md).
+    birth_year = models.PositiveSmallIntegerField(
+        _("birth year"), null=True, blank=True, validators=[validate_birth_year]
+    )
+    district = models.ForeignKey(
+        District, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("district")
+    )
+    region = models.ForeignKey(
+        Region,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("competition region"),
+    )
+    school = models.ForeignKey(
+        School, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("school")
+    )
+    unit = models.ForeignKey(
+        Unit, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("unit")
+    )
+    grade = models.PositiveSmallIntegerField(
+        _("grade"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+        help_text=_("1–6 primary, 7–9 junior secondary, 10–12 senior secondary."),
+    )
+    elder_mode = models.BooleanField(_("elder mode"), default=False)
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(grade__isnull=True) | Q(grade__gte=1, grade__lte=12),
+                name="profile_grade_1_to_12",
+            ),
+            models.CheckConstraint(
+                condition=Q(birth_year__isnull=True) | Q(birth_year__gte=MIN_BIRTH_YEAR),
+                name="profile_birth_year_plausible",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.nickname or str(self.user)
+
+    @property
+    def needs_guardian_consent(self) -> bool:
+        """True if the holder may be under 14.
+
+        We know only the birth year, so someone born in (this year − 14) may still be 13:
+        we take the safe side and ask for consent until the year they surely turn 14.
+        """
+        if self.birth_year is None:
+            return False
+        return timezone.localdate().year - self.birth_year <= CONSENT_AGE
+
+
+class GuardianConsent(models.Model):
+    """An append-only record of a guardian granting or withdrawing consent.
+
+    The current state is the newest record for the child. Rows are never updated:
+    `save()` refuses to change an existing row and services only insert.
+    """
+
+    class Action(models.TextChoices):
+        GRANT = "grant", _("Granted")
+        WITHDRAW = "withdraw", _("Withdrawn")
+
+    class Relationship(models.TextChoices):
+        MOTHER = "mother", _("Mother")
+        FATHER = "father", _("Father")
+        GRANDPARENT = "grandparent", _("Grandparent")
+        GUARDIAN = "guardian", _("Other legal guardian")
+
+    child = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="guardian_consents"
+    )
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    guardian_contact = models.CharField(_("guardian contact"), max_length=254)
+    relationship = models.CharField(_("relationship"), max_length=20, choices=Relationship.choices)
+    # Purposes, consented to separately (PIPL art. 25 and 31).
+    allow_processing = models.BooleanField(_("processing of the child's data"), default=False)
+    allow_public_display = models.BooleanField(
+        _("public display of name and school"), default=False
+    )
+    notice_version = models.CharField(_("notice version"), max_length=20)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("guardian consent record")
+        verbose_name_plural = _("guardian consent records")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action="withdraw", allow_processing=False, allow_public_display=False)
+                | Q(action="grant", allow_processing=True),
+                name="consent_grant_covers_processing",
+            )
+        ]
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("Guardian consent records are append-only.")
+        super().save(*args, **kwargs)
+
+    def __str__(self) -> str:
+        return f"{self.child_id} {self.action} {self.created_at:%Y-%m-%d}"

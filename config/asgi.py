@@ -1,0 +1,25 @@
+"""ASGI entry point: HTTP through Django, WebSockets through Channels.
+
+WebSocket handshakes are checked against the allowed origins; the message size cap
+is enforced by daphne (--websocket-max-message-size) and again by the consumers.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from realtime.routing import websocket_urlpatterns  # noqa: E402
+from realtime.security import OriginCheck  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": OriginCheck(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

@@ -1,0 +1,12 @@
+"""The Celery app. Tasks take ids, are idempotent, and are enqueued with
+transaction.on_commit (see DESIGN.md). Without REDIS_URL tasks run eagerly."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("sciarena")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

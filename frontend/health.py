@@ -1,0 +1,65 @@
+"""What /healthz reports: can we reach the database, the cache and the channel layer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.cache import cache
+from django.db import connection
+
+
+def _timed(check) -> dict:
+    started = time.perf_counter()
+    try:
+        detail = check()
+    except Exception as exc:  # a health check reports every failure, whatever it is
+        return {"ok": False, "error": type(exc).__name__, "ms": _ms(started)}
+    return {"ok": True, "backend": detail, "ms": _ms(started)}
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return connection.vendor
+
+
+def check_cache() -> str:
+    key = f"healthz:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=10)
+    if cache.get(key) != "1":
+        raise RuntimeError("cache did not return what was stored")
+    cache.delete(key)
+    return type(cache).__name__
+
+
+def check_channel_layer() -> str:
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("no channel layer configured")
+
+    async def round_trip() -> None:
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "healthz"})
+        message = await asyncio.wait_for(layer.receive(channel), timeout=3)
+        if message.get("type") != "healthz":
+            raise RuntimeError("channel layer returned another message")
+
+    async_to_sync(round_trip)()
+    return type(layer).__name__
+
+
+def run_checks() -> dict:
+    return {
+        "database": _timed(check_database),
+        "cache": _timed(check_cache),
+        "channel_layer": _timed(check_channel_layer),
+    }
