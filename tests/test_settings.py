@@ -1,0 +1,102 @@
+"""The one settings module, read in fresh processes with different environments."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = """
+import json, django
+from django.conf import settings
+django.setup()
+print(json.dumps({
+    "debug": settings.DEBUG,
+    "db": settings.DATABASES["default"]["ENGINE"],
+    "db_options": settings.DATABASES["default"].get("OPTIONS", {}),
+    "layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
+    "layer_hosts": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts"),
+    "cache": settings.CACHES["default"]["BACKEND"],
+    "eager": settings.CELERY_TASK_ALWAYS_EAGER,
+    "acks_late": settings.CELERY_TASK_ACKS_LATE,
+    "broker": settings.CELERY_BROKER_URL,
+    "language": settings.LANGUAGE_CODE,
+}))
+"""
+
+SERVICE_VARS = ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")
+
+
+def run(env_extra: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings", **env_extra})
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def probe(env_extra: dict[str, str]) -> dict:
+    result = run(env_extra, "-c", PROBE)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_with_no_environment_it_is_the_embedded_default():
+    found = probe({})
+    assert found["debug"] is True
+    assert found["db"] == "django.db.backends.sqlite3"
+    assert "journal_mode=WAL" in found["db_options"]["init_command"]
+    assert found["layer"] == "channels.layers.InMemoryChannelLayer"
+    assert found["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert found["eager"] is True
+    assert found["language"] == "zh-hans"
+
+
+def test_with_database_and_redis_urls_it_is_the_distributed_setup():
+    found = probe(
+        {
+            "DATABASE_URL": "postgres://sciarena@db.internal:5432/sciarena",
+            "REDIS_URL": "redis://cache.internal:6379/0",
+        }
+    )
+    assert found["db"] == "django.db.backends.postgresql"
+    assert found["layer"] == "channels_redis.core.RedisChannelLayer"
+    (host,) = found["layer_hosts"]
+    assert host["address"] == "redis://cache.internal:6379/0"
+    assert host["socket_timeout"] is None  # the redis-py 8 trap (DESIGN.md)
+    assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert found["eager"] is False
+    assert found["acks_late"] is True
+    assert found["broker"] == "redis://cache.internal:6379/0"
+
+
+def test_redis_py_is_below_8_as_channels_redis_needs():
+    import redis
+
+    assert int(redis.__version__.split(".")[0]) < 8
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run({"DEBUG": "0", "ALLOWED_HOSTS": "sciarena.example.org"}, "-c", PROBE)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_settings_pass_check_deploy_without_a_warning():
+    result = run(
+        {
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(64),
+            "ALLOWED_HOSTS": "sciarena.example.org",
+        },
+        "manage.py",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
