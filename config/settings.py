@@ -34,7 +34,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 DEBUG = env_bool("DEBUG", True)
 
-_DEV_SECRET = "django-insecure-local-development-only-never-deploy-this-key"
+_DEV_SECRET = "django-insecure-local-development-only-never-deploy-this-key"  # noqa: S105
 SECRET_KEY = os.environ.get("SECRET_KEY") or _DEV_SECRET
 if not DEBUG and SECRET_KEY == _DEV_SECRET:
     from django.core.exceptions import ImproperlyConfigured
