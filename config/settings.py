@@ -204,6 +204,10 @@ ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupProfileForm"
 ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_PHONE_VERIFICATION_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+# Text-message codes are six digits, as people in China expect them: easy to type on
+# a phone keypad and to read aloud to an older relative. Three tries per code
+# (allauth's default) and the request_login_code limit below keep guessing hopeless.
+ACCOUNT_PHONE_VERIFICATION_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
@@ -219,6 +223,11 @@ ACCOUNT_RATE_LIMITS = {
     "request_login_code": "100/m/ip,3/m/key",
     "verify_phone": "1/30s/key,100/m/ip",
 }
+# Behind a reverse proxy every request comes from the proxy's address, and the per-IP
+# limits above would be shared by the whole city. Set TRUSTED_PROXY_COUNT to the
+# number of proxies in front of daphne so allauth reads the client from
+# X-Forwarded-For (or run daphne with --proxy-headers and leave it at 0).
+ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "SciArena"
 
