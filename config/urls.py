@@ -7,6 +7,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("me/", include("accounts.urls")),
+    path("bank/", include("quizzes.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,21 @@
+from django.urls import path
+
+from . import views
+
+app_name = "quizzes"
+
+urlpatterns = [
+    path("", views.bank_list, name="banks"),
+    path("new/", views.bank_create, name="bank_create"),
+    path("<int:bank_id>/", views.bank_detail, name="bank"),
+    path("<int:bank_id>/new/", views.question_create, name="question_create"),
+    path("<int:bank_id>/review/", views.review_queue, name="review_queue"),
+    path("q/<int:question_id>/", views.question_detail, name="question"),
+    path("q/<int:question_id>/edit/", views.question_edit, name="question_edit"),
+    path("preview/", views.question_preview, name="preview"),
+    path(
+        "v/<int:version_id>/<str:action>/",
+        views.version_action,
+        name="version_action",
+    ),
+]

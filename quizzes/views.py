@@ -1,0 +1,218 @@
+"""Organizer pages for question banks: thin adapters over services and selectors."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from . import bank_selectors as selectors
+from . import services
+from .forms import BankForm, FilterForm, QuestionForm, key_as_text
+from .models import Bank, Question, QuestionVersion, VersionStatus
+
+
+def staff_required(view):
+    """Teachers, organizers and admins build banks; players never see these pages."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not (request.user.is_staff_member or request.user.is_superuser):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _bank_for(request, bank_id) -> tuple[Bank, str]:
+    bank = get_object_or_404(Bank, pk=bank_id)
+    role = selectors.bank_role(bank=bank, user=request.user)
+    if role is None:
+        raise Http404
+    return bank, role
+
+
+def _question_for(request, question_id) -> tuple[Question, str]:
+    question = get_object_or_404(Question.objects.select_related("bank"), pk=question_id)
+    role = selectors.bank_role(bank=question.bank, user=request.user)
+    if role is None:
+        raise Http404
+    return question, role
+
+
+@staff_required
+def bank_list(request):
+    return render(
+        request, "quizzes/bank_list.html", {"banks": selectors.banks_for(user=request.user)}
+    )
+
+
+@staff_required
+def bank_create(request):
+    form = BankForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        bank = services.bank_create(
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+            owner=request.user,
+        )
+        return redirect("quizzes:bank", bank.pk)
+    return render(request, "quizzes/bank_form.html", {"form": form})
+
+
+@staff_required
+def bank_detail(request, bank_id):
+    bank, role = _bank_for(request, bank_id)
+    filters = FilterForm(request.GET or None)
+    chosen = filters.cleaned_data if filters.is_valid() else {}
+    versions = selectors.latest_versions(bank=bank, filters=chosen)
+    page = Paginator(versions, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "quizzes/bank_detail.html",
+        {
+            "bank": bank,
+            "role": role,
+            "filters": filters,
+            "page": page,
+            "query": query.urlencode(),
+            "in_review": selectors.review_queue(bank=bank, reviewer=request.user).count()
+            if selectors.sees_keys(role)
+            else 0,
+        },
+    )
+
+
+@staff_required
+def question_create(request, bank_id):
+    bank, role = _bank_for(request, bank_id)
+    if role != "owner":
+        raise PermissionDenied
+    form = QuestionForm(request.POST or None, initial={"difficulty": "medium"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            question = services.question_create(bank=bank, author=request.user, raw=form.raw())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            for warning in form.warnings:
+                messages.warning(request, warning)
+            messages.success(request, _("Question saved as a draft."))
+            return redirect("quizzes:question", question.pk)
+    return render(request, "quizzes/question_form.html", {"form": form, "bank": bank})
+
+
+@staff_required
+def question_detail(request, question_id):
+    question, role = _question_for(request, question_id)
+    history = selectors.question_history(question=question)
+    version = history["versions"][0]
+    return render(
+        request,
+        "quizzes/question_detail.html",
+        {
+            "question": question,
+            "bank": question.bank,
+            "version": version,
+            "role": role,
+            "sees_keys": selectors.sees_keys(role),
+            "key_text": key_as_text(version) if selectors.sees_keys(role) else "",
+            "history": history,
+            "can_publish": selectors.sees_keys(role)
+            and version.status == VersionStatus.IN_REVIEW
+            and version.author_id != request.user.pk,
+        },
+    )
+
+
+@staff_required
+def question_edit(request, question_id):
+    question, role = _question_for(request, question_id)
+    if role != "owner":
+        raise PermissionDenied
+    version = question.versions.order_by("-number").first()
+    if request.method == "POST":
+        form = QuestionForm(request.POST)
+        if form.is_valid():
+            try:
+                services.question_edit(question=question, editor=request.user, raw=form.raw())
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                for warning in form.warnings:
+                    messages.warning(request, warning)
+                messages.success(request, _("Changes saved."))
+                return redirect("quizzes:question", question.pk)
+    else:
+        form = QuestionForm.from_version(version)
+    return render(
+        request,
+        "quizzes/question_form.html",
+        {"form": form, "bank": question.bank, "question": question, "version": version},
+    )
+
+
+@staff_required
+@require_POST
+def question_preview(request):
+    """The question as a player will see it: stem and options, never the key."""
+    form = QuestionForm(request.POST)
+    form.is_valid()
+    data = getattr(form, "question_data", None) or {}
+    return render(
+        request,
+        "quizzes/_preview.html",
+        {"data": data, "errors": form.errors, "warnings": form.warnings},
+    )
+
+
+@staff_required
+@require_POST
+def version_action(request, version_id, action):
+    version = get_object_or_404(
+        QuestionVersion.objects.select_related("question__bank"), pk=version_id
+    )
+    if selectors.bank_role(bank=version.question.bank, user=request.user) is None:
+        raise Http404
+    try:
+        if action == "submit":
+            services.version_submit(version=version, actor=request.user)
+            messages.success(request, _("Sent for review."))
+        elif action == "publish":
+            services.version_publish(version=version, reviewer=request.user)
+            messages.success(request, _("Published."))
+        elif action == "reject":
+            services.version_reject(
+                version=version, reviewer=request.user, reason=request.POST.get("reason", "")[:500]
+            )
+            messages.success(request, _("Sent back to the author."))
+        elif action == "retire":
+            services.question_retire(question=version.question, actor=request.user)
+            messages.success(request, _("Retired."))
+        else:
+            raise Http404
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("quizzes:question", version.question_id)
+
+
+@staff_required
+def review_queue(request, bank_id):
+    bank, role = _bank_for(request, bank_id)
+    if not selectors.sees_keys(role):
+        raise PermissionDenied
+    return render(
+        request,
+        "quizzes/review_queue.html",
+        {"bank": bank, "versions": selectors.review_queue(bank=bank, reviewer=request.user)},
+    )
