@@ -3,6 +3,7 @@ audit entry; state changes are conditional updates so that they happen once."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -67,13 +68,20 @@ def _cleaned(raw: dict[str, Any]) -> dict[str, Any]:
 
 @transaction.atomic
 def question_create(
-    *, bank: Bank, author: User, raw: dict[str, Any], is_demo: bool = False
+    *,
+    bank: Bank,
+    author: User,
+    raw: dict[str, Any],
+    is_demo: bool = False,
+    uid: uuid.UUID | None = None,
 ) -> Question:
     """A new question, cleaned by clean_question(), with version 1 as a draft."""
     if not _can_edit(bank, author):
         raise PermissionDenied(_("Only the bank's owners add questions."))
     data = _cleaned(raw)
-    question = Question.objects.create(bank=bank, created_by=author, is_demo=is_demo)
+    question = Question.objects.create(
+        bank=bank, created_by=author, is_demo=is_demo, uid=uid or uuid.uuid4()
+    )
     version = QuestionVersion.objects.create(
         question=question, number=1, author=author, **_version_fields(data)
     )

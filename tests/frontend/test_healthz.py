@@ -39,7 +39,8 @@ def test_healthz_names_the_backends_in_use(client, settings):
     )
     assert body["checks"]["database"]["backend"] == expected_db
     layer = body["checks"]["channel_layer"]["backend"]
+    cache = body["checks"]["cache"]["backend"]
     if settings.REDIS_URL:
-        assert layer == "RedisChannelLayer"
+        assert (layer, cache) == ("RedisChannelLayer", "RedisCache")
     else:
-        assert layer == "InMemoryChannelLayer"
+        assert (layer, cache) == ("InMemoryChannelLayer", "LocMemCache")

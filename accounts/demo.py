@@ -1,0 +1,491 @@
+"""Demo data for `manage.py seed_demo`: schools, units and demo accounts.
+
+Everything here is idempotent: rows are found by their natural keys (a school by
+district and name, a unit by region and name, a user by username) and brought to the
+values below, so running the loaders again changes nothing and duplicates nothing.
+
+`load_demo()` runs every loader named in LOADERS, in order, in one transaction. Later
+issues add their own loaders (question banks, contests…) by appending a dotted path
+to LOADERS; a loader takes the shared `DemoReport` and adds its lines and logins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from .models import District, GuardianConsent, Profile, Region, School, Unit, User
+from .selectors import consent_state, user_can_play
+from .services import consent_grant, consent_token_make
+
+# Loaders run in this order; accounts first, since everything else refers to it.
+LOADERS: list[str] = [
+    "accounts.demo.load_accounts",
+    "quizzes.demo.load_questions",
+]
+
+DEMO_PASSWORD = "sciarena-demo"  # noqa: S105 - a published demo password, by design
+DEMO_PREFIX = "demo_"
+DEMO_EMAIL_DOMAIN = "example.org"
+EXPECTED_DISTRICTS = 16
+EXPECTED_REGIONS = 17
+
+Stage = School.Stage
+Kind = Unit.Kind
+Group = Profile.PopulationGroup
+Role = User.Role
+
+# Real, well-known Beijing schools, each in the district it stands in (GB/T 2260
+# code). The enrolment figures are illustrative round numbers for the demo, not
+# official statistics.
+SCHOOLS: list[tuple[str, str, str, int]] = [
+    # 东城区
+    ("北京市第二中学", "110101", Stage.COMPLETE, 2400),
+    ("北京汇文中学", "110101", Stage.COMPLETE, 2600),
+    ("北京景山学校", "110101", Stage.TWELVE_YEAR, 3200),
+    ("北京市东城区史家小学", "110101", Stage.PRIMARY, 3000),
+    # 西城区
+    ("北京市第四中学", "110102", Stage.COMPLETE, 2200),
+    ("北京师范大学附属实验中学", "110102", Stage.COMPLETE, 2800),
+    ("北京市第八中学", "110102", Stage.COMPLETE, 2500),
+    ("北京小学", "110102", Stage.PRIMARY, 3500),
+    # 朝阳区
+    ("北京市第八十中学", "110105", Stage.COMPLETE, 3300),
+    ("北京市陈经纶中学", "110105", Stage.COMPLETE, 3000),
+    ("北京市朝阳区实验小学", "110105", Stage.PRIMARY, 4000),
+    ("北京工业大学", "110105", Stage.UNIVERSITY, 26000),
+    # 丰台区
+    ("北京市第十二中学", "110106", Stage.COMPLETE, 3600),
+    ("北京市第十八中学", "110106", Stage.COMPLETE, 2800),
+    # 石景山区
+    ("北京市第九中学", "110107", Stage.COMPLETE, 2400),
+    ("北京市京源学校", "110107", Stage.TWELVE_YEAR, 3000),
+    # 海淀区
+    ("中国人民大学附属中学", "110108", Stage.COMPLETE, 4500),
+    ("北京大学附属中学", "110108", Stage.COMPLETE, 2600),
+    ("清华大学附属中学", "110108", Stage.COMPLETE, 2800),
+    ("北京一零一中学", "110108", Stage.COMPLETE, 3000),
+    ("北京市海淀区中关村第一小学", "110108", Stage.PRIMARY, 4200),
+    ("北京航空航天大学", "110108", Stage.UNIVERSITY, 38000),
+    # 门头沟区
+    ("北京市大峪中学", "110109", Stage.COMPLETE, 2000),
+    # 房山区
+    ("北京市房山区良乡中学", "110111", Stage.COMPLETE, 2200),
+    ("北京师范大学良乡附属中学", "110111", Stage.COMPLETE, 2000),
+    # 通州区
+    ("北京市潞河中学", "110112", Stage.COMPLETE, 3500),
+    ("北京市通州区运河中学", "110112", Stage.COMPLETE, 2800),
+    # 顺义区
+    ("北京市牛栏山第一中学", "110113", Stage.SENIOR, 3000),
+    ("北京市顺义区第一中学", "110113", Stage.COMPLETE, 2600),
+    # 昌平区
+    ("北京市昌平区第一中学", "110114", Stage.COMPLETE, 2200),
+    ("北京市昌平区第二中学", "110114", Stage.COMPLETE, 2400),
+    # 大兴区
+    ("北京市大兴区第一中学", "110115", Stage.COMPLETE, 2600),
+    ("北京市大兴区第一职业学校", "110115", Stage.VOCATIONAL, 1800),
+    # 怀柔区
+    ("北京市怀柔区第一中学", "110116", Stage.COMPLETE, 2000),
+    # 平谷区
+    ("北京市平谷中学", "110117", Stage.COMPLETE, 2200),
+    # 密云区
+    ("北京市密云区第二中学", "110118", Stage.COMPLETE, 2400),
+    # 延庆区
+    ("北京市延庆区第一中学", "110119", Stage.COMPLETE, 2000),
+]
+
+# Bodies other than schools that field teams (DOMAIN.md). Street offices, townships,
+# the party school and government bodies are real; the two enterprises are made up
+# for the demo and say so in their names.
+UNITS: list[tuple[str, str, str]] = [
+    ("东城区东华门街道", "dongcheng", Kind.STREET_OFFICE),
+    ("西城区什刹海街道", "xicheng", Kind.STREET_OFFICE),
+    ("朝阳区望京街道", "chaoyang", Kind.STREET_OFFICE),
+    ("海淀区学院路街道", "haidian", Kind.STREET_OFFICE),
+    ("平谷区峪口镇", "pinggu", Kind.TOWNSHIP),
+    ("密云区溪翁庄镇", "miyun", Kind.TOWNSHIP),
+    ("北京市海淀区教育委员会", "haidian", Kind.SCHOOL_BOARD),
+    ("北京市朝阳区应急管理局", "chaoyang", Kind.GOVERNMENT),
+    ("中共北京市海淀区委党校", "haidian", Kind.PARTY_SCHOOL),
+    ("京西新材料有限公司（演示）", "shijingshan", Kind.ENTERPRISE),
+    ("亦庄智能制造有限公司（演示）", "bda", Kind.ENTERPRISE),
+]
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    role: str
+    nickname: str
+    group: str
+    age: int
+    try_this: str
+    school: str | None = None
+    unit: str | None = None
+    region: str | None = None  # for people with neither school nor unit
+    grade: int | None = None
+    elder_mode: bool = False
+    is_staff: bool = False
+    is_superuser: bool = False
+    # "granted": a guardian has consented (via consent_grant); "pending": none yet.
+    consent: str | None = None
+
+    @property
+    def email(self) -> str:
+        return f"{self.username}@{DEMO_EMAIL_DOMAIN}"
+
+
+# Ages, not birth years: the two children must stay under 14 whatever year it is.
+USERS: list[DemoUser] = [
+    DemoUser(
+        "demo_admin",
+        Role.ADMIN,
+        "演示管理员",
+        Group.OTHER,
+        45,
+        "Superuser: everything in /admin/",
+        region="dongcheng",
+        is_staff=True,
+        is_superuser=True,
+    ),
+    DemoUser(
+        "demo_organizer",
+        Role.ORGANIZER,
+        "赛事组织者",
+        Group.CIVIL_SERVANT,
+        38,
+        "Organizer (staff): /admin/ for schools, units, people",
+        unit="北京市海淀区教育委员会",
+        is_staff=True,
+    ),
+    DemoUser(
+        "demo_teacher",
+        Role.TEACHER,
+        "王老师",
+        Group.OTHER,
+        33,
+        "Teacher at 人大附中 (Haidian); sign in by email too",
+        school="中国人民大学附属中学",
+    ),
+    DemoUser(
+        "demo_student_rdfz",
+        Role.STUDENT,
+        "小海豚",
+        Group.STUDENT,
+        16,
+        "Student, grade 10, Haidian",
+        school="中国人民大学附属中学",
+        grade=10,
+    ),
+    DemoUser(
+        "demo_student_bj4",
+        Role.STUDENT,
+        "银杏叶",
+        Group.STUDENT,
+        15,
+        "Student, grade 9, Xicheng",
+        school="北京市第四中学",
+        grade=9,
+    ),
+    DemoUser(
+        "demo_student_luhe",
+        Role.STUDENT,
+        "运河之星",
+        Group.STUDENT,
+        17,
+        "Student, grade 11, Tongzhou",
+        school="北京市潞河中学",
+        grade=11,
+    ),
+    DemoUser(
+        "demo_student_miyun",
+        Role.STUDENT,
+        "水库小卫士",
+        Group.STUDENT,
+        15,
+        "Student, grade 9, Miyun",
+        school="北京市密云区第二中学",
+        grade=9,
+    ),
+    DemoUser(
+        "demo_child_consented",
+        Role.STUDENT,
+        "小火箭",
+        Group.STUDENT,
+        11,
+        "Under 14, guardian consent granted",
+        school="北京市海淀区中关村第一小学",
+        grade=5,
+        consent="granted",
+    ),
+    DemoUser(
+        "demo_child_pending",
+        Role.STUDENT,
+        "小蜗牛",
+        Group.STUDENT,
+        10,
+        "Under 14, consent pending: blocked until a guardian agrees",
+        school="北京市东城区史家小学",
+        grade=4,
+        consent="pending",
+    ),
+    DemoUser(
+        "demo_farmer",
+        Role.CITIZEN,
+        "果园老李",
+        Group.FARMER,
+        52,
+        "Citizen, farmer, Pinggu township team",
+        unit="平谷区峪口镇",
+    ),
+    DemoUser(
+        "demo_worker",
+        Role.CITIZEN,
+        "亦庄工匠",
+        Group.WORKER,
+        34,
+        "Citizen, industrial worker, Development Area",
+        unit="亦庄智能制造有限公司（演示）",
+    ),
+    DemoUser(
+        "demo_elder",
+        Role.CITIZEN,
+        "什刹海张奶奶",
+        Group.ELDERLY,
+        72,
+        "Citizen, elderly: elder mode on (large type)",
+        unit="西城区什刹海街道",
+        elder_mode=True,
+    ),
+    DemoUser(
+        "demo_civil_servant",
+        Role.CITIZEN,
+        "应急小刘",
+        Group.CIVIL_SERVANT,
+        41,
+        "Citizen, civil servant, Chaoyang",
+        unit="北京市朝阳区应急管理局",
+    ),
+]
+
+GUARDIAN_CONTACT = "guardian.{username}@" + DEMO_EMAIL_DOMAIN
+
+
+class DemoSetupError(Exception):
+    """The database is not ready for demo data (migrations not run)."""
+
+
+@dataclass
+class Credential:
+    username: str
+    role: str
+    try_this: str
+    can_play: bool
+    password: str = DEMO_PASSWORD
+
+
+@dataclass
+class DemoReport:
+    """What the loaders did, for the command to print."""
+
+    counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # name: (created, total)
+    credentials: list[Credential] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, name: str, created: int, total: int) -> None:
+        self.counts[name] = (created, total)
+
+
+def check_ready() -> None:
+    """Fail clearly unless the districts and regions of the data migration are there."""
+    from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    connection = connections[DEFAULT_DB_ALIAS]
+    try:
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if pending:
+            raise DemoSetupError(
+                f"{len(pending)} migration(s) not applied. Run `python manage.py migrate` first."
+            )
+        districts = District.objects.count()
+        regions = Region.objects.count()
+    except DatabaseError as exc:
+        raise DemoSetupError(
+            f"The database is not ready ({exc}). Run `python manage.py migrate` first."
+        ) from exc
+    if districts != EXPECTED_DISTRICTS or regions != EXPECTED_REGIONS:
+        raise DemoSetupError(
+            f"Expected {EXPECTED_DISTRICTS} districts and {EXPECTED_REGIONS} regions from "
+            f"migration accounts.0002, found {districts} and {regions}. "
+            "Run `python manage.py migrate` (without --fake)."
+        )
+
+
+def load_demo() -> DemoReport:
+    """Run every loader in LOADERS in one transaction and return what they did."""
+    check_ready()
+    report = DemoReport()
+    with transaction.atomic():
+        for path in LOADERS:
+            import_string(path)(report)
+    return report
+
+
+def load_accounts(report: DemoReport) -> None:
+    schools = _load_schools(report)
+    units = _load_units(report)
+    _load_users(report, schools=schools, units=units)
+
+
+def _load_schools(report: DemoReport) -> dict[str, School]:
+    districts = {d.code: d for d in District.objects.all()}
+    schools: dict[str, School] = {}
+    created = 0
+    for name, code, stage, enrolment in SCHOOLS:
+        school, was_created = School.objects.update_or_create(
+            district=districts[code], name=name, defaults={"stage": stage, "enrolment": enrolment}
+        )
+        schools[name] = school
+        created += was_created
+    report.count("schools", created, len(SCHOOLS))
+    return schools
+
+
+def _load_units(report: DemoReport) -> dict[str, Unit]:
+    regions = {r.slug: r for r in Region.objects.all()}
+    units: dict[str, Unit] = {}
+    created = 0
+    for name, slug, kind in UNITS:
+        unit, was_created = Unit.objects.update_or_create(
+            region=regions[slug], name=name, defaults={"kind": kind}
+        )
+        units[name] = unit
+        created += was_created
+    report.count("units", created, len(UNITS))
+    return units
+
+
+def _load_users(report: DemoReport, *, schools: dict[str, School], units: dict[str, Unit]) -> None:
+    from allauth.account.models import EmailAddress
+
+    regions = {r.slug: r for r in Region.objects.select_related("district")}
+    region_by_id = {r.pk: r for r in regions.values()}
+    region_of_district = {r.district_id: r for r in regions.values() if r.district_id}
+    organizer_permissions = list(_organizer_permissions())
+    this_year = timezone.localdate().year
+    created = 0
+    for spec in USERS:
+        user, was_created = User.objects.update_or_create(
+            username=spec.username,
+            defaults={
+                "role": spec.role,
+                "email": spec.email,
+                "is_active": True,
+                "is_staff": spec.is_staff,
+                "is_superuser": spec.is_superuser,
+                "deleted_at": None,
+            },
+        )
+        created += was_created
+        # Checking first keeps a second run from rewriting the hash (a new salt each time).
+        if not user.check_password(DEMO_PASSWORD):
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        if spec.role == Role.ORGANIZER:
+            user.user_permissions.set(organizer_permissions)
+        EmailAddress.objects.update_or_create(
+            user=user, email=spec.email, defaults={"verified": True, "primary": True}
+        )
+
+        school = schools[spec.school] if spec.school else None
+        unit = units[spec.unit] if spec.unit else None
+        if school is not None:
+            region = region_of_district[school.district_id]
+            district = region.district
+        elif unit is not None:
+            region = region_by_id[unit.region_id]
+            district = region.district
+        else:
+            region = regions[spec.region] if spec.region else None
+            district = region.district if region else None
+        Profile.objects.update_or_create(
+            user=user,
+            defaults={
+                "nickname": spec.nickname,
+                "population_group": spec.group,
+                "birth_year": this_year - spec.age,
+                "district": district,
+                "region": region,
+                "school": school,
+                "unit": unit,
+                "grade": spec.grade,
+                "elder_mode": spec.elder_mode,
+            },
+        )
+
+        contact = GUARDIAN_CONTACT.format(username=spec.username)
+        # Consent records are append-only: add the demo grant only if the child has
+        # no record at all, so a second run (or a guardian's later choice) stands.
+        if spec.consent == "granted" and consent_state(user=user) is None:
+            consent_grant(
+                child=user,
+                guardian_contact=contact,
+                relationship=GuardianConsent.Relationship.MOTHER,
+                allow_public_display=False,
+            )
+        if spec.consent == "pending" and consent_state(user=user) is None:
+            token = consent_token_make(
+                child=user,
+                guardian_contact=contact,
+                relationship=GuardianConsent.Relationship.FATHER,
+            )
+            report.notes.append(
+                f"Guardian consent page for {spec.username} (open it to play the guardian): "
+                f"{reverse('accounts:consent', args=[token])}"
+            )
+
+        report.credentials.append(
+            Credential(
+                username=spec.username,
+                role=spec.role,
+                try_this=spec.try_this,
+                can_play=user_can_play(user=user),
+            )
+        )
+    report.count("demo users", created, len(USERS))
+    report.notes.append(
+        f"Every demo account also signs in by email: <username>@{DEMO_EMAIL_DOMAIN}."
+    )
+
+
+# What a (non-superuser) organizer may do in the admin: run the question banks,
+# contests and rankings apps, keep schools and units, and look at people without
+# editing them (changing users in the admin amounts to making superusers).
+ORGANIZER_APPS = ["quizzes", "competitions", "leaderboards"]
+ORGANIZER_ACCOUNTS_PERMISSIONS = [
+    "view_school",
+    "add_school",
+    "change_school",
+    "view_unit",
+    "add_unit",
+    "change_unit",
+    "view_user",
+    "view_profile",
+    "view_guardianconsent",
+]
+
+
+def _organizer_permissions():
+    from django.contrib.auth.models import Permission
+
+    return Permission.objects.filter(
+        Q(content_type__app_label__in=ORGANIZER_APPS)
+        | Q(content_type__app_label="accounts", codename__in=ORGANIZER_ACCOUNTS_PERMISSIONS)
+    )

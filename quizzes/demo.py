@@ -1,0 +1,93 @@
+"""Demo question content for `seed_demo`: original questions written for SciArena.
+
+The questions live in quizzes/demo_content/*.jsonl, one JSON object per line (format
+in docs/question-format.md, "Demo content"). They load into one bank, 科普题库（演示）,
+owned by the demo organizer and published after review by the demo teacher, through
+the same services an organizer's edits go through. Idempotent: each question's uid
+is derived from its id in the file.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from accounts.models import User
+
+from . import services
+from .models import Bank, Question
+
+CONTENT_DIR = Path(__file__).resolve().parent / "demo_content"
+BANK_NAME = "科普题库（演示）"
+UID_NAMESPACE = uuid.UUID("6f1c1c62-6d0e-4d39-9a55-2b8f7f1f3a10")
+LETTERS = "ABCDEFGH"
+
+
+def demo_items() -> list[dict[str, Any]]:
+    items = []
+    for path in sorted(CONTENT_DIR.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as lines:
+            items.extend(json.loads(line) for line in lines if line.strip())
+    return items
+
+
+def raw_from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """The demo file's format → the loose input clean_question() takes."""
+    answer = item["answer"]
+    raw = {
+        name: item.get(name)
+        for name in (
+            "type", "stem", "explanation", "dimension", "benchmark", "topic", "audience",
+            "grade_band", "difficulty", "collection", "stem_en", "explanation_en",
+        )
+    }  # fmt: skip
+    raw["options"] = item.get("options") or []
+    raw["source"] = item.get("reference", "")
+    if item["type"] in ("single", "multiple", "ordering"):
+        raw["key"] = "".join(LETTERS[i] for i in answer)
+    elif item["type"] == "numeric":
+        raw["key"] = answer["value"]
+        raw["tolerance"] = answer.get("tolerance", 0)
+        raw["unit"] = answer.get("unit", "")
+    else:
+        raw["key"] = answer
+    return raw
+
+
+def demo_uid(item_id: str) -> uuid.UUID:
+    return uuid.uuid5(UID_NAMESPACE, item_id)
+
+
+@transaction.atomic
+def load_questions(report) -> None:
+    """seed_demo loader: the demo bank, every demo question published."""
+    organizer = User.objects.get(username="demo_organizer")
+    teacher = User.objects.get(username="demo_teacher")
+    bank = Bank.objects.filter(name=BANK_NAME).first()
+    if bank is None:
+        bank = services.bank_create(
+            name=BANK_NAME,
+            owner=organizer,
+            description="Original demo questions written for SciArena.",
+            is_demo=True,
+        )
+    bank.reviewers.add(teacher)
+    items = demo_items()
+    existing = set(Question.objects.filter(bank=bank).values_list("uid", flat=True))
+    created = 0
+    for item in items:
+        uid = demo_uid(item["id"])
+        if uid in existing:
+            continue
+        question = services.question_create(
+            bank=bank, author=organizer, raw=raw_from_item(item), is_demo=True, uid=uid
+        )
+        version = question.versions.get()
+        services.version_submit(version=version, actor=organizer)
+        services.version_publish(version=version, reviewer=teacher)
+        created += 1
+    report.count("demo questions", created, Question.objects.filter(bank=bank).count())

@@ -1,0 +1,200 @@
+"""`manage.py seed_demo`: demo schools, units and logins, loaded idempotently."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core.management import CommandError, call_command
+
+from accounts.demo import DEMO_PASSWORD
+from accounts.models import District, GuardianConsent, Profile, Region, School, Unit, User
+from accounts.selectors import user_can_play
+
+pytestmark = pytest.mark.django_db
+
+# Written out here on purpose, independently of accounts/demo.py: where these
+# well-known schools stand.
+KNOWN_SCHOOLS = {
+    "北京市第四中学": "西城区",
+    "北京师范大学附属实验中学": "西城区",
+    "中国人民大学附属中学": "海淀区",
+    "清华大学附属中学": "海淀区",
+    "北京大学附属中学": "海淀区",
+    "北京景山学校": "东城区",
+    "北京汇文中学": "东城区",
+    "北京市第八十中学": "朝阳区",
+    "北京市第十二中学": "丰台区",
+    "北京市京源学校": "石景山区",
+    "北京市潞河中学": "通州区",
+    "北京市牛栏山第一中学": "顺义区",
+    "北京市平谷中学": "平谷区",
+    "北京市大峪中学": "门头沟区",
+}
+
+
+@pytest.fixture
+def debug_on(settings):
+    settings.DEBUG = True
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def snapshot() -> dict[str, int]:
+    return {
+        "schools": School.objects.count(),
+        "units": Unit.objects.count(),
+        "users": User.objects.count(),
+        "profiles": Profile.objects.count(),
+        "emails": EmailAddress.objects.count(),
+        "consents": GuardianConsent.objects.count(),
+        "districts": District.objects.count(),
+        "regions": Region.objects.count(),
+    }
+
+
+def test_running_twice_gives_the_same_rows_and_no_duplicates(debug_on):
+    seed()
+    first = snapshot()
+    passwords = dict(User.objects.values_list("username", "password"))
+    seed()
+    assert snapshot() == first
+    assert dict(User.objects.values_list("username", "password")) == passwords
+
+
+def test_about_thirty_schools_spread_over_at_least_twelve_districts(debug_on):
+    seed()
+    assert School.objects.count() >= 30
+    assert School.objects.values("district").distinct().count() >= 12
+    assert all(s.enrolment > 0 for s in School.objects.all())
+    assert set(School.objects.values_list("stage", flat=True)) <= set(School.Stage.values)
+
+
+def test_well_known_schools_are_in_their_own_districts(debug_on):
+    seed()
+    found = dict(
+        School.objects.filter(name__in=KNOWN_SCHOOLS).values_list("name", "district__name_zh")
+    )
+    assert found == KNOWN_SCHOOLS
+
+
+def test_a_school_named_after_a_district_stands_in_that_district(debug_on):
+    seed()
+    names = list(District.objects.values_list("name_zh", flat=True))
+    for school in School.objects.select_related("district"):
+        for name in names:
+            if name in school.name:
+                assert school.district.name_zh == name, school.name
+
+
+def test_units_include_a_street_office_and_one_in_the_development_area(debug_on):
+    seed()
+    assert Unit.objects.count() >= 10
+    assert Unit.objects.filter(name="海淀区学院路街道", region__slug="haidian").exists()
+    assert Unit.objects.filter(region__slug="bda").exists()
+    assert {Unit.Kind.GOVERNMENT, Unit.Kind.PARTY_SCHOOL, Unit.Kind.ENTERPRISE} <= set(
+        Unit.objects.values_list("kind", flat=True)
+    )
+
+
+def test_demo_accounts_are_marked_and_cover_every_role(debug_on):
+    seed()
+    demo = User.objects.filter(username__startswith="demo_")
+    assert set(demo.values_list("role", flat=True)) == set(User.Role.values)
+    assert demo.filter(role=User.Role.STUDENT).count() >= 6
+    assert all(Profile.objects.get(user=user).nickname for user in demo)
+    admin = User.objects.get(username="demo_admin")
+    assert admin.is_superuser and admin.is_staff and admin.role == User.Role.ADMIN
+    organizer = User.objects.get(username="demo_organizer")
+    assert organizer.is_staff and not organizer.is_superuser
+    assert organizer.has_perm("accounts.view_school")
+    assert User.objects.get(username="demo_teacher").profile.school is not None
+
+
+def test_citizens_come_from_the_priority_groups_and_the_elder_has_elder_mode(debug_on):
+    seed()
+    groups = set(
+        Profile.objects.filter(
+            user__username__startswith="demo_", user__role=User.Role.CITIZEN
+        ).values_list("population_group", flat=True)
+    )
+    assert {"farmer", "worker", "elderly", "civil_servant"} <= groups
+    elder = Profile.objects.get(user__username__startswith="demo_", population_group="elderly")
+    assert elder.elder_mode
+
+
+def test_every_demo_account_has_a_verified_primary_email(debug_on):
+    seed()
+    for user in User.objects.filter(username__startswith="demo_"):
+        address = EmailAddress.objects.get(user=user)
+        assert address.verified and address.primary and address.email == user.email
+
+
+def test_demo_logins_work_with_the_demo_password(client, debug_on):
+    seed()
+    for user in User.objects.filter(username__startswith="demo_"):
+        assert client.login(username=user.username, password=DEMO_PASSWORD), user.username
+        client.logout()
+
+
+def test_a_demo_account_signs_in_through_the_login_page_by_username_and_by_email(client, debug_on):
+    seed()
+    for login in ("demo_teacher", "demo_teacher@example.org"):
+        response = client.post("/accounts/login/", {"login": login, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, login
+        assert int(client.session["_auth_user_id"]) == User.objects.get(username="demo_teacher").pk
+        client.logout()
+
+
+def test_the_pending_child_cannot_play_and_the_consented_child_can(debug_on):
+    seed()
+    pending = User.objects.get(username="demo_child_pending")
+    consented = User.objects.get(username="demo_child_consented")
+    assert pending.profile.needs_guardian_consent
+    assert consented.profile.needs_guardian_consent
+    assert not user_can_play(user=pending)
+    assert user_can_play(user=consented)
+
+
+def test_a_second_run_does_not_append_another_consent_record(debug_on):
+    seed()
+    seed()
+    consented = User.objects.get(username="demo_child_consented")
+    assert consented.guardian_consents.count() == 1
+    assert not User.objects.get(username="demo_child_pending").guardian_consents.exists()
+
+
+def test_the_output_lists_every_demo_login_with_the_password(debug_on):
+    output = seed()
+    assert DEMO_PASSWORD in output
+    for username in User.objects.filter(username__startswith="demo_").values_list(
+        "username", flat=True
+    ):
+        assert username in output
+    assert "/me/consent/" in output
+
+
+def test_refuses_to_run_when_debug_is_off(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="--force"):
+        call_command("seed_demo", stdout=StringIO())
+    assert not User.objects.filter(username__startswith="demo_").exists()
+
+
+def test_runs_with_force_when_debug_is_off(settings):
+    settings.DEBUG = False
+    call_command("seed_demo", "--force", stdout=StringIO())
+    assert User.objects.filter(username="demo_admin").exists()
+
+
+def test_fails_clearly_without_the_districts_of_the_data_migration(debug_on):
+    Region.objects.all().delete()
+    District.objects.all().delete()
+    with pytest.raises(CommandError, match="migrate"):
+        seed()
+    assert not School.objects.exists()
