@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
 
 class DefaultLanguageMiddleware:
@@ -21,4 +22,7 @@ class DefaultLanguageMiddleware:
         request.LANGUAGE_CODE = language
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
+        # The language (and elder mode) come from cookies: a shared cache must not
+        # hand one visitor's page to another.
+        patch_vary_headers(response, ("Cookie",))
         return response

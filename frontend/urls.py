@@ -7,4 +7,5 @@ app_name = "frontend"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("prefs/elder/", views.elder_mode, name="elder_mode"),
 ]

@@ -1,8 +1,16 @@
-from django.http import JsonResponse
+from django.conf import settings
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
+from .context_processors import elder_mode_active
 from .health import run_checks
+from .services import elder_mode_set
+
+ELDER_MODE_COOKIE_AGE = 365 * 24 * 3600
 
 
 def home(request):
@@ -16,3 +24,40 @@ def healthz(request):
     return JsonResponse(
         {"status": "ok" if healthy else "fail", "checks": checks}, status=200 if healthy else 503
     )
+
+
+def _safe_next(request) -> str:
+    """Where to go back to: `next` if it stays on this site, else the home page."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("frontend:home")
+
+
+@require_POST
+def elder_mode(request):
+    """Turn elder mode on or off. The form sends the wanted state (`elder` = "1" or
+    "0"), so a double submit does no harm; without it the current state flips.
+
+    Works without JavaScript (form POST, then back to `next`); site.js sends the same
+    form with fetch and gets JSON back."""
+    wanted = request.POST.get("elder")
+    enabled = wanted == "1" if wanted in {"1", "0"} else not elder_mode_active(request)
+    elder_mode_set(user=request.user, enabled=enabled)
+
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    if wants_json:
+        response = JsonResponse({"elder_mode": enabled})
+    else:
+        response = HttpResponseRedirect(_safe_next(request))
+    response.set_cookie(
+        settings.ELDER_MODE_COOKIE_NAME,
+        "1" if enabled else "0",
+        max_age=ELDER_MODE_COOKIE_AGE,
+        samesite="Lax",
+        secure=request.is_secure(),
+        httponly=True,
+    )
+    return response

@@ -1,0 +1,88 @@
+"""Browser tests: Debian's chromium driven by Python Playwright (sync API).
+
+Playwright downloads no browser here: we launch /usr/bin/chromium. Without it the
+tests are skipped, unless CI=true or REQUIRE_SERVICES=1, which make that a failure.
+Playwright's sync API runs an event loop in the test thread for as long as it is
+open, so Django's guard against ORM calls from async contexts has to be lifted for
+these tests. It is lifted only while the browser (one per module) and its loop are
+alive, not for the whole session, so other tests keep Django's guard.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+MUST_RUN = os.environ.get("CI", "").lower() == "true" or os.environ.get("REQUIRE_SERVICES") == "1"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def _missing(reason: str):
+    if MUST_RUN:
+        pytest.fail(f"browser tests must run here (CI/REQUIRE_SERVICES): {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser(django_db_setup):
+    # django_db_setup first: the test database is made before Playwright's loop runs.
+    if not Path(CHROMIUM).exists():
+        _missing(f"{CHROMIUM} is missing: apt-get install chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("Python Playwright is not installed")
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if before is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
+
+
+@pytest.fixture
+def context(browser):
+    """A fresh phone-sized browser profile (no cookies) per test."""
+    context = browser.new_context(viewport=PHONE, device_scale_factor=1)
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context):
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    yield page
+    assert not errors, f"the page reported errors: {errors}"
+
+
+@pytest.fixture
+def shots_dir() -> Path | None:
+    """Where to save screenshots for a person to look at: E2E_SHOTS_DIR, if set."""
+    value = os.environ.get("E2E_SHOTS_DIR")
+    if not value:
+        return None
+    path = Path(value)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
