@@ -44,3 +44,10 @@ def test_healthz_names_the_backends_in_use(client, settings):
         assert (layer, cache) == ("RedisChannelLayer", "RedisCache")
     else:
         assert (layer, cache) == ("InMemoryChannelLayer", "LocMemCache")
+
+
+def test_a_missing_page_uses_the_site_layout(client, settings):
+    settings.DEBUG = False
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert b'id="main"' in response.content
