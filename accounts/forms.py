@@ -9,34 +9,74 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import MIN_BIRTH_YEAR, District, GuardianConsent, Profile, School, User
+from .phone import normalise_phone
 
-PHONE_HINT = _("a mainland mobile number such as 13800138000")
+GUARDIAN_CONTACT_ERROR = _(
+    "Enter the guardian's email address, or a mobile number such as 13800138000."
+)
 
 
 def normalise_guardian_contact(value: str) -> str:
-    """An email address, or a mainland mobile number in E.164 form (+86…)."""
-    value = value.strip()
+    """An email address (lower case), or a mobile number in E.164 form (+86…)."""
+    value = (value or "").strip()
     if "@" in value:
         try:
             validate_email(value)
         except ValidationError:
-            raise ValidationError(
-                _("Enter the guardian's email address or mobile number."), code="contact"
-            ) from None
+            raise ValidationError(GUARDIAN_CONTACT_ERROR, code="contact") from None
         return value.lower()
-    digits = value.replace(" ", "").replace("-", "")
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    if len(digits) == 11 and digits.isdigit() and digits.startswith("1"):
-        return "+86" + digits
-    raise ValidationError(
-        _("Enter the guardian's email address or mobile number (%(hint)s).") % {"hint": PHONE_HINT},
-        code="contact",
-    )
+    try:
+        return normalise_phone(value)
+    except ValidationError:
+        raise ValidationError(GUARDIAN_CONTACT_ERROR, code="contact") from None
 
 
-class SignupProfileForm(forms.Form):
-    """Extra sign-up fields; allauth calls `signup()` once the user is saved."""
+def _own_contacts(email: str | None, phone: str | None) -> set[str]:
+    return {c.lower() for c in (email, phone) if c}
+
+
+class GuardianContactMixin:
+    """Checks a guardian contact and relationship pair (sign-up and asking again)."""
+
+    def _clean_guardian(self, data: dict, *, own: set[str]) -> None:
+        contact = (data.get("guardian_contact") or "").strip()
+        if not contact:
+            self.add_error(
+                "guardian_contact",
+                ValidationError(
+                    _("You are under 14: enter a parent's or guardian's email or mobile number."),
+                    code="contact_required",
+                ),
+            )
+        else:
+            try:
+                contact = normalise_guardian_contact(contact)
+            except ValidationError as error:
+                self.add_error("guardian_contact", error)
+            else:
+                if contact.lower() in own:
+                    self.add_error(
+                        "guardian_contact",
+                        ValidationError(
+                            _("Enter your guardian's email or mobile number, not your own."),
+                            code="contact_own",
+                        ),
+                    )
+                else:
+                    data["guardian_contact"] = contact
+        if not data.get("guardian_relationship"):
+            self.add_error(
+                "guardian_relationship",
+                ValidationError(_("Say who your guardian is."), code="relationship_required"),
+            )
+
+
+class SignupProfileForm(GuardianContactMixin, forms.Form):
+    """Extra sign-up fields; allauth calls `signup()` once the user is saved.
+
+    allauth makes this the *base* of its own sign-up form, so `clean()` here runs
+    with allauth's fields (email, phone) already cleaned.
+    """
 
     nickname = forms.CharField(
         label=_("Nickname"),
@@ -85,13 +125,19 @@ class SignupProfileForm(forms.Form):
         required=False,
     )
 
+    def clean_nickname(self) -> str:
+        nickname = self.cleaned_data["nickname"].strip()
+        if not nickname:
+            raise ValidationError(_("Choose a nickname."), code="nickname_required")
+        return nickname
+
     def clean_birth_year(self) -> int:
         year = self.cleaned_data["birth_year"]
         this_year = timezone.localdate().year
         if year < MIN_BIRTH_YEAR or year > this_year:
             raise ValidationError(
-                _("Enter a birth year between %(low)s and %(high)s.")
-                % {"low": MIN_BIRTH_YEAR, "high": this_year},
+                _("Enter a birth year between %(low)s and %(high)s."),
+                params={"low": MIN_BIRTH_YEAR, "high": this_year},
                 code="birth_year_range",
             )
         return year
@@ -102,33 +148,115 @@ class SignupProfileForm(forms.Form):
         school = data.get("school")
         district = data.get("district")
         if role == User.Role.STUDENT:
-            if school is None:
-                self.add_error("school", _("Students choose their school."))
-            if data.get("grade") is None:
-                self.add_error("grade", _("Students choose their grade."))
+            if school is None and "school" not in self.errors:
+                self.add_error(
+                    "school", ValidationError(_("Students choose their school."), code="school")
+                )
+            if data.get("grade") is None and "grade" not in self.errors:
+                self.add_error(
+                    "grade", ValidationError(_("Students choose their grade."), code="grade")
+                )
             data["population_group"] = Profile.PopulationGroup.STUDENT
         if school is not None and district is not None and school.district_id != district.pk:
-            self.add_error("school", _("This school is not in the district you chose."))
+            self.add_error(
+                "school",
+                ValidationError(
+                    _("This school is not in the district you chose."), code="school_district"
+                ),
+            )
         if school is not None and district is None:
             data["district"] = school.district
         year = data.get("birth_year")
         if year is not None and Profile(birth_year=year).needs_guardian_consent:
-            contact = data.get("guardian_contact", "")
-            if not contact:
-                self.add_error(
-                    "guardian_contact",
-                    _("You are under 14: enter a parent's or guardian's email or mobile number."),
-                )
-            else:
-                try:
-                    data["guardian_contact"] = normalise_guardian_contact(contact)
-                except ValidationError as error:
-                    self.add_error("guardian_contact", error)
-            if not data.get("guardian_relationship"):
-                self.add_error("guardian_relationship", _("Say who your guardian is."))
+            self._clean_guardian(data, own=_own_contacts(data.get("email"), data.get("phone")))
         return data
 
     def signup(self, request, user) -> None:
         from .services import user_complete_signup
 
         user_complete_signup(user=user, data=self.cleaned_data, request=request)
+
+
+class ConsentRequestForm(GuardianContactMixin, forms.Form):
+    """A child asks for a new consent link, to the same or a corrected contact."""
+
+    guardian_contact = forms.CharField(
+        label=_("Guardian's email or mobile number"), max_length=254, required=False
+    )
+    guardian_relationship = forms.ChoiceField(
+        label=_("Guardian is your"),
+        choices=[("", "—"), *GuardianConsent.Relationship.choices],
+        required=False,
+    )
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        data = super().clean()
+        self._clean_guardian(data, own=_own_contacts(self.user.email, self.user.phone))
+        return data
+
+
+class ConsentForm(forms.Form):
+    """The guardian's decision: two purposes, agreed to separately."""
+
+    allow_processing = forms.BooleanField(
+        label=_(
+            "I agree that SciArena processes my child's data as described above, so that "
+            "my child can take part."
+        ),
+        required=True,
+        error_messages={
+            "required": _("Tick this box to give consent. Without it your child cannot take part.")
+        },
+    )
+    allow_public_display = forms.BooleanField(
+        label=_(
+            "I also agree that my child's nickname and school may be shown on public "
+            "pages, such as lists of winners."
+        ),
+        required=False,
+        help_text=_("Optional. Without it, your child can still play."),
+    )
+
+
+class ConsentWithdrawForm(forms.Form):
+    delete_account = forms.BooleanField(
+        label=_("Also delete the child's account and its personal data now."),
+        required=False,
+        help_text=_("Results stay only without a name. This cannot be undone."),
+    )
+
+
+class AccountDeleteForm(forms.Form):
+    """Deleting an account takes the username typed out and, if there is one, the
+    password."""
+
+    confirm_username = forms.CharField(label=_("Type your username to confirm"), max_length=150)
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+        if not user.has_usable_password():
+            del self.fields["password"]
+
+    def clean_confirm_username(self) -> str:
+        value = self.cleaned_data["confirm_username"].strip()
+        if value != self.user.get_username():
+            raise ValidationError(
+                _("That is not your username. Type it exactly as shown."), code="username"
+            )
+        return value
+
+    def clean_password(self) -> str:
+        value = self.cleaned_data["password"]
+        if not self.user.check_password(value):
+            raise ValidationError(_("The password is not correct."), code="password")
+        return value

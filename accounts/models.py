@@ -29,14 +29,14 @@ class BilingualName(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return self.name
+
     @property
     def name(self) -> str:
         if translation.get_language() == "en" and self.name_en:
             return self.name_en
         return self.name_zh
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class District(BilingualName):
@@ -298,10 +298,47 @@ class GuardianConsent(models.Model):
             )
         ]
 
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise ValueError("Guardian consent records are append-only.")
-        super().save(*args, **kwargs)
-
     def __str__(self) -> str:
         return f"{self.child_id} {self.action} {self.created_at:%Y-%m-%d}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Only ever INSERT: a loaded row cannot be saved again, and a new object given
+        # the id of an existing row fails instead of overwriting it.
+        if not self._state.adding:
+            raise ValueError("Guardian consent records are append-only.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+
+class ConsentRequest(models.Model):
+    """An append-only record of a consent link sent to a guardian.
+
+    The newest request holds the guardian contact to which a new link is sent when the
+    child asks again; the count of recent requests caps how often that may happen.
+    Deleted with the account (it is the guardian's personal data).
+    """
+
+    child = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consent_requests"
+    )
+    guardian_contact = models.CharField(_("guardian contact"), max_length=254)
+    relationship = models.CharField(
+        _("relationship"), max_length=20, choices=GuardianConsent.Relationship.choices
+    )
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("guardian consent request")
+        verbose_name_plural = _("guardian consent requests")
+
+    def __str__(self) -> str:
+        return f"{self.child_id} request {self.created_at:%Y-%m-%d}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Only ever INSERT: a loaded row cannot be saved again, and a new object given
+        # the id of an existing row fails instead of overwriting it.
+        if not self._state.adding:
+            raise ValueError("Guardian consent requests are append-only.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-from .models import GuardianConsent, Profile, User
+from dataclasses import dataclass
+
+from .models import ConsentRequest, GuardianConsent, Profile, User
 
 
 def consent_state(*, user: User) -> GuardianConsent | None:
     """The newest consent record for this account, or None."""
     return user.guardian_consents.order_by("-created_at", "-id").first()
+
+
+def consent_request_latest(*, user: User) -> ConsentRequest | None:
+    """The newest consent link sent for this account, or None."""
+    return user.consent_requests.order_by("-created_at", "-id").first()
+
+
+def profile_for(*, user: User) -> Profile | None:
+    """The profile with the places it names, or None (a bare superuser has none)."""
+    return (
+        Profile.objects.select_related("district", "region", "school", "unit")
+        .filter(user=user)
+        .first()
+    )
 
 
 def user_can_play(*, user: User) -> bool:
@@ -39,4 +55,56 @@ def user_may_show_publicly(*, user: User) -> bool:
         latest is not None
         and latest.action == GuardianConsent.Action.GRANT
         and latest.allow_public_display
+    )
+
+
+@dataclass(frozen=True)
+class ConsentOverview:
+    """What the account page and the blocked page say about guardian consent."""
+
+    needs_consent: bool
+    # "not_needed", "pending" (never granted), "granted" or "withdrawn".
+    status: str
+    latest: GuardianConsent | None
+    latest_request: ConsentRequest | None
+
+    @property
+    def blocked(self) -> bool:
+        return self.status in {"pending", "withdrawn"}
+
+    @property
+    def guardian_contact(self) -> str:
+        """Where a new link would go: the newest request, else the newest record."""
+        for record in (self.latest_request, self.latest):
+            if record is not None:
+                return record.guardian_contact
+        return ""
+
+    @property
+    def relationship(self) -> str:
+        for record in (self.latest_request, self.latest):
+            if record is not None:
+                return record.relationship
+        return ""
+
+
+def consent_overview(*, user: User) -> ConsentOverview:
+    profile = Profile.objects.filter(user=user).only("birth_year").first()
+    needs = profile is not None and profile.needs_guardian_consent
+    if not needs:
+        return ConsentOverview(
+            needs_consent=False, status="not_needed", latest=None, latest_request=None
+        )
+    latest = consent_state(user=user)
+    if latest is None:
+        status = "pending"
+    elif latest.action == GuardianConsent.Action.GRANT:
+        status = "granted"
+    else:
+        status = "withdrawn"
+    return ConsentOverview(
+        needs_consent=True,
+        status=status,
+        latest=latest,
+        latest_request=consent_request_latest(user=user),
     )

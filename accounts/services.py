@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -13,14 +14,33 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .models import GuardianConsent, Profile, User
+from .models import ConsentRequest, GuardianConsent, Profile, User
 from .sms import send_sms
 
 CONSENT_SALT = "accounts.guardian-consent"
+# A different salt: a withdrawal link is not a consent link and never expires, so a
+# guardian can withdraw at any time from the confirmation they were sent.
+WITHDRAW_SALT = "accounts.guardian-consent-withdraw"
+# How many consent links may go out for one child in a day (sign-up included): a
+# child must not be able to flood someone's phone or mailbox.
+CONSENT_REQUESTS_PER_DAY = 5
 
 
 class ConsentLinkError(Exception):
-    """The consent link is forged, expired, or names an account that is gone."""
+    """The consent link is forged, expired, or names an account that is gone.
+
+    `status` is the HTTP status a page reporting it should answer with: 400 for a
+    link that was never ours, 410 for one that was but no longer works.
+    """
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class ConsentRequestError(Exception):
+    """A new consent link cannot be sent now; the message says why."""
 
 
 @transaction.atomic
@@ -51,12 +71,70 @@ def user_complete_signup(*, user: User, data: dict[str, Any], request=None) -> P
     return profile
 
 
+# --- signed links ------------------------------------------------------------------
+
+
 def consent_token_make(*, child: User, guardian_contact: str, relationship: str) -> str:
+    """A consent link token that carries the guardian contact itself.
+
+    Prefer consent_request_send(), which records a ConsentRequest and signs only its
+    id, so that no contact appears in URLs (and so in access logs). This form stays
+    for links made without a request (the demo data).
+    """
     return signing.dumps(
         {"child": child.pk, "contact": guardian_contact, "rel": relationship},
         salt=CONSENT_SALT,
         compress=True,
     )
+
+
+def _consent_token_for_request(consent_request: ConsentRequest) -> str:
+    return signing.dumps(
+        {"child": consent_request.child_id, "req": consent_request.pk}, salt=CONSENT_SALT
+    )
+
+
+def _invalid(kind: str) -> ConsentLinkError:
+    if kind == "withdraw":
+        return ConsentLinkError(_("This withdrawal link is not valid."), status=400)
+    return ConsentLinkError(_("This consent link is not valid."), status=400)
+
+
+def _gone() -> ConsentLinkError:
+    return ConsentLinkError(_("The account this link was sent for no longer exists."), status=410)
+
+
+def _link_target(payload: Any, *, kind: str) -> dict[str, Any]:
+    """{"child": User, "contact": str, "rel": str} from a verified token payload."""
+    if not isinstance(payload, dict) or "child" not in payload:
+        raise _invalid(kind)
+    child = User.objects.filter(pk=payload["child"], deleted_at__isnull=True).first()
+    if child is None:
+        raise _gone()
+    if kind == "withdraw" and "grant" in payload:
+        record = child.guardian_consents.filter(
+            pk=payload["grant"], action=GuardianConsent.Action.GRANT
+        ).first()
+    elif kind == "consent" and "req" in payload:
+        record = child.consent_requests.filter(pk=payload["req"]).first()
+    elif kind == "consent" and {"contact", "rel"} <= payload.keys():
+        record = ConsentRequest(
+            child=child, guardian_contact=payload["contact"], relationship=payload["rel"]
+        )
+    else:
+        raise _invalid(kind)
+    if record is None:
+        raise _gone()
+    if kind == "consent":
+        # A link sent to a contact the child has since corrected (a mistyped number
+        # reaching a stranger) must not let that stranger consent.
+        newest = child.consent_requests.order_by("-created_at", "-id").first()
+        if newest is not None and newest.guardian_contact != record.guardian_contact:
+            raise ConsentLinkError(
+                _("This consent link was replaced by a newer one, sent to another contact."),
+                status=410,
+            )
+    return {"child": child, "contact": record.guardian_contact, "rel": record.relationship}
 
 
 def consent_token_read(token: str, *, max_age: int | None = None) -> dict[str, Any]:
@@ -68,13 +146,36 @@ def consent_token_read(token: str, *, max_age: int | None = None) -> dict[str, A
             max_age=settings.CONSENT_LINK_MAX_AGE if max_age is None else max_age,
         )
     except signing.SignatureExpired as exc:
-        raise ConsentLinkError(_("This consent link has expired. Ask for a new one.")) from exc
+        raise ConsentLinkError(
+            _("This consent link has expired. Ask for a new one."), status=410
+        ) from exc
     except signing.BadSignature as exc:
-        raise ConsentLinkError(_("This consent link is not valid.")) from exc
-    child = User.objects.filter(pk=payload.get("child"), deleted_at__isnull=True).first()
-    if child is None:
-        raise ConsentLinkError(_("The account this link was sent for no longer exists."))
-    return {"child": child, "contact": payload["contact"], "rel": payload["rel"]}
+        raise _invalid("consent") from exc
+    return _link_target(payload, kind="consent")
+
+
+def consent_withdraw_token_make(*, consent: GuardianConsent) -> str:
+    """A withdrawal link token: names the grant, never expires."""
+    return signing.dumps({"child": consent.child_id, "grant": consent.pk}, salt=WITHDRAW_SALT)
+
+
+def consent_withdraw_token_read(token: str) -> dict[str, Any]:
+    """Like consent_token_read, for withdrawal links, which never expire. The contact
+    and relationship are those of the grant the link was sent for."""
+    try:
+        payload = signing.loads(token, salt=WITHDRAW_SALT)
+    except signing.BadSignature as exc:
+        raise _invalid("withdraw") from exc
+    return _link_target(payload, kind="withdraw")
+
+
+def _absolute(request, path: str) -> str:
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+def _nickname(child: User) -> str:
+    profile = Profile.objects.filter(user=child).only("nickname").first()
+    return (profile.nickname if profile else "") or child.get_username()
 
 
 def _deliver(*, contact: str, subject: str, body: str) -> None:
@@ -84,33 +185,79 @@ def _deliver(*, contact: str, subject: str, body: str) -> None:
         send_sms(phone=contact, message=body)
 
 
+def _deliver_on_commit(*, contact: str, subject: str, body: str) -> None:
+    transaction.on_commit(lambda: _deliver(contact=contact, subject=subject, body=body))
+
+
+# --- asking a guardian ----------------------------------------------------------------
+
+
+@transaction.atomic
 def consent_request_send(
     *, child: User, guardian_contact: str, relationship: str, request=None
 ) -> str:
-    """Send the guardian a link to the consent page; returns the link."""
-    token = consent_token_make(
+    """Record the request and send the guardian a link to the consent page (after
+    commit); returns the link."""
+    consent_request = ConsentRequest.objects.create(
         child=child, guardian_contact=guardian_contact, relationship=relationship
     )
-    path = reverse("accounts:consent", args=[token])
-    link = request.build_absolute_uri(path) if request is not None else path
-    nickname = getattr(getattr(child, "profile", None), "nickname", "") or child.get_username()
+    token = _consent_token_for_request(consent_request)
+    link = _absolute(request, reverse("accounts:consent", args=[token]))
+    # Guardians get the message in the site's first language, whatever the child uses.
     with translation.override(settings.LANGUAGE_CODE):
         body = _(
             "[SciArena] %(nickname)s has signed up for SciArena, Beijing's science "
             "contest platform, and named you as guardian. Children under 14 can only "
             "take part with a guardian's consent. Read the notice and decide here: %(link)s"
-        ) % {"nickname": nickname, "link": link}
+        ) % {"nickname": _nickname(child), "link": link}
         subject = _("SciArena: your consent is needed")
-    transaction.on_commit(lambda: _deliver(contact=guardian_contact, subject=subject, body=body))
+    _deliver_on_commit(contact=guardian_contact, subject=subject, body=body)
     return link
 
 
 @transaction.atomic
+def consent_request_resend(
+    *, child: User, guardian_contact: str, relationship: str, request=None
+) -> str:
+    """Send a new consent link at the child's request (to the same or a corrected
+    guardian contact). Raises ConsentRequestError if none is needed or too many went
+    out in the last day."""
+    child = User.objects.select_for_update().get(pk=child.pk)
+    profile = Profile.objects.filter(user=child).only("birth_year").first()
+    if profile is None or not profile.needs_guardian_consent:
+        raise ConsentRequestError(_("This account does not need a guardian's consent."))
+    latest = child.guardian_consents.order_by("-created_at", "-id").first()
+    if latest is not None and latest.action == GuardianConsent.Action.GRANT:
+        raise ConsentRequestError(_("A guardian has already consented."))
+    since = timezone.now() - timedelta(days=1)
+    if child.consent_requests.filter(created_at__gte=since).count() >= CONSENT_REQUESTS_PER_DAY:
+        raise ConsentRequestError(_("Too many consent links were sent today. Try again tomorrow."))
+    return consent_request_send(
+        child=child, guardian_contact=guardian_contact, relationship=relationship, request=request
+    )
+
+
+# --- the guardian decides ---------------------------------------------------------------
+
+
+def _yes_no(value: bool) -> str:
+    return _("yes") if value else _("no")
+
+
+@transaction.atomic
 def consent_grant(
-    *, child: User, guardian_contact: str, relationship: str, allow_public_display: bool
+    *,
+    child: User,
+    guardian_contact: str,
+    relationship: str,
+    allow_public_display: bool,
+    request=None,
+    notify_guardian: bool = False,
 ) -> GuardianConsent:
+    """Append a grant. With notify_guardian, the guardian is sent (after commit, on
+    the channel the link came by) a confirmation with a link to withdraw."""
     User.objects.select_for_update().filter(pk=child.pk).first()
-    return GuardianConsent.objects.create(
+    consent = GuardianConsent.objects.create(
         child=child,
         action=GuardianConsent.Action.GRANT,
         guardian_contact=guardian_contact,
@@ -119,31 +266,83 @@ def consent_grant(
         allow_public_display=allow_public_display,
         notice_version=settings.CONSENT_NOTICE_VERSION,
     )
+    if notify_guardian:
+        token = consent_withdraw_token_make(consent=consent)
+        link = _absolute(request, reverse("accounts:consent_withdraw", args=[token]))
+        with translation.override(settings.LANGUAGE_CODE):
+            body = _(
+                "[SciArena] Thank you. You agreed that %(nickname)s may take part in "
+                "SciArena (processing of the child's data: yes; public display of name "
+                "and school: %(public)s; notice version %(version)s). You can withdraw "
+                "your consent at any time here: %(link)s"
+            ) % {
+                "nickname": _nickname(child),
+                "public": _yes_no(allow_public_display),
+                "version": consent.notice_version,
+                "link": link,
+            }
+            subject = _("SciArena: you gave your consent")
+        _deliver_on_commit(contact=guardian_contact, subject=subject, body=body)
+    return consent
 
 
 @transaction.atomic
-def consent_withdraw(*, child: User, guardian_contact: str, relationship: str) -> GuardianConsent:
-    User.objects.select_for_update().filter(pk=child.pk).first()
-    return GuardianConsent.objects.create(
-        child=child,
-        action=GuardianConsent.Action.WITHDRAW,
-        guardian_contact=guardian_contact,
-        relationship=relationship,
-        allow_processing=False,
-        allow_public_display=False,
-        notice_version=settings.CONSENT_NOTICE_VERSION,
-    )
+def consent_withdraw(
+    *,
+    child: User,
+    guardian_contact: str,
+    relationship: str,
+    notify_guardian: bool = False,
+    delete_account: bool = False,
+) -> GuardianConsent | None:
+    """Append a withdrawal if consent is in force; returns it, or None if there was
+    nothing to withdraw (so a second click changes nothing). With delete_account the
+    child's account is deleted as well (user_delete)."""
+    child = User.objects.select_for_update().get(pk=child.pk)
+    nickname = _nickname(child)
+    latest = child.guardian_consents.order_by("-created_at", "-id").first()
+    record = None
+    if latest is not None and latest.action == GuardianConsent.Action.GRANT:
+        record = GuardianConsent.objects.create(
+            child=child,
+            action=GuardianConsent.Action.WITHDRAW,
+            guardian_contact=guardian_contact,
+            relationship=relationship,
+            allow_processing=False,
+            allow_public_display=False,
+            notice_version=settings.CONSENT_NOTICE_VERSION,
+        )
+    if delete_account:
+        user_delete(user=child)
+    if notify_guardian and (record is not None or delete_account):
+        with translation.override(settings.LANGUAGE_CODE):
+            if delete_account:
+                body = _(
+                    "[SciArena] You withdrew your consent for %(nickname)s and the account "
+                    "was deleted: its personal data is gone."
+                ) % {"nickname": nickname}
+            else:
+                body = _(
+                    "[SciArena] You withdrew your consent for %(nickname)s. The account "
+                    "cannot play any more. It can be deleted from its account page."
+                ) % {"nickname": nickname}
+            subject = _("SciArena: you withdrew your consent")
+        _deliver_on_commit(contact=guardian_contact, subject=subject, body=body)
+    return record
+
+
+# --- personal data --------------------------------------------------------------------
 
 
 def user_export_data(*, user: User) -> dict[str, Any]:
     """Everything we hold about a person, as JSON-ready data (PIPL art. 45)."""
+    from allauth.account.models import EmailAddress
+
     profile = (
         Profile.objects.select_related("district", "region", "school", "unit")
         .filter(user=user)
         .first()
     )
-    from allauth.account.models import EmailAddress
-
     return {
         "exported_at": timezone.now().isoformat(),
         "account": {
@@ -172,6 +371,14 @@ def user_export_data(*, user: User) -> dict[str, Any]:
             "grade": profile.grade,
             "elder_mode": profile.elder_mode,
         },
+        "guardian_consent_requests": [
+            {
+                "guardian_contact": r.guardian_contact,
+                "relationship": r.relationship,
+                "time": r.created_at.isoformat(),
+            }
+            for r in user.consent_requests.order_by("created_at", "id")
+        ],
         "guardian_consents": [
             {
                 "action": c.action,
@@ -194,9 +401,9 @@ def user_delete(*, user: User) -> None:
     The user row stays (results point at it) under a random name with no password,
     email or phone; the profile keeps only what aggregate statistics need (district,
     region, school, population group) and loses nickname, birth year and grade.
-    Consent records, email addresses and MFA authenticators are deleted. Other
-    sessions end by themselves: the password hash changes, so their auth hash no
-    longer matches, and the account is inactive.
+    Consent records and requests, email addresses and MFA authenticators are deleted.
+    Other sessions end by themselves: the password hash changes, so their auth hash
+    no longer matches, and the account is inactive.
     """
     from allauth.account.models import EmailAddress
     from allauth.mfa.models import Authenticator
@@ -213,12 +420,16 @@ def user_delete(*, user: User) -> None:
     user.is_active = False
     user.is_staff = False
     user.is_superuser = False
+    user.last_login = None
     user.deleted_at = timezone.now()
     user.set_unusable_password()
     user.save()
+    user.groups.clear()
+    user.user_permissions.clear()
     Profile.objects.filter(user=user).update(
         nickname="", birth_year=None, grade=None, unit=None, elder_mode=False
     )
     user.guardian_consents.all().delete()
+    user.consent_requests.all().delete()
     EmailAddress.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()

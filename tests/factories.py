@@ -5,7 +5,16 @@ from __future__ import annotations
 import factory
 from django.utils import timezone
 
-from accounts.models import District, GuardianConsent, Profile, Region, School, Unit, User
+from accounts.models import (
+    ConsentRequest,
+    District,
+    GuardianConsent,
+    Profile,
+    Region,
+    School,
+    Unit,
+    User,
+)
 
 PASSWORD = "correct-horse-battery"
 
@@ -26,7 +35,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):
+    def _save(obj, create, extracted, **kwargs):  # noqa: N805 - factory_boy passes the object
         if create:
             obj.save()
 
@@ -91,3 +100,57 @@ class GuardianConsentFactory(factory.django.DjangoModelFactory):
     allow_processing = True
     allow_public_display = False
     notice_version = "2026-11"
+
+
+class ConsentRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ConsentRequest
+
+    child = factory.LazyFunction(child)
+    guardian_contact = "parent@example.org"
+    relationship = GuardianConsent.Relationship.MOTHER
+
+
+def signup_form_data(**overrides) -> dict:
+    """What a browser posts to allauth's sign-up view (POST /accounts/signup/): an adult
+    citizen unless overridden. Pass a field as None to leave it out."""
+    data = {
+        "username": "lihua",
+        "email": "lihua@example.org",
+        "phone": "",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+        "nickname": "李华",
+        "role": User.Role.CITIZEN,
+        "population_group": Profile.PopulationGroup.WORKER,
+        "birth_year": "1990",
+        "district": str(district().pk),
+        "school": "",
+        "grade": "",
+        "guardian_contact": "",
+        "guardian_relationship": "",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def child_signup_form_data(*, age: int = 11, in_school: School | None = None, **overrides) -> dict:
+    """A student under 14 with a guardian's contact. Override form fields by name
+    ("school": "" for none); `in_school` picks the school (and its district)."""
+    school = in_school or SchoolFactory()
+    return signup_form_data(
+        **{
+            "username": "xiaoming",
+            "email": "",
+            "nickname": "小明",
+            "role": User.Role.STUDENT,
+            "population_group": Profile.PopulationGroup.STUDENT,
+            "birth_year": str(timezone.localdate().year - age),
+            "district": str(school.district_id),
+            "school": str(school.pk),
+            "grade": str(min(max(age - 6, 1), 12)),
+            "guardian_contact": "mother@example.org",
+            "guardian_relationship": GuardianConsent.Relationship.MOTHER,
+            **overrides,
+        }
+    )

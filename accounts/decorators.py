@@ -1,0 +1,51 @@
+"""View decorators for accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from .forms import ConsentRequestForm
+from .selectors import consent_overview, user_can_play
+
+
+def consent_request_form_for(user, overview) -> ConsentRequestForm:
+    return ConsentRequestForm(
+        user=user,
+        initial={
+            "guardian_contact": overview.guardian_contact,
+            "guardian_relationship": overview.relationship,
+        },
+    )
+
+
+def play_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Only people who may play get through.
+
+    Anonymous visitors are sent to sign in. A child whose guardian has not consented
+    (or has withdrawn) gets a 403 page that says so and offers to send the link again.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not user_can_play(user=user):
+            overview = consent_overview(user=user)
+            return render(
+                request,
+                "accounts/consent_required.html",
+                {
+                    "overview": overview,
+                    "request_form": consent_request_form_for(user, overview),
+                },
+                status=403,
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
