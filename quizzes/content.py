@@ -56,7 +56,10 @@ def new_option_id() -> str:
 
 def normalise_answer_text(text: str) -> str:
     """Fill-in answers: full-width to half-width (NFKC), case-folded, spaces removed."""
-    return "".join(unicodedata.normalize("NFKC", str(text)).casefold().split())
+    folded = unicodedata.normalize("NFKC", str(text)).casefold()
+    # Removing spaces can bring a base letter and a combining mark together: normalise
+    # again so that normalising twice changes nothing.
+    return unicodedata.normalize("NFKC", "".join(folded.split()))
 
 
 def search_text(stem_html: str) -> str:
