@@ -13,6 +13,7 @@ urlpatterns = [
     path("q/<int:question_id>/", views.question_detail, name="question"),
     path("q/<int:question_id>/edit/", views.question_edit, name="question_edit"),
     path("preview/", views.question_preview, name="preview"),
+    path("images/", views.image_create, name="image_create"),
     path(
         "v/<int:version_id>/<str:action>/",
         views.version_action,

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from . import bank_selectors as selectors
 from . import services
 from .forms import BankForm, FilterForm, QuestionForm, key_as_text
+from .images import image_upload
 from .models import Bank, Question, QuestionVersion, VersionStatus
 
 
@@ -204,6 +205,24 @@ def version_action(request, version_id, action):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return redirect("quizzes:question", version.question_id)
+
+
+@staff_required
+@require_POST
+def image_create(request):
+    """Upload an image for a stem or explanation; answers with the <img> to insert."""
+    upload = request.FILES.get("image")
+    if upload is None:
+        return render(
+            request, "quizzes/_image.html", {"error": _("Choose an image file.")}, status=400
+        )
+    try:
+        url = image_upload(upload=upload)
+    except ValidationError as error:
+        return render(
+            request, "quizzes/_image.html", {"error": " ".join(error.messages)}, status=400
+        )
+    return render(request, "quizzes/_image.html", {"url": url})
 
 
 @staff_required
