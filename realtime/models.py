@@ -1,0 +1,155 @@
+"""Live rounds. The database owns the game (DESIGN.md, live-round rule 1): status,
+current question, deadlines and the broadcast sequence number live here, and answers
+are rows with a unique constraint per question and player. Consumers hold only their
+connections."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class LiveRound(models.Model):
+    class Status(models.TextChoices):
+        LOBBY = "lobby", _("Lobby")
+        QUESTION_OPEN = "question_open", _("Question open")
+        QUESTION_CLOSED = "question_closed", _("Question closed")
+        REVEALED = "revealed", _("Answer revealed")
+        LEADERBOARD = "leaderboard", _("Leaderboard")
+        PAUSED = "paused", _("Paused")
+        FINISHED = "finished", _("Finished")
+        ABORTED = "aborted", _("Aborted")
+
+    class Kind(models.TextChoices):
+        CLASSIC = "classic", _("Classic (speed and accuracy)")
+        ACCURACY = "accuracy", _("Accuracy only")
+
+    class JoinMode(models.TextChoices):
+        OPEN = "open", _("Open: anyone with the PIN, with a nickname")
+        ROSTER = "roster", _("Roster: students with a join token")
+
+    title = models.CharField(_("title"), max_length=120)
+    host = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="hosted_rounds"
+    )
+    pin = models.CharField(_("PIN"), max_length=6, db_index=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CLASSIC)
+    join_mode = models.CharField(max_length=8, choices=JoinMode.choices, default=JoinMode.OPEN)
+    streak_bonus = models.BooleanField(_("streak bonus"), default=False)
+    seconds_per_question = models.PositiveSmallIntegerField(default=20)
+    grace_ms = models.PositiveIntegerField(default=500)
+    locked = models.BooleanField(_("locked: no more players may join"), default=False)
+
+    # Engine state (realtime.engine.RoundState), changed only by services with
+    # conditional updates on `seq`.
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.LOBBY)
+    question_index = models.IntegerField(default=-1)
+    opened_at = models.BigIntegerField(null=True, blank=True)  # server ms since epoch
+    closes_at = models.BigIntegerField(null=True, blank=True)
+    paused_from = models.CharField(max_length=16, blank=True)
+    remaining_ms = models.IntegerField(null=True, blank=True)
+    seq = models.PositiveIntegerField(default=0)
+
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("live round")
+        verbose_name_plural = _("live rounds")
+        constraints = [
+            # A PIN names one round while it can still be joined or played.
+            models.UniqueConstraint(
+                fields=["pin"],
+                condition=~Q(status__in=["finished", "aborted"]),
+                name="pin_unique_while_active",
+            ),
+            models.CheckConstraint(condition=Q(pin__regex=r"^[0-9]{6}$"), name="pin_six_digits"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.pin})"
+
+    @property
+    def group_name(self) -> str:
+        return f"round.{self.pk}"
+
+
+class LiveQuestion(models.Model):
+    round = models.ForeignKey(LiveRound, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveSmallIntegerField()
+    # The exact version players saw: answers point at it, edits to the bank do not.
+    version = models.ForeignKey("quizzes.QuestionVersion", on_delete=models.PROTECT)
+    points = models.PositiveIntegerField(default=1000)  # P: 1000, 2000 double, 0 none
+    seconds = models.PositiveSmallIntegerField(null=True, blank=True)
+    voided = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["round", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "position"], name="live_question_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}#{self.position}"
+
+
+def new_player_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def new_permutation_seed() -> int:
+    return secrets.randbits(62)
+
+
+class LivePlayer(models.Model):
+    round = models.ForeignKey(LiveRound, on_delete=models.CASCADE, related_name="players")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    nickname = models.CharField(max_length=30)
+    # The secret a phone keeps to resume as the same player after a reconnect.
+    token = models.CharField(max_length=64, unique=True, default=new_player_token)
+    # Seed of this player's private option order (sent only to this player at join).
+    permutation_seed = models.BigIntegerField(default=new_permutation_seed)
+    kicked = models.BooleanField(default=False)
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["round", "joined_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "nickname"], name="nickname_unique_in_round"),
+            models.UniqueConstraint(
+                fields=["round", "user"],
+                condition=Q(user__isnull=False),
+                name="one_player_per_user_in_round",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.nickname
+
+
+class LiveAnswer(models.Model):
+    round = models.ForeignKey(LiveRound, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(LiveQuestion, on_delete=models.CASCADE, related_name="answers")
+    player = models.ForeignKey(LivePlayer, on_delete=models.CASCADE, related_name="answers")
+    answer_id = models.CharField(max_length=64)  # chosen by the client, for idempotency
+    response = models.JSONField()
+    received_at = models.BigIntegerField()  # server ms since epoch, when it arrived
+    elapsed_ms = models.IntegerField()
+    correct = models.BooleanField()
+
+    class Meta:
+        ordering = ["question", "received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["question", "player"], name="one_answer_per_question"),
+            models.UniqueConstraint(fields=["player", "answer_id"], name="answer_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.player_id}@{self.question_id}"

@@ -1,0 +1,134 @@
+"""Per-process fan-out (DESIGN.md, live-round rule 5).
+
+Stock Channels fan-out puts every socket's channel in the round's group, so one
+broadcast becomes one channel-layer message per player. Here each server process
+joins the round's group once, with one channel from `new_channel()`, and one task
+reads it and writes the already-serialised frame to this process's sockets for that
+round. A broadcast costs one channel-layer message per process.
+
+A group message is {"type": "relay.frame", "frame": "<json text>", ...} with optional
+  "to":         a player id: only that player's sockets get it;
+  "roles":      a list of roles ("host", "screen", "player"): only those get it;
+  "per_player": {player_id: "<json text>"}: spliced into the frame as "you" for that
+                player (their points, rank…), so one message still serves everyone.
+Publishing happens after commit, from services (realtime.events.publish).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+Send = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Listener:
+    send: Send
+    role: str
+    player_id: int | None = None
+
+
+def compose(frame: str, listener: Listener, per_player: dict | None) -> str:
+    """The frame for one listener: the shared text, with its "you" part spliced in."""
+    if per_player and listener.player_id is not None:
+        mine = per_player.get(str(listener.player_id))
+        if mine is not None:
+            return f'{frame[:-1]},"you":{mine}}}'
+    return frame
+
+
+class RoundFeed:
+    """This process's subscription to one round."""
+
+    def __init__(self, layer, group: str) -> None:
+        self.layer = layer
+        self.group = group
+        self.listeners: dict[int, Listener] = {}
+        self.channel: str | None = None
+        self.task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self.channel = await self.layer.new_channel(prefix="relay")
+        await self.layer.group_add(self.group, self.channel)
+        self.task = asyncio.create_task(self._run(), name=f"relay:{self.group}")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            try:
+                await self.task
+            except asyncio.CancelledError:
+                pass
+        if self.channel is not None:
+            await self.layer.group_discard(self.group, self.channel)
+
+    async def _run(self) -> None:
+        while True:
+            message = await self.layer.receive(self.channel)
+            try:
+                await self.deliver(message)
+            except Exception:  # one bad message must not stop the round's feed
+                logger.exception("relay delivery failed for %s", self.group)
+
+    async def deliver(self, message: dict) -> int:
+        frame = message["frame"]
+        to = message.get("to")
+        roles = message.get("roles")
+        per_player = message.get("per_player")
+        sent = 0
+        for listener in list(self.listeners.values()):
+            if roles is not None and listener.role not in roles:
+                continue
+            if to is not None and listener.player_id != to:
+                continue
+            try:
+                await listener.send(compose(frame, listener, per_player))
+                sent += 1
+            except Exception:  # a socket that went away is removed by its consumer
+                logger.debug("send to a closing socket failed", exc_info=True)
+        return sent
+
+
+class Relay:
+    """One per process: the round feeds that have sockets in this process."""
+
+    def __init__(self) -> None:
+        self.feeds: dict[str, RoundFeed] = {}
+        self.lock = asyncio.Lock()
+
+    async def subscribe(self, layer, group: str, key: int, listener: Listener) -> None:
+        async with self.lock:
+            feed = self.feeds.get(group)
+            if feed is None:
+                feed = RoundFeed(layer, group)
+                await feed.start()
+                self.feeds[group] = feed
+            feed.listeners[key] = listener
+
+    async def unsubscribe(self, group: str, key: int) -> None:
+        async with self.lock:
+            feed = self.feeds.get(group)
+            if feed is None:
+                return
+            feed.listeners.pop(key, None)
+            if not feed.listeners:
+                del self.feeds[group]
+                await feed.stop()
+
+
+_relays: dict[int, Relay] = {}
+
+
+def relay() -> Relay:
+    """The relay of the running event loop (one per process in daphne; tests that
+    run several loops get one each)."""
+    loop = asyncio.get_running_loop()
+    found = _relays.get(id(loop))
+    if found is None:
+        found = _relays[id(loop)] = Relay()
+    return found
