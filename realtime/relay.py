@@ -17,6 +17,7 @@ Publishing happens after commit, from services (realtime.events.publish).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -60,10 +61,8 @@ class RoundFeed:
     async def stop(self) -> None:
         if self.task is not None:
             self.task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self.task
-            except asyncio.CancelledError:
-                pass
         if self.channel is not None:
             await self.layer.group_discard(self.group, self.channel)
 
