@@ -12,9 +12,12 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.fields import PhoneField as AllauthPhoneField
+from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from . import services
+from .forms import SignupProfileForm
 from .models import User
 from .phone import normalise_phone, normalise_phone_or_none
 from .sms import send_sms
@@ -38,6 +41,24 @@ class PhoneField(AllauthPhoneField):
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    # --- signing up ----------------------------------------------------------------
+    def save_user(self, request, user, form, commit: bool = True):
+        """Save a new account and, for our sign-up form, its profile in one transaction.
+
+        allauth's SignupForm.save() calls this and then the form's `signup()`
+        separately; a failure in between would leave a user without a profile (and a
+        child without a consent request). So the profile step runs here, inside the
+        same atomic block, and SignupProfileForm.signup() does nothing. Only our
+        sign-up form carries the profile fields: any other caller (or commit=False)
+        gets allauth's behaviour unchanged.
+        """
+        if not commit or not isinstance(form, SignupProfileForm):
+            return super().save_user(request, user, form, commit=commit)
+        with transaction.atomic():
+            user = super().save_user(request, user, form, commit=True)
+            services.user_complete_signup(user=user, data=form.cleaned_data, request=request)
+        return user
+
     # --- phone numbers -------------------------------------------------------------
     def phone_form_field(self, **kwargs: Any) -> PhoneField:
         return PhoneField(**kwargs)

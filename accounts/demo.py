@@ -21,7 +21,7 @@ from django.utils.module_loading import import_string
 
 from .models import District, GuardianConsent, Profile, Region, School, Unit, User
 from .selectors import consent_state, user_can_play
-from .services import consent_grant, consent_token_make
+from .services import consent_grant, consent_request_send, consent_request_token
 
 # Loaders run in this order; accounts first, since everything else refers to it.
 LOADERS: list[str] = [
@@ -441,14 +441,9 @@ def _load_users(report: DemoReport, *, schools: dict[str, School], units: dict[s
                 allow_public_display=False,
             )
         if spec.consent == "pending" and consent_state(user=user) is None:
-            token = consent_token_make(
-                child=user,
-                guardian_contact=contact,
-                relationship=GuardianConsent.Relationship.FATHER,
-            )
             report.notes.append(
                 f"Guardian consent page for {spec.username} (open it to play the guardian): "
-                f"{reverse('accounts:consent', args=[token])}"
+                f"{_pending_consent_link(user, contact=contact)}"
             )
 
         report.credentials.append(
@@ -465,6 +460,24 @@ def _load_users(report: DemoReport, *, schools: dict[str, School], units: dict[s
     )
 
 
+def _pending_consent_link(child: User, *, contact: str) -> str:
+    """The path of the consent page for a child still waiting for a guardian.
+
+    The link names a stored ConsentRequest, like every consent link. The first run
+    asks through consent_request_send (delivered after commit by the configured
+    backends: the console ones by default); later runs reuse the newest request, so
+    seeding again sends nothing and records nothing.
+    """
+    newest = child.consent_requests.order_by("-created_at", "-id").first()
+    if newest is None:
+        return consent_request_send(
+            child=child,
+            guardian_contact=contact,
+            relationship=GuardianConsent.Relationship.FATHER,
+        )
+    return reverse("accounts:consent", args=[consent_request_token(newest)])
+
+
 # What a (non-superuser) organizer may do in the admin: run the question banks,
 # contests and rankings apps, keep schools and units, and look at people without
 # editing them (changing users in the admin amounts to making superusers).
@@ -479,6 +492,7 @@ ORGANIZER_ACCOUNTS_PERMISSIONS = [
     "view_user",
     "view_profile",
     "view_guardianconsent",
+    "view_consentrequest",
 ]
 
 

@@ -8,6 +8,7 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import services
 from .models import MIN_BIRTH_YEAR, District, GuardianConsent, Profile, School, User
 from .phone import normalise_phone
 
@@ -72,10 +73,11 @@ class GuardianContactMixin:
 
 
 class SignupProfileForm(GuardianContactMixin, forms.Form):
-    """Extra sign-up fields; allauth calls `signup()` once the user is saved.
+    """Extra sign-up fields.
 
     allauth makes this the *base* of its own sign-up form, so `clean()` here runs
-    with allauth's fields (email, phone) already cleaned.
+    with allauth's fields (email, phone) already cleaned. The profile is stored by
+    AccountAdapter.save_user(), in the transaction that saves the user.
     """
 
     nickname = forms.CharField(
@@ -172,9 +174,10 @@ class SignupProfileForm(GuardianContactMixin, forms.Form):
         return data
 
     def signup(self, request, user) -> None:
-        from .services import user_complete_signup
-
-        user_complete_signup(user=user, data=self.cleaned_data, request=request)
+        """Does nothing: allauth requires this method of ACCOUNT_SIGNUP_FORM_CLASS and
+        calls it after AccountAdapter.save_user(), which has already stored the
+        profile (user_complete_signup) in the same transaction as the user, so that
+        a failure leaves no account without a profile."""
 
 
 class ConsentRequestForm(GuardianContactMixin, forms.Form):
@@ -232,7 +235,10 @@ class ConsentWithdrawForm(forms.Form):
 
 class AccountDeleteForm(forms.Form):
     """Deleting an account takes the username typed out and, if there is one, the
-    password."""
+    password. Password tries are limited per account (services.DELETE_PASSWORD_TRIES
+    per window): once they are used up the password is not even checked."""
+
+    TOO_MANY_TRIES = "too_many_tries"
 
     confirm_username = forms.CharField(label=_("Type your username to confirm"), max_length=150)
     password = forms.CharField(
@@ -257,6 +263,20 @@ class AccountDeleteForm(forms.Form):
 
     def clean_password(self) -> str:
         value = self.cleaned_data["password"]
+        if not services.user_delete_password_try(user=self.user):
+            raise ValidationError(
+                _(
+                    "Too many wrong passwords. Nothing was changed: wait %(minutes)s "
+                    "minutes and try again."
+                ),
+                params={"minutes": services.DELETE_PASSWORD_WINDOW // 60},
+                code=self.TOO_MANY_TRIES,
+            )
         if not self.user.check_password(value):
             raise ValidationError(_("The password is not correct."), code="password")
+        services.user_delete_password_try_refund(user=self.user)
         return value
+
+    @property
+    def too_many_tries(self) -> bool:
+        return self.has_error("password", code=self.TOO_MANY_TRIES)

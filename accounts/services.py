@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
@@ -24,6 +26,10 @@ WITHDRAW_SALT = "accounts.guardian-consent-withdraw"
 # How many consent links may go out for one child in a day (sign-up included): a
 # child must not be able to flood someone's phone or mailbox.
 CONSENT_REQUESTS_PER_DAY = 5
+# Password tries on the account deletion page, per account and window: a hijacked
+# session must not serve to guess the password there.
+DELETE_PASSWORD_TRIES = 5
+DELETE_PASSWORD_WINDOW = 15 * 60  # seconds
 
 
 class ConsentLinkError(Exception):
@@ -74,21 +80,10 @@ def user_complete_signup(*, user: User, data: dict[str, Any], request=None) -> P
 # --- signed links ------------------------------------------------------------------
 
 
-def consent_token_make(*, child: User, guardian_contact: str, relationship: str) -> str:
-    """A consent link token that carries the guardian contact itself.
-
-    Prefer consent_request_send(), which records a ConsentRequest and signs only its
-    id, so that no contact appears in URLs (and so in access logs). This form stays
-    for links made without a request (the demo data).
-    """
-    return signing.dumps(
-        {"child": child.pk, "contact": guardian_contact, "rel": relationship},
-        salt=CONSENT_SALT,
-        compress=True,
-    )
-
-
-def _consent_token_for_request(consent_request: ConsentRequest) -> str:
+def consent_request_token(consent_request: ConsentRequest) -> str:
+    """The token of a consent link: it names the stored request (child and request
+    ids) and nothing else. The guardian's contact stays in the database, never in a
+    URL, since URLs end up in access logs, browser histories and forwarded messages."""
     return signing.dumps(
         {"child": consent_request.child_id, "req": consent_request.pk}, salt=CONSENT_SALT
     )
@@ -105,7 +100,11 @@ def _gone() -> ConsentLinkError:
 
 
 def _link_target(payload: Any, *, kind: str) -> dict[str, Any]:
-    """{"child": User, "contact": str, "rel": str} from a verified token payload."""
+    """{"child": User, "contact": str, "rel": str} from a verified token payload.
+
+    A consent token names a ConsentRequest, a withdrawal token a grant; the contact
+    and relationship come from that stored record. Anything else (such as the old
+    tokens that carried the contact itself) is not valid."""
     if not isinstance(payload, dict) or "child" not in payload:
         raise _invalid(kind)
     child = User.objects.filter(pk=payload["child"], deleted_at__isnull=True).first()
@@ -117,10 +116,6 @@ def _link_target(payload: Any, *, kind: str) -> dict[str, Any]:
         ).first()
     elif kind == "consent" and "req" in payload:
         record = child.consent_requests.filter(pk=payload["req"]).first()
-    elif kind == "consent" and {"contact", "rel"} <= payload.keys():
-        record = ConsentRequest(
-            child=child, guardian_contact=payload["contact"], relationship=payload["rel"]
-        )
     else:
         raise _invalid(kind)
     if record is None:
@@ -201,7 +196,7 @@ def consent_request_send(
     consent_request = ConsentRequest.objects.create(
         child=child, guardian_contact=guardian_contact, relationship=relationship
     )
-    token = _consent_token_for_request(consent_request)
+    token = consent_request_token(consent_request)
     link = _absolute(request, reverse("accounts:consent", args=[token]))
     # Guardians get the message in the site's first language, whatever the child uses.
     with translation.override(settings.LANGUAGE_CODE):
@@ -392,6 +387,35 @@ def user_export_data(*, user: User) -> dict[str, Any]:
             for c in user.guardian_consents.order_by("created_at", "id")
         ],
     }
+
+
+def _delete_tries_key(user: User) -> str:
+    return f"accounts:delete-password-tries:{user.pk}"
+
+
+def user_delete_password_try(*, user: User) -> bool:
+    """Count one password try on the deletion page; False if the account has used up
+    its tries for this window, in which case the password must not be checked.
+
+    The try is counted before the password is checked (an atomic increment in the
+    shared cache), so parallel requests cannot slip past the limit; a right
+    password gives its try back (user_delete_password_try_refund).
+    """
+    key = _delete_tries_key(user)
+    cache.add(key, 0, timeout=DELETE_PASSWORD_WINDOW)
+    try:
+        tries = cache.incr(key)
+    except ValueError:  # the window ended between add() and incr()
+        cache.add(key, 1, timeout=DELETE_PASSWORD_WINDOW)
+        tries = 1
+    return tries <= DELETE_PASSWORD_TRIES
+
+
+def user_delete_password_try_refund(*, user: User) -> None:
+    """A right password does not count against the limit."""
+    # A ValueError means the window has ended: there is nothing to give back.
+    with contextlib.suppress(ValueError):
+        cache.decr(_delete_tries_key(user))
 
 
 @transaction.atomic

@@ -184,6 +184,5 @@ def delete(request):
             _("Your account is deleted. Your personal data is gone; results stay without a name."),
         )
         return redirect("frontend:home")
-    return render(
-        request, "accounts/delete.html", {"form": form}, status=400 if form.errors else 200
-    )
+    status = 429 if form.too_many_tries else 400 if form.errors else 200
+    return render(request, "accounts/delete.html", {"form": form}, status=status)

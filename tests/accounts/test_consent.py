@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import time
+import zlib
+from urllib.parse import quote, unquote
 
 import pytest
 from django.conf import settings
@@ -28,6 +30,7 @@ from tests.factories import (
     child,
     child_signup_form_data,
 )
+from tests.support.i18n import zh
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +79,11 @@ def grant(guardian: Client, link: str, capture, *, public: bool = False):
         data["allow_public_display"] = "on"
     with capture():
         return guardian.post(link, data)
+
+
+def consent_token_for(user: User, **kwargs) -> str:
+    """The token of a consent link for a stored request to parent@example.org."""
+    return services.consent_request_token(ConsentRequestFactory(child=user, **kwargs))
 
 
 def token_made_seconds_ago(monkeypatch, seconds: int, make):
@@ -145,7 +153,7 @@ def test_withdrawal_blocks_the_child_again(client, signed_up_child, capture):
         "withdraw",
         "grant",
     ]
-    assert "withdrew" in messages_to("mother@example.org")[-1]
+    assert "撤回" in messages_to("mother@example.org")[-1]
 
 
 def test_the_guardian_can_consent_again_after_withdrawing(client, signed_up_child, capture):
@@ -262,11 +270,7 @@ def test_withdrawing_twice_appends_one_record(capture):
 def test_an_expired_consent_link_changes_nothing(monkeypatch, capture):
     user = child()
     token = token_made_seconds_ago(
-        monkeypatch,
-        settings.CONSENT_LINK_MAX_AGE + 60,
-        lambda: services.consent_token_make(
-            child=user, guardian_contact="parent@example.org", relationship="mother"
-        ),
+        monkeypatch, settings.CONSENT_LINK_MAX_AGE + 60, lambda: consent_token_for(user)
     )
     url = reverse("accounts:consent", args=[token])
     guardian = Client()
@@ -276,7 +280,7 @@ def test_an_expired_consent_link_changes_nothing(monkeypatch, capture):
         response = guardian.post(url, {"allow_processing": "on"})
 
     assert response.status_code == 410
-    assert "expired" in response.content.decode()
+    assert zh("This consent link has expired. Ask for a new one.") in response.content.decode()
     assert not GuardianConsent.objects.exists()
     assert not user_can_play(user=user)
     assert not mail.outbox
@@ -285,11 +289,7 @@ def test_an_expired_consent_link_changes_nothing(monkeypatch, capture):
 def test_a_fresh_consent_link_still_works_just_before_it_expires(monkeypatch, capture):
     user = child()
     token = token_made_seconds_ago(
-        monkeypatch,
-        settings.CONSENT_LINK_MAX_AGE - 60,
-        lambda: services.consent_token_make(
-            child=user, guardian_contact="parent@example.org", relationship="mother"
-        ),
+        monkeypatch, settings.CONSENT_LINK_MAX_AGE - 60, lambda: consent_token_for(user)
     )
     with capture():
         response = Client().post(
@@ -297,14 +297,16 @@ def test_a_fresh_consent_link_still_works_just_before_it_expires(monkeypatch, ca
         )
     assert response.status_code == 302
     assert user_can_play(user=user)
+    assert GuardianConsent.objects.get(child=user).guardian_contact == "parent@example.org"
 
 
-@pytest.mark.parametrize("kind", ["tampered", "garbage", "withdrawal-token", "other-salt"])
+@pytest.mark.parametrize(
+    "kind", ["tampered", "garbage", "withdrawal-token", "other-salt", "old-contact-format"]
+)
 def test_a_forged_consent_link_changes_nothing(kind, capture):
     user = child()
-    real = services.consent_token_make(
-        child=user, guardian_contact="parent@example.org", relationship="mother"
-    )
+    request = ConsentRequestFactory(child=user)
+    real = services.consent_request_token(request)
     token = {
         "tampered": real[:-2] + ("AA" if not real.endswith("AA") else "BB"),
         "garbage": "not-a-token",
@@ -312,8 +314,13 @@ def test_a_forged_consent_link_changes_nothing(kind, capture):
         "withdrawal-token": services.consent_withdraw_token_make(
             consent=GuardianConsentFactory(child=adult())
         ),
-        "other-salt": signing.dumps(
-            {"child": user.pk, "contact": "me@example.org", "rel": "mother"}, salt="elsewhere"
+        "other-salt": signing.dumps({"child": user.pk, "req": request.pk}, salt="elsewhere"),
+        # Links once carried the contact itself; that format is gone, even when signed
+        # with our own key and salt.
+        "old-contact-format": signing.dumps(
+            {"child": user.pk, "contact": "me@example.org", "rel": "mother"},
+            salt=services.CONSENT_SALT,
+            compress=True,
         ),
     }[kind]
     url = reverse("accounts:consent", args=[token])
@@ -323,16 +330,18 @@ def test_a_forged_consent_link_changes_nothing(kind, capture):
         response = Client().post(url, {"allow_processing": "on"})
 
     assert response.status_code == 400
-    assert "not valid" in response.content.decode()
+    page = response.content.decode()
+    assert zh("This consent link is not valid.") in page or (
+        kind == "withdrawal-token" and zh("This withdrawal link is not valid.") in page
+    )
     assert GuardianConsent.objects.count() == before
     assert not user_can_play(user=user)
 
 
 def test_a_forged_withdrawal_link_changes_nothing(capture):
     consent = GuardianConsentFactory()
-    token = services.consent_token_make(
-        child=consent.child, guardian_contact="parent@example.org", relationship="mother"
-    )
+    # A consent link is signed for consenting only.
+    token = consent_token_for(consent.child)
     with capture():
         response = Client().post(reverse("accounts:consent_withdraw", args=[token]), {})
     assert response.status_code == 400
@@ -341,9 +350,7 @@ def test_a_forged_withdrawal_link_changes_nothing(capture):
 
 def test_a_link_for_a_deleted_account_is_gone(capture):
     user = child()
-    token = services.consent_token_make(
-        child=user, guardian_contact="parent@example.org", relationship="mother"
-    )
+    token = consent_token_for(user)
     services.user_delete(user=user)
     response = Client().post(reverse("accounts:consent", args=[token]), {"allow_processing": "on"})
     assert response.status_code == 410
@@ -360,15 +367,75 @@ def test_consent_changes_need_a_post_with_a_csrf_token(signed_up_child):
     assert not GuardianConsent.objects.exists()
 
 
-def test_links_do_not_carry_the_guardian_contact(signed_up_child, capture):
+def _variants(text: str) -> set[str]:
+    """The ways a contact could be spelt inside a URL."""
+    return {text, quote(text, safe=""), quote(text), text.replace("@", "%40")}
+
+
+def _payload_bytes(token: str) -> bytes:
+    """The signed payload of a token as raw JSON bytes (decompressed if need be)."""
+    data = token.split(":")[0]
+    compressed = data.startswith(".")
+    raw = signing.b64_decode(data.lstrip(".").encode())
+    return zlib.decompress(raw) if compressed else raw
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("mother@example.org", "mother@example.org"), ("139 1234 5678", "+8613912345678")],
+    ids=["email", "phone"],
+)
+def test_consent_and_withdrawal_links_carry_only_ids_never_the_guardian_contact(
+    client, capture, typed, stored
+):
     """URLs end up in access logs: links name a request or a grant, not a person."""
-    _user, link = signed_up_child
+    with capture():
+        client.post(
+            reverse("account_signup"),
+            child_signup_form_data(guardian_contact=typed, guardian_relationship="mother"),
+        )
+    user = User.objects.get(username="xiaoming")
+    [link] = links_in(messages_to(stored)[0])
     grant(Client(), link, capture)
-    [withdraw_link] = links_in(messages_to("mother@example.org")[-1], WITHDRAW_LINK)
-    for url in (link, withdraw_link):
-        token = url.split("/")[3]
-        payload = signing.b64_decode(token.split(":")[0].lstrip(".").encode())
-        assert b"mother" not in payload
+    [withdraw_link] = links_in(messages_to(stored)[-1], WITHDRAW_LINK)
+    consent_token = link.split("/")[3]
+    withdraw_token = withdraw_link.split("/")[3]
+
+    request = ConsentRequest.objects.get(child=user)
+    assert signing.loads(consent_token, salt=services.CONSENT_SALT) == {
+        "child": user.pk,
+        "req": request.pk,
+    }
+    grant_record = GuardianConsent.objects.get(child=user)
+    assert signing.loads(withdraw_token, salt=services.WITHDRAW_SALT) == {
+        "child": user.pk,
+        "grant": grant_record.pk,
+    }
+
+    digits = stored.removeprefix("+86")
+    for url, token in ((link, consent_token), (withdraw_link, withdraw_token)):
+        payload = _payload_bytes(token).decode()
+        for text in (url, unquote(url), payload):
+            for contact in (stored, digits, "mother@", "example.org"):
+                for spelling in _variants(contact):
+                    assert spelling not in text, (spelling, text)
+        assert "mother" not in payload  # not even the relationship
+
+
+def test_every_consent_link_names_a_stored_request(client, signed_up_child, capture):
+    user, _link = signed_up_child
+    with capture():
+        client.post(
+            reverse("accounts:consent_resend"),
+            {"guardian_contact": "13800138000", "guardian_relationship": "father"},
+        )
+    [link] = links_in(messages_to("+8613800138000")[0])
+    payload = signing.loads(link.split("/")[3], salt=services.CONSENT_SALT)
+
+    assert set(payload) == {"child", "req"}
+    assert payload["child"] == user.pk
+    assert ConsentRequest.objects.get(pk=payload["req"]).guardian_contact == "+8613800138000"
+    assert not hasattr(services, "consent_token_make")
 
 
 # --- records are append-only ----------------------------------------------------------
@@ -559,20 +626,20 @@ def test_the_account_page_shows_the_consent_state(client, signed_up_child, captu
     user, link = signed_up_child
 
     page = client.get(reverse("accounts:me")).content.decode()
-    assert "Waiting for a guardian" in page
+    assert zh("Waiting for a guardian's consent.") in page
     assert 'action="/me/consent/resend/"' in page
 
     grant(Client(), link, capture, public=True)
     page = client.get(reverse("accounts:me")).content.decode()
-    assert "Your guardian has consented." in page
-    assert "public pages: agreed" in page
+    assert zh("Your guardian has consented.") in page
+    assert zh("Showing your nickname and school on public pages: agreed.") in page
     assert 'action="/me/consent/resend/"' not in page
 
     services.consent_withdraw(
         child=user, guardian_contact="mother@example.org", relationship="mother"
     )
     page = client.get(reverse("accounts:me")).content.decode()
-    assert "withdrawn consent" in page
+    assert zh("Your guardian has withdrawn consent.") in page
     assert 'action="/me/consent/resend/"' in page
 
 

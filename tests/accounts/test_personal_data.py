@@ -7,11 +7,13 @@ personal data goes, the user row stays (anonymised) so results keep adding up.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.messages import get_messages
 from django.core import mail
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -26,6 +28,7 @@ from tests.factories import (
     adult,
     child,
 )
+from tests.support.i18n import zh
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +40,14 @@ def signed_in(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Password tries are counted in the cache, which outlives a test's database."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -225,6 +236,84 @@ def test_an_account_without_a_password_confirms_with_the_username_alone():
     response = client.post(DELETE, {"confirm_username": user.username})
     assert response.status_code == 302
     assert User.objects.get(pk=user.pk).deleted_at is not None
+
+
+def _still_there(user: User) -> bool:
+    fresh = User.objects.get(pk=user.pk)
+    return fresh.deleted_at is None and fresh.is_active and fresh.username == user.username
+
+
+def test_wrong_passwords_on_the_delete_page_are_limited_per_account(consented_child):
+    client = signed_in(consented_child)
+    wrong = {"confirm_username": consented_child.username, "password": "guess"}
+    for _ in range(services.DELETE_PASSWORD_TRIES):
+        response = client.post(DELETE, wrong)
+        assert response.status_code == 400
+        assert response.context["form"].errors["password"] == [zh("The password is not correct.")]
+
+    right = {"confirm_username": consented_child.username, "password": PASSWORD}
+    response = client.post(DELETE, right)
+
+    assert response.status_code == 429
+    [message] = response.context["form"].errors["password"]
+    assert message == zh(
+        "Too many wrong passwords. Nothing was changed: wait %(minutes)s minutes and try again.",
+        minutes=15,
+    )
+    assert message in response.content.decode()
+    assert _still_there(consented_child)
+    assert User.objects.get(pk=consented_child.pk).profile.nickname == "小红"
+    assert consented_child.guardian_consents.count() == 2
+    assert "_auth_user_id" in client.session
+
+
+def test_the_limit_holds_in_another_session_and_lifts_after_the_window(
+    consented_child, monkeypatch
+):
+    wrong = {"confirm_username": consented_child.username, "password": "guess"}
+    first = signed_in(consented_child)
+    for _ in range(services.DELETE_PASSWORD_TRIES):
+        first.post(DELETE, wrong)
+
+    second = signed_in(consented_child)
+    right = {"confirm_username": consented_child.username, "password": PASSWORD}
+    assert second.post(DELETE, right).status_code == 429
+
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + services.DELETE_PASSWORD_WINDOW - 60)
+    assert second.post(DELETE, right).status_code == 429
+    assert _still_there(consented_child)
+
+    monkeypatch.setattr(time, "time", lambda: real() + services.DELETE_PASSWORD_WINDOW + 1)
+    assert second.post(DELETE, right).status_code == 302
+    assert User.objects.get(pk=consented_child.pk).deleted_at is not None
+
+
+def test_a_right_password_does_not_count_against_the_limit(consented_child):
+    client = signed_in(consented_child)
+    wrong = {"confirm_username": consented_child.username, "password": "guess"}
+    typo = {"confirm_username": "not-me", "password": PASSWORD}
+    for _ in range(services.DELETE_PASSWORD_TRIES - 1):
+        assert client.post(DELETE, wrong).status_code == 400
+    for _ in range(3):  # a mistyped username with the right password
+        assert client.post(DELETE, typo).status_code == 400
+
+    right = {"confirm_username": consented_child.username, "password": PASSWORD}
+    assert client.post(DELETE, right).status_code == 302
+    assert User.objects.get(pk=consented_child.pk).deleted_at is not None
+
+
+def test_one_account_s_wrong_passwords_do_not_lock_another(consented_child):
+    client = signed_in(consented_child)
+    for _ in range(services.DELETE_PASSWORD_TRIES + 1):
+        client.post(DELETE, {"confirm_username": consented_child.username, "password": "x"})
+
+    other = adult()
+    response = signed_in(other).post(
+        DELETE, {"confirm_username": other.username, "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert User.objects.get(pk=other.pk).deleted_at is not None
 
 
 def test_deleting_twice_changes_nothing_more(consented_child):

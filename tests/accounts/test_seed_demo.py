@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.core import mail, signing
 from django.core.management import CommandError, call_command
+from django.test import Client
 
-from accounts.demo import DEMO_PASSWORD
-from accounts.models import District, GuardianConsent, Profile, Region, School, Unit, User
+from accounts import services
+from accounts.demo import DEMO_PASSWORD, GUARDIAN_CONTACT
+from accounts.models import (
+    ConsentRequest,
+    District,
+    GuardianConsent,
+    Profile,
+    Region,
+    School,
+    Unit,
+    User,
+)
 from accounts.selectors import user_can_play
 
 pytestmark = pytest.mark.django_db
@@ -39,10 +52,19 @@ def debug_on(settings):
     settings.DEBUG = True
 
 
+CONSENT_LINK = re.compile(r"(/me/consent/[^\s/]+/)")
+
+
 def seed() -> str:
     out = StringIO()
     call_command("seed_demo", stdout=out)
     return out.getvalue()
+
+
+def seed_delivering(capture) -> str:
+    """Seed and run what waits for the commit (the guardian's message)."""
+    with capture(execute=True):
+        return seed()
 
 
 def snapshot() -> dict[str, int]:
@@ -53,6 +75,7 @@ def snapshot() -> dict[str, int]:
         "profiles": Profile.objects.count(),
         "emails": EmailAddress.objects.count(),
         "consents": GuardianConsent.objects.count(),
+        "consent_requests": ConsentRequest.objects.count(),
         "districts": District.objects.count(),
         "regions": Region.objects.count(),
     }
@@ -113,6 +136,9 @@ def test_demo_accounts_are_marked_and_cover_every_role(debug_on):
     organizer = User.objects.get(username="demo_organizer")
     assert organizer.is_staff and not organizer.is_superuser
     assert organizer.has_perm("accounts.view_school")
+    assert organizer.has_perm("accounts.view_guardianconsent")
+    assert organizer.has_perm("accounts.view_consentrequest")
+    assert not organizer.has_perm("accounts.change_consentrequest")
     assert User.objects.get(username="demo_teacher").profile.school is not None
 
 
@@ -167,6 +193,46 @@ def test_a_second_run_does_not_append_another_consent_record(debug_on):
     consented = User.objects.get(username="demo_child_consented")
     assert consented.guardian_consents.count() == 1
     assert not User.objects.get(username="demo_child_pending").guardian_consents.exists()
+
+
+def test_the_pending_child_s_link_names_a_real_request_sent_to_the_guardian(
+    debug_on, django_capture_on_commit_callbacks
+):
+    output = seed_delivering(django_capture_on_commit_callbacks)
+    pending = User.objects.get(username="demo_child_pending")
+    contact = GUARDIAN_CONTACT.format(username="demo_child_pending")
+
+    request = ConsentRequest.objects.get(child=pending)
+    assert request.guardian_contact == contact
+    [link] = CONSENT_LINK.findall(output)
+    token = link.split("/")[3]
+    assert signing.loads(token, salt=services.CONSENT_SALT) == {
+        "child": pending.pk,
+        "req": request.pk,
+    }
+    assert contact not in link
+    [message] = [m for m in mail.outbox if m.to == [contact]]
+    assert link in message.body
+
+    page = Client().get(link)
+    assert page.status_code == 200
+    assert page.context["child"] == pending
+
+
+def test_a_second_run_sends_no_second_consent_request(debug_on, django_capture_on_commit_callbacks):
+    first = seed_delivering(django_capture_on_commit_callbacks)
+    second = seed_delivering(django_capture_on_commit_callbacks)
+
+    pending = User.objects.get(username="demo_child_pending")
+    request = ConsentRequest.objects.get(child=pending)
+    assert ConsentRequest.objects.count() == 1
+    contact = GUARDIAN_CONTACT.format(username="demo_child_pending")
+    assert len([m for m in mail.outbox if m.to == [contact]]) == 1
+    # The second run prints a link to the same request, and it works.
+    [again] = CONSENT_LINK.findall(second)
+    assert signing.loads(again.split("/")[3], salt=services.CONSENT_SALT)["req"] == request.pk
+    assert CONSENT_LINK.findall(first)
+    assert Client().get(again).status_code == 200
 
 
 def test_the_output_lists_every_demo_login_with_the_password(debug_on):

@@ -15,7 +15,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import sms
+from accounts import services, sms
 from accounts.models import ConsentRequest, GuardianConsent, Profile, User
 from accounts.selectors import user_can_play
 from tests.factories import SchoolFactory, child_signup_form_data, district, signup_form_data
@@ -23,16 +23,6 @@ from tests.factories import SchoolFactory, child_signup_form_data, district, sig
 pytestmark = pytest.mark.django_db
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-
-# TRANSLATION PENDING: the zh-hans catalogue (frontend/locale) is written by the lead at
-# the end. Until then our own error messages come out in English and these tests are
-# expected to fail. strict=True makes them fail loudly once the catalogue exists, as a
-# reminder to remove this marker.
-needs_zh_catalogue = pytest.mark.xfail(
-    reason="zh-hans catalogue for accounts messages not written yet (lead fills it)",
-    strict=True,
-    raises=AssertionError,
-)
 
 
 def sign_up(client, data, django_capture_on_commit_callbacks):
@@ -114,6 +104,61 @@ def test_a_fifteen_year_old_needs_no_guardian(client, django_capture_on_commit_c
     assert user_can_play(user=User.objects.get(username="xiaoming"))
 
 
+# --- one transaction -----------------------------------------------------------------
+
+
+class ProfileStepError(Exception):
+    pass
+
+
+@pytest.mark.parametrize("data", [signup_form_data, child_signup_form_data], ids=["adult", "child"])
+def test_a_failure_while_storing_the_profile_leaves_no_account_behind(
+    client, django_capture_on_commit_callbacks, monkeypatch, data
+):
+    """The user, the profile and the consent request are saved together or not at all.
+
+    The test runs inside pytest-django's transaction, so the sign-up's atomic block is
+    a savepoint: the failure rolls back to it, and without that block the user row
+    saved before the profile step would still be there to see.
+    """
+    real = services.user_complete_signup
+
+    def fails_after_the_profile(**kwargs):
+        real(**kwargs)
+        raise ProfileStepError
+
+    monkeypatch.setattr(services, "user_complete_signup", fails_after_the_profile)
+    form_data = data()
+    with pytest.raises(ProfileStepError), django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("account_signup"), form_data)
+
+    assert not User.objects.filter(username=form_data["username"]).exists()
+    assert not User.objects.exists()
+    assert not Profile.objects.exists()
+    assert not ConsentRequest.objects.exists()
+    assert not mail.outbox
+    assert not sms.outbox
+
+
+def test_the_profile_is_stored_once_per_sign_up(
+    client, django_capture_on_commit_callbacks, monkeypatch
+):
+    calls = []
+    real = services.user_complete_signup
+
+    def counted(**kwargs):
+        calls.append(kwargs["user"].pk)
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "user_complete_signup", counted)
+    sign_up(client, child_signup_form_data(), django_capture_on_commit_callbacks)
+
+    child = User.objects.get(username="xiaoming")
+    assert calls == [child.pk]
+    assert ConsentRequest.objects.filter(child=child).count() == 1
+    assert len([m for m in mail.outbox if m.to == ["mother@example.org"]]) == 1
+
+
 # --- bad input ------------------------------------------------------------------------
 
 SCHOOL_ELSEWHERE = "school_elsewhere"
@@ -187,9 +232,7 @@ def test_django_s_own_errors_are_already_in_chinese_by_default(
     assert errors_of(response)["nickname"] == ["这个字段是必填项。"]
 
 
-# TRANSLATION PENDING (see needs_zh_catalogue above): each of our own sign-up errors
-# must read in Chinese under the default language.
-@needs_zh_catalogue
+# Each of our own sign-up errors reads in Chinese under the default language.
 @pytest.mark.parametrize(
     ("overrides", "field", "english"),
     [
@@ -211,7 +254,6 @@ def test_signup_errors_are_in_chinese_by_default(
     assert CJK.search(message), message
 
 
-@needs_zh_catalogue
 def test_a_school_in_another_district_is_refused_in_chinese(
     client, django_capture_on_commit_callbacks
 ):
