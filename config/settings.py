@@ -107,7 +107,8 @@ if DATABASE_URL:
         "default": dj_database_url.parse(
             # Persistent connections are per thread; under ASGI (daphne) Django runs
             # sync code in ever-new threads, so keep 0 and pool in front (PgBouncer).
-            DATABASE_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0"))
+            DATABASE_URL,
+            conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
         )
     }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
