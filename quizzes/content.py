@@ -77,9 +77,10 @@ def _letter_index(token: str, count: int) -> int | None:
     return index if 0 <= index < count else None
 
 
-def _split_letters(value: Any) -> list[str]:
+def _split_letters(value: Any) -> list[str | int]:
     if isinstance(value, (list, tuple)):
-        return [str(v) for v in value]
+        # ints in a list are 0-based indices, as for a single int (see clean_question)
+        return [v if isinstance(v, int) and not isinstance(v, bool) else str(v) for v in value]
     text = unicodedata.normalize("NFKC", str(value)).strip().upper()
     for sep in (",", ";", " ", "、", "|"):
         text = text.replace(sep, ",")

@@ -246,3 +246,157 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+# --- Papers: blueprints, drawn papers, responses, item statistics -------------------
+
+
+class Blueprint(models.Model):
+    """How to draw a paper from a bank: cells (see quizzes.blueprint) and an exposure cap."""
+
+    bank = models.ForeignKey(Bank, on_delete=models.CASCADE, related_name="blueprints")
+    name = models.CharField(_("name"), max_length=100)
+    # [{"type"?, "dimension"?, "topic"?, "difficulty"?, "count", "points"}, ...]: each
+    # attribute a value or a list of values; validated by quizzes.blueprint.parse_cells.
+    cells = models.JSONField(_("cells"), default=list)
+    # Most share of this blueprint's papers one item may appear in (1 = no cap).
+    exposure_cap = models.FloatField(
+        _("exposure cap"),
+        default=1.0,
+        validators=[MinValueValidator(0.001), MaxValueValidator(1.0)],
+    )
+    shuffle_questions = models.BooleanField(_("shuffle question order"), default=True)
+    seconds_per_question = models.PositiveIntegerField(
+        _("seconds per question"), null=True, blank=True
+    )
+    # Papers drawn so far; the draw increments it first, which also serialises draws.
+    draw_count = models.PositiveIntegerField(default=0, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["bank_id", "name"]
+        verbose_name = _("blueprint")
+        verbose_name_plural = _("blueprints")
+        constraints = [
+            models.UniqueConstraint(fields=["bank", "name"], name="blueprint_name_unique"),
+            models.CheckConstraint(
+                condition=Q(exposure_cap__gt=0) & Q(exposure_cap__lte=1),
+                name="blueprint_exposure_cap_0_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ItemExposure(models.Model):
+    """How many papers of one blueprint an item is in (the exposure cap reads it)."""
+
+    blueprint = models.ForeignKey(Blueprint, on_delete=models.CASCADE, related_name="exposures")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="exposures")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["blueprint", "question"], name="item_exposure_unique"),
+        ]
+        # A draw reads the items at or over the cap: WHERE blueprint = ? AND count >= ?.
+        indexes = [models.Index(fields=["blueprint", "count"], name="item_exposure_count")]
+
+    def __str__(self) -> str:
+        return f"{self.blueprint_id}/Q{self.question_id}: {self.count}"
+
+
+class Paper(models.Model):
+    """One attempt's paper, drawn from a blueprint. The seed reproduces the draw."""
+
+    blueprint = models.ForeignKey(Blueprint, on_delete=models.PROTECT, related_name="papers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="papers",
+    )  # empty for guests
+    seed = models.BigIntegerField()
+    # 1 for the blueprint's first paper: with the seed, what an appeal needs to replay.
+    draw_number = models.PositiveIntegerField()
+    total_points = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("paper")
+        verbose_name_plural = _("papers")
+
+    def __str__(self) -> str:
+        return f"P{self.pk}"
+
+
+class PaperItem(models.Model):
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField()  # 1-based, in the player's order
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
+    version = models.ForeignKey(QuestionVersion, on_delete=models.PROTECT, related_name="+")
+    # Option ids in this player's order ([] for questions without options).
+    option_order = models.JSONField(default=list, blank=True)
+    points = models.PositiveIntegerField()
+    cell = models.PositiveSmallIntegerField()  # index of the blueprint cell it fills
+
+    class Meta:
+        ordering = ["paper_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "position"], name="paper_item_position"),
+            models.UniqueConstraint(fields=["paper", "question"], name="paper_item_question"),
+        ]
+
+    def __str__(self) -> str:
+        return f"P{self.paper_id}#{self.position}"
+
+
+class Response(models.Model):
+    """A player's answer to one paper item: one per item, never changed."""
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="responses")
+    item = models.ForeignKey(PaperItem, on_delete=models.CASCADE, related_name="responses")
+    answer = models.JSONField()
+    is_correct = models.BooleanField()
+    score = models.PositiveIntegerField(default=0)
+    answered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["paper_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "item"], name="one_response_per_paper_item"),
+        ]
+
+    def __str__(self) -> str:
+        return f"P{self.paper_id} item {self.item_id}"
+
+
+class ItemStatistics(models.Model):
+    """Classical item statistics of one question version, from paper responses
+    (computed by quizzes.tasks.item_statistics; see quizzes.statistics)."""
+
+    version = models.OneToOneField(
+        QuestionVersion, on_delete=models.CASCADE, related_name="statistics"
+    )
+    responses = models.PositiveIntegerField(default=0)
+    exposure_count = models.PositiveIntegerField(default=0)  # papers it was drawn into
+    facility = models.FloatField(null=True, blank=True)  # proportion correct
+    discrimination = models.FloatField(null=True, blank=True)  # corrected point-biserial
+    # {"<option id or true/false>": times chosen}
+    distractors = models.JSONField(default=dict, blank=True)
+    # [{"code": "negative_discrimination"} | {"code": "unused_distractor", "option": id}]
+    flags = models.JSONField(default=list, blank=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("item statistics")
+        verbose_name_plural = _("item statistics")
+
+    def __str__(self) -> str:
+        return f"stats {self.version}"

@@ -38,7 +38,15 @@ def test_the_content_covers_dimensions_groups_and_topics():
     for group in ("student", "farmer", "worker", "elderly", "civil_servant"):
         assert audiences[group] >= 15, (group, audiences)
     topics = Counter(item["topic"] for item in ITEMS)
-    for topic in ("emergency", "health", "anti_fraud", "digital_life", "environment", "space", "energy"):
+    for topic in (
+        "emergency",
+        "health",
+        "anti_fraud",
+        "digital_life",
+        "environment",
+        "space",
+        "energy",
+    ):
         assert topics[topic] >= 15, (topic, topics)
     types = Counter(item["type"] for item in ITEMS)
     assert set(types) == {"single", "multiple", "true_false", "fill", "numeric", "ordering"}
@@ -59,4 +67,6 @@ def test_seed_demo_loads_them_published_once(settings):
     bank = Bank.objects.get(name=BANK_NAME)
     assert bank.is_demo
     assert bank.questions.count() == len(ITEMS)
-    assert QuestionVersion.objects.filter(question__bank=bank, status="published").count() == len(ITEMS)
+    assert QuestionVersion.objects.filter(question__bank=bank, status="published").count() == len(
+        ITEMS
+    )

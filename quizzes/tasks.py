@@ -1,0 +1,17 @@
+"""Celery tasks for the question bank: thin adapters that take ids and call a service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .models import Bank
+from .papers import item_statistics_update
+
+
+@shared_task(name="quizzes.item_statistics", acks_late=True)
+def item_statistics(bank_id: int) -> int:
+    """Recompute the bank's item statistics (idempotent). Returns the items updated."""
+    bank = Bank.objects.filter(pk=bank_id).first()
+    if bank is None:  # deleted since it was queued
+        return 0
+    return item_statistics_update(bank=bank)
