@@ -1,0 +1,519 @@
+"""Scoring and ranking rules for live rounds and stage finals: pure functions, standard
+library only, no Django import. docs/scoring.md states every rule with worked examples;
+tests/realtime/test_scoring.py checks those examples.
+
+Times are integer milliseconds. Arithmetic is exact (fractions, never floats), and every
+rounding is half away from zero (`round_half_away`): 499.5 → 500, 500.5 → 501, -2.5 → -3.
+Python's `round()` rounds half to even (round(500.5) == 500) and is not used.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+# Live rounds (classic speed scoring).
+BASE_POINTS = 1000  # P of a standard question
+DOUBLE_POINTS = 2000  # P of a "double" question
+NO_POINTS = 0  # P of a "no points" question (warm-up, survey)
+POINTS_BY_KIND = {"standard": BASE_POINTS, "double": DOUBLE_POINTS, "none": NO_POINTS}
+FULL_POINTS_WITHIN_MS = 500  # a correct answer within 0.5 s earns the full P
+DEFAULT_TIME_LIMIT_MS = 20_000
+STREAK_STEP = 100
+STREAK_CAP = 500
+
+# Stage finals (teams of 3, judged on stage).
+START_SCORE = 100
+COMPULSORY_VALUE = 10
+BUZZER_VALUE = 10
+BUZZER_WINDOW_MS = 20_000
+RISK_STAKES = (10, 20, 30)
+
+
+def round_half_away(value: Fraction | Decimal | int | float) -> int:
+    """Round to the nearest integer, halves away from zero (2.5 → 3, -2.5 → -3)."""
+    exact = Fraction(value)
+    magnitude = abs(exact)
+    rounded = int(magnitude + Fraction(1, 2))  # floor, since magnitude ≥ 0
+    return rounded if exact >= 0 else -rounded
+
+
+# ─── single answers ────────────────────────────────────────────────────────────────
+
+
+def speed_points(
+    *,
+    correct: bool | None,
+    elapsed_ms: int | None,
+    time_limit_ms: int = DEFAULT_TIME_LIMIT_MS,
+    points: int = BASE_POINTS,
+) -> int:
+    """Classic speed scoring: round(P × (1 − (t/T)/2)) for a correct answer, the full P
+    within 0.5 s, 0 for a wrong answer or none. t is clamped to [0, T]."""
+    if not correct or elapsed_ms is None:
+        return 0
+    if points < 0:
+        raise ValueError("points must be ≥ 0")
+    if time_limit_ms <= 0:
+        raise ValueError("time_limit_ms must be > 0")
+    t = min(max(elapsed_ms, 0), time_limit_ms)
+    if t <= FULL_POINTS_WITHIN_MS:
+        return points
+    return round_half_away(Fraction(points) * (1 - Fraction(t, 2 * time_limit_ms)))
+
+
+def accuracy_points(*, correct: bool | None, points: int = BASE_POINTS) -> int:
+    """Accuracy-only scoring: P for a correct answer, whatever the time; else 0."""
+    if points < 0:
+        raise ValueError("points must be ≥ 0")
+    return points if correct else 0
+
+
+def streak_bonus(streak: int) -> int:
+    """Bonus earned on the k-th consecutive correct answer: min(100 × (k − 1), 500)."""
+    if streak <= 1:
+        return 0
+    return min(STREAK_STEP * (streak - 1), STREAK_CAP)
+
+
+# ─── a whole live round ────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as played. `points` is P (1000, 2000 double, 0 none)."""
+
+    id: Hashable
+    points: int = BASE_POINTS
+    time_limit_ms: int = DEFAULT_TIME_LIMIT_MS
+    void: bool = False
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A recorded, accepted answer: `elapsed_ms` is server receive time − opened_at."""
+
+    player: Hashable
+    question: Hashable
+    correct: bool
+    elapsed_ms: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Classic: speed on. Accuracy-only: speed off. The streak bonus is off by default
+    (teachers often want it off); both switches are independent."""
+
+    speed: bool = True
+    streak_bonus: bool = False
+
+
+CLASSIC = Settings(speed=True)
+ACCURACY_ONLY = Settings(speed=False)
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    """One player's result on one (non-void) question."""
+
+    answered: bool
+    correct: bool
+    elapsed_ms: int | None
+    base: int  # speed or accuracy points
+    bonus: int  # streak bonus
+    streak: int  # streak after this question
+
+    @property
+    def points(self) -> int:
+        return self.base + self.bonus
+
+
+@dataclass(frozen=True)
+class PlayerTotal:
+    points: int
+    correct: int  # correct answers on non-void questions
+    answered: int  # answers on non-void questions
+    time_ms: int  # answer times summed; an unanswered question counts its full time
+    streak: int  # streak after the last non-void question
+    best_streak: int
+
+
+@dataclass(frozen=True)
+class RoundScore:
+    totals: dict[Hashable, PlayerTotal]
+    # Per non-void question id, per player. Void questions map to {}.
+    per_question: dict[Hashable, dict[Hashable, QuestionResult]] = field(default_factory=dict)
+
+    def points(self) -> dict[Hashable, int]:
+        return {player: total.points for player, total in self.totals.items()}
+
+
+def _stable(value: Any) -> tuple[str, Any]:
+    """Sort key for ids of mixed types (ints and strings), same result in any run."""
+    return (type(value).__name__, value)
+
+
+def score_round(
+    questions: Sequence[Question],
+    answers: Iterable[Answer],
+    settings: Settings = CLASSIC,
+    *,
+    players: Iterable[Hashable] = (),
+) -> RoundScore:
+    """Score a round from its recorded answers alone.
+
+    `questions` are in play order. Every player who answered anything, or is named in
+    `players`, gets a total. Void questions count for nothing: no points, no answer
+    time, and for streaks they neither count nor break one; so a round with a void
+    question scores exactly like the round without it. A no-points question (P = 0)
+    leaves streaks as they are too. At most one answer per player and question (the
+    database's unique constraint); a duplicate, or an answer to an unknown question,
+    raises ValueError. The order of `answers` does not matter.
+    """
+    by_id: dict[Hashable, Question] = {}
+    for question in questions:
+        if question.id in by_id:
+            raise ValueError(f"question {question.id!r} listed twice")
+        by_id[question.id] = question
+    recorded: dict[tuple[Hashable, Hashable], Answer] = {}
+    everyone: set[Hashable] = set(players)
+    for answer in answers:
+        if answer.question not in by_id:
+            raise ValueError(f"answer to unknown question {answer.question!r}")
+        key = (answer.player, answer.question)
+        if key in recorded:
+            raise ValueError(f"two answers by {answer.player!r} to {answer.question!r}")
+        recorded[key] = answer
+        everyone.add(answer.player)
+    ordered_players = sorted(everyone, key=_stable)
+
+    per_question: dict[Hashable, dict[Hashable, QuestionResult]] = {}
+    running = {p: [0, 0, 0, 0, 0, 0] for p in ordered_players}  # pts, ok, ans, ms, streak, best
+    for question in questions:
+        results: dict[Hashable, QuestionResult] = {}
+        per_question[question.id] = results
+        if question.void:
+            continue
+        for player in ordered_players:
+            acc = running[player]
+            answer = recorded.get((player, question.id))
+            streak = acc[4]
+            if answer is None:
+                base, bonus, correct, elapsed = 0, 0, False, None
+                if question.points > 0:
+                    streak = 0
+                acc[3] += question.time_limit_ms
+            else:
+                correct = bool(answer.correct)
+                elapsed = min(max(answer.elapsed_ms, 0), question.time_limit_ms)
+                if settings.speed:
+                    base = speed_points(
+                        correct=correct,
+                        elapsed_ms=answer.elapsed_ms,
+                        time_limit_ms=question.time_limit_ms,
+                        points=question.points,
+                    )
+                else:
+                    base = accuracy_points(correct=correct, points=question.points)
+                bonus = 0
+                if question.points > 0:
+                    streak = streak + 1 if correct else 0
+                    if correct and settings.streak_bonus:
+                        bonus = streak_bonus(streak)
+                acc[1] += correct
+                acc[2] += 1
+                acc[3] += elapsed
+            acc[0] += base + bonus
+            acc[4] = streak
+            acc[5] = max(acc[5], streak)
+            results[player] = QuestionResult(
+                answered=answer is not None,
+                correct=correct,
+                elapsed_ms=elapsed,
+                base=base,
+                bonus=bonus,
+                streak=streak,
+            )
+    totals = {
+        p: PlayerTotal(
+            points=a[0], correct=a[1], answered=a[2], time_ms=a[3], streak=a[4], best_streak=a[5]
+        )
+        for p, a in running.items()
+    }
+    return RoundScore(totals=totals, per_question=per_question)
+
+
+# ─── teams ─────────────────────────────────────────────────────────────────────────
+
+
+def team_scores(
+    player_points: Mapping[Hashable, int], teams: Mapping[Hashable, Iterable[Hashable]]
+) -> dict[Hashable, int]:
+    """Team mode "mean of members": the mean of the members' totals, rounded half away
+    from zero. A member who never answered counts as 0 (a team cannot raise its mean by
+    leaving its weakest member's phone in a pocket). In "one device per team" mode the
+    team plays as a single player: score it with `score_round`, no averaging."""
+    seen: dict[Hashable, Hashable] = {}
+    result: dict[Hashable, int] = {}
+    for team, members in teams.items():
+        roster = list(members)
+        if not roster:
+            raise ValueError(f"team {team!r} has no members")
+        for member in roster:
+            if member in seen:
+                raise ValueError(f"{member!r} is in teams {seen[member]!r} and {team!r}")
+            seen[member] = team
+        total = sum(player_points.get(member, 0) for member in roster)
+        result[team] = round_half_away(Fraction(total, len(roster)))
+    return result
+
+
+# ─── stage finals: compulsory, buzzer, risk ────────────────────────────────────────
+
+
+def compulsory_schedule(teams: Sequence[Hashable], rounds: int = 1) -> list[Hashable]:
+    """Turn order of the compulsory round (必答): question i goes to teams[i % n];
+    each team answers its own question, `rounds` times over."""
+    if not teams:
+        raise ValueError("no teams")
+    return [teams[i % len(teams)] for i in range(len(teams) * rounds)]
+
+
+def compulsory_points(correct: bool | None, value: int = COMPULSORY_VALUE) -> int:
+    """必答: +value if correct, 0 otherwise (no penalty)."""
+    return value if correct else 0
+
+
+@dataclass(frozen=True)
+class Buzz:
+    """A buzz as received: `buzz_id` is a stable id (e.g. the database row id) that
+    breaks a tie in server receive time."""
+
+    team: Hashable
+    received_at_ms: int
+    buzz_id: int | str
+
+
+def buzzer_winner(
+    buzzes: Iterable[Buzz],
+    *,
+    opened_at_ms: int,
+    window_ms: int = BUZZER_WINDOW_MS,
+    eligible: Collection[Hashable] | None = None,
+) -> Buzz | None:
+    """抢答: the first valid buzz by server receive time (ties: lower `buzz_id`).
+    Valid: opened_at ≤ received_at ≤ opened_at + window, from an eligible team.
+    A buzz before the question opens is not valid (and not a winner). None when
+    nobody buzzed validly within the window: the question is void."""
+    valid = [
+        b
+        for b in buzzes
+        if opened_at_ms <= b.received_at_ms <= opened_at_ms + window_ms
+        and (eligible is None or b.team in eligible)
+    ]
+    if not valid:
+        return None
+    return min(valid, key=lambda b: (b.received_at_ms, _stable(b.buzz_id)))
+
+
+def buzzer_points(correct: bool | None, value: int = BUZZER_VALUE) -> int:
+    """The buzzing team's change: +value if correct, −value if wrong or no answer."""
+    return value if correct else -value
+
+
+def stake_verdict(stake: int, *, chosen_at_ms: int, shown_at_ms: int) -> str | None:
+    """风险: None if the stake is valid, else the reason: "bad_stake" (not 10/20/30) or
+    "too_late" (chosen when or after the question was shown)."""
+    if isinstance(stake, bool) or stake not in RISK_STAKES:
+        return "bad_stake"
+    if chosen_at_ms >= shown_at_ms:
+        return "too_late"
+    return None
+
+
+def risk_points(stake: int, correct: bool | None) -> int:
+    """风险: +stake if correct, −stake if wrong or unanswered."""
+    if isinstance(stake, bool) or stake not in RISK_STAKES:
+        raise ValueError(f"stake must be one of {RISK_STAKES}")
+    return stake if correct else -stake
+
+
+@dataclass(frozen=True)
+class CompulsoryTurn:
+    team: Hashable
+    correct: bool | None
+    value: int = COMPULSORY_VALUE
+    void: bool = False
+
+
+@dataclass(frozen=True)
+class BuzzerQuestion:
+    buzzes: tuple[Buzz, ...]
+    opened_at_ms: int
+    correct: bool | None  # the winning team's answer
+    window_ms: int = BUZZER_WINDOW_MS
+    value: int = BUZZER_VALUE
+    void: bool = False
+
+
+@dataclass(frozen=True)
+class RiskTurn:
+    team: Hashable
+    stake: int
+    chosen_at_ms: int
+    shown_at_ms: int
+    correct: bool | None
+    void: bool = False
+
+
+FinalsEvent = CompulsoryTurn | BuzzerQuestion | RiskTurn
+
+
+def finals_delta(event: FinalsEvent, teams: Collection[Hashable]) -> dict[Hashable, int]:
+    """The score changes one finals question causes (empty when void)."""
+    if event.void:
+        return {}
+    if isinstance(event, CompulsoryTurn):
+        return {event.team: compulsory_points(event.correct, event.value)}
+    if isinstance(event, BuzzerQuestion):
+        winner = buzzer_winner(
+            event.buzzes,
+            opened_at_ms=event.opened_at_ms,
+            window_ms=event.window_ms,
+            eligible=teams,
+        )
+        if winner is None:
+            return {}
+        return {winner.team: buzzer_points(event.correct, event.value)}
+    if isinstance(event, RiskTurn):
+        reason = stake_verdict(
+            event.stake, chosen_at_ms=event.chosen_at_ms, shown_at_ms=event.shown_at_ms
+        )
+        if reason is not None:
+            raise ValueError(f"invalid stake for {event.team!r}: {reason}")
+        return {event.team: risk_points(event.stake, event.correct)}
+    raise TypeError(f"not a finals event: {event!r}")
+
+
+def score_finals(
+    teams: Iterable[Hashable], events: Iterable[FinalsEvent], *, start: int = START_SCORE
+) -> dict[Hashable, int]:
+    """Stage finals totals: every team starts at `start` (100); scores may go below 0."""
+    roster = list(teams)
+    totals = dict.fromkeys(roster, start)
+    for event in events:
+        for team, delta in finals_delta(event, totals).items():
+            if team not in totals:
+                raise ValueError(f"unknown team {team!r}")
+            totals[team] += delta
+    return totals
+
+
+# ─── ranking ───────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class Key:
+    """One link of a tie-break chain: a row field and a direction."""
+
+    field: str
+    descending: bool = False
+
+
+def desc(name: str) -> Key:
+    return Key(name, descending=True)
+
+
+def asc(name: str) -> Key:
+    return Key(name, descending=False)
+
+
+# Chains, stated in advance.
+ONLINE_CHAIN = (desc("points"), asc("time_ms"), asc("finished_at"))
+LIVE_CHAIN = (desc("points"), asc("time_ms"))
+FINALS_CHAIN = (desc("score"), asc("tiebreak"))
+
+
+@functools.total_ordering
+class _Reversed:
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reversed) and self.value == other.value
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return self.value > other.value
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+
+def _sort_key(row: Mapping[str, Any], chain: Sequence[Key]) -> tuple[Any, ...]:
+    parts: list[Any] = []
+    for key in chain:
+        value = row.get(key.field)
+        if value is None:
+            parts.append((1, None))  # a missing value ranks after any present one
+        else:
+            parts.append((0, _Reversed(value) if key.descending else value))
+    return tuple(parts)
+
+
+def _tuple_eq(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    return all(x[0] == y[0] and (x[0] == 1 or x[1] == y[1]) for x, y in zip(a, b, strict=True))
+
+
+@dataclass(frozen=True)
+class Ranked:
+    rank: int
+    id: Hashable
+    row: Mapping[str, Any]
+
+
+def competition_ranking(
+    rows: Iterable[Mapping[str, Any]], chain: Sequence[Key], *, id_field: str = "id"
+) -> list[Ranked]:
+    """Rank rows by the tie-break chain, best first. Rows equal on every key share a
+    rank, and the next rank skips ("1, 2, 2, 4"): rank = 1 + number of rows strictly
+    better. Missing (None) values rank last whatever the direction. Within a shared
+    rank rows are listed by id, for display only."""
+    items = [(_sort_key(row, chain), row) for row in rows]
+    ids = [row[id_field] for _, row in items]
+    if len(set(ids)) != len(ids):
+        raise ValueError("two rows share an id")
+    items.sort(key=lambda item: (item[0], _stable(item[1][id_field])))
+    ranked: list[Ranked] = []
+    for position, (key, row) in enumerate(items):
+        if ranked and _tuple_eq(key, items[position - 1][0]):
+            rank = ranked[-1].rank
+        else:
+            rank = position + 1
+        ranked.append(Ranked(rank=rank, id=row[id_field], row=row))
+    return ranked
+
+
+def tiebreak_result(correct: bool | None, elapsed_ms: int | None) -> tuple[int, int] | None:
+    """A tie-break question's result as a sortable value (ascending = better): correct
+    answers first, faster first; wrong or missing answers after, all equal. None (not
+    played) ranks last."""
+    if correct is None and elapsed_ms is None:
+        return None
+    if correct:
+        return (0, max(elapsed_ms or 0, 0))
+    return (1, 0)
+
+
+def rank_round(score: RoundScore, chain: Sequence[Key] = LIVE_CHAIN) -> list[Ranked]:
+    """Leaderboard of a live round: points desc, then total answer time asc."""
+    rows = [
+        {"id": player, "points": total.points, "time_ms": total.time_ms}
+        for player, total in score.totals.items()
+    ]
+    return competition_ranking(rows, chain)
