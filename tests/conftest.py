@@ -91,3 +91,15 @@ def pytest_report_header(config):
     db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     layer = settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
     return f"sciarena: database={db} channel_layer={layer} require_services={REQUIRE_SERVICES}"
+
+
+@pytest.fixture
+def celery_eager():
+    """Run queued Celery tasks in the test's own process, also when a Redis broker is
+    configured: the test checks what is queued and when, not the worker."""
+    from config.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved

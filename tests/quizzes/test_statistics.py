@@ -215,17 +215,19 @@ def test_the_service_stores_statistics_per_version(answered_bank):
 
 def test_the_task_is_idempotent(answered_bank):
     bank, _questions = answered_bank
-    assert item_statistics.delay(bank.pk).get() == 4
+    assert item_statistics.apply(args=[bank.pk]).get() == 4
     first = list(ItemStatistics.objects.order_by("version_id").values())
-    assert item_statistics.delay(bank.pk).get() == 4
+    assert item_statistics.apply(args=[bank.pk]).get() == 4
     again = list(ItemStatistics.objects.order_by("version_id").values())
     assert [{**row, "computed_at": None} for row in first] == [
         {**row, "computed_at": None} for row in again
     ]
-    assert item_statistics.delay(10**9).get() == 0  # a deleted bank is no error
+    assert item_statistics.apply(args=[10**9]).get() == 0  # a deleted bank is no error
 
 
-def test_the_task_is_queued_after_commit(answered_bank, django_capture_on_commit_callbacks):
+def test_the_task_is_queued_after_commit(
+    answered_bank, django_capture_on_commit_callbacks, celery_eager
+):
     bank, _questions = answered_bank
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         item_statistics_schedule(bank=bank)
