@@ -126,8 +126,13 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # Tests use a file too, not shared-cache memory: that takes table locks and
+            # fails concurrent writers at once, where the real file waits its turn.
+            # One file per test process, so two suites on one checkout do not collide.
+            "TEST": {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")},
         }
     }
+    (BASE_DIR / "var").mkdir(exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery ------------------------------------------

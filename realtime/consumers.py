@@ -3,11 +3,33 @@ database and is changed by services (DESIGN.md, live-round rules)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 import time
+from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from . import engine, play, services
+from .events import dumps
+from .models import LiveAnswer, LivePlayer, LiveRound
+from .relay import Listener, relay
+from .security import TokenBucket
+
+logger = logging.getLogger(__name__)
+SCREEN_SALT = "realtime.screen"
+COUNT_EVERY_S = 1.0
+
+
+def screen_key(live: LiveRound) -> str:
+    """The secret in a projector screen's URL: read-only access to one round."""
+    return signing.dumps(live.pk, salt=SCREEN_SALT)
 
 
 class ClockConsumer(AsyncWebsocketConsumer):
@@ -19,8 +41,6 @@ class ClockConsumer(AsyncWebsocketConsumer):
     """
 
     async def connect(self) -> None:
-        from .security import TokenBucket
-
         self.bucket = TokenBucket(rate=5, burst=10)
         await self.accept()
 
@@ -54,3 +74,261 @@ class ClockConsumer(AsyncWebsocketConsumer):
 
     async def _error(self, code: str) -> None:
         await self.send(text_data=json.dumps({"type": "error", "code": code}))
+
+
+class RoundConsumer(AsyncWebsocketConsumer):
+    """One live round's socket: /ws/live/<pin>/. The first message says who this is
+    (join, resume, host or screen); every later message is checked against that role.
+    Game state is read and written only through realtime.play and realtime.services;
+    broadcasts arrive through this process's relay (DESIGN.md, rule 5). Protocol:
+    docs/protocol.md."""
+
+    ROLE_MESSAGES = {
+        None: {"join", "resume", "host", "screen", "ping"},
+        "player": {"answer", "snapshot", "ping"},
+        "screen": {"snapshot", "ping"},
+        "host": {"command", "snapshot", "ping"},
+    }
+
+    async def connect(self) -> None:
+        self.pin = self.scope["url_route"]["kwargs"]["pin"]
+        self.role: str | None = None
+        self.player: LivePlayer | None = None
+        self.live: LiveRound | None = None
+        self.subscribed = False
+        self.tasks: set[asyncio.Task] = set()
+        # Generous enough for a phone that resends after a reconnect, tight enough that
+        # one socket cannot flood the database.
+        self.bucket = TokenBucket(rate=5, burst=20)
+        await self.accept()
+
+    async def disconnect(self, code) -> None:
+        for task in self.tasks:
+            task.cancel()
+        if self.subscribed and self.live is not None:
+            await relay().unsubscribe(self.live.group_name, id(self))
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        received_at = play.now_ms()
+        if bytes_data is not None or text_data is None:
+            return await self.error("text_only")
+        if len(text_data.encode()) > settings.WS_MAX_MESSAGE_BYTES:
+            return await self.close(code=1009)
+        if not self.bucket.allow():
+            return await self.error("rate_limited")
+        try:
+            message = json.loads(text_data)
+        except json.JSONDecodeError:
+            return await self.error("bad_json")
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            return await self.error("bad_message")
+        kind = message["type"]
+        if kind not in self.ROLE_MESSAGES[self.role]:
+            known = set().union(*self.ROLE_MESSAGES.values())
+            return await self.error("forbidden" if kind in known else "unknown_type", kind)
+        handler = getattr(self, f"on_{kind}")
+        await handler(message, received_at)
+
+    # --- output ---------------------------------------------------------------------
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=dumps(frame))
+
+    async def send_text(self, text: str) -> None:
+        await self.send(text_data=text)
+
+    async def error(self, code: str, detail: str = "") -> None:
+        frame = {"type": "error", "code": code}
+        if detail:
+            frame["detail"] = detail
+        await self.send_frame(frame)
+
+    # --- who is this ----------------------------------------------------------------
+
+    @database_sync_to_async
+    def _active_round(self) -> LiveRound | None:
+        return (
+            LiveRound.objects.exclude(status__in=["finished", "aborted"])
+            .filter(pin=self.pin)
+            .first()
+            or LiveRound.objects.filter(pin=self.pin).order_by("-created_at").first()
+        )
+
+    async def _begin(self, role: str, player: LivePlayer | None = None) -> None:
+        self.role, self.player = role, player
+        # Subscribe first, then take the snapshot: a frame in between is a duplicate
+        # the client drops by seq, never a gap.
+        await relay().subscribe(
+            self.channel_layer,
+            self.live.group_name,
+            id(self),
+            Listener(self.send_text, role, player.pk if player else None),
+        )
+        self.subscribed = True
+        if player is not None:
+            await self.send_frame(
+                {
+                    "type": "welcome",
+                    "v": play.PROTOCOL_VERSION,
+                    "role": role,
+                    "player": {"id": player.pk, "nickname": player.nickname},
+                    "token": player.token,
+                }
+            )
+        else:
+            await self.send_frame({"type": "welcome", "v": play.PROTOCOL_VERSION, "role": role})
+        await self.on_snapshot({}, 0)
+        if role in ("host", "screen"):
+            self._spawn(self._count_answers())
+        if role == "host":
+            self._spawn(self._close_when_due())
+
+    async def on_join(self, message, _received_at) -> None:
+        self.live = await self._active_round()
+        if self.live is None:
+            return await self.error("no_round")
+        nickname = message.get("nickname", "")
+        if not isinstance(nickname, str):
+            return await self.error("bad_field", "nickname")
+        user = self.scope.get("user")
+        try:
+            player = await database_sync_to_async(services.player_join)(
+                live=self.live, nickname=nickname, user=user
+            )
+        except ValidationError as refused:
+            return await self.error(refused.code or "refused", " ".join(refused.messages))
+        except PermissionDenied as refused:
+            return await self.error("consent_required", str(refused))
+        await self._begin("player", player)
+
+    async def on_resume(self, message, _received_at) -> None:
+        token = message.get("token")
+        if not isinstance(token, str) or len(token) > 64:
+            return await self.error("bad_field", "token")
+        player = await database_sync_to_async(
+            LivePlayer.objects.select_related("round").filter(token=token, kicked=False).first
+        )()
+        if player is None or player.round.pin != self.pin:
+            return await self.error("unknown_player")
+        self.live = player.round
+        await self._begin("player", player)
+
+    async def on_host(self, _message, _received_at) -> None:
+        self.live = await self._active_round()
+        if self.live is None:
+            return await self.error("no_round")
+        if not play.is_host(self.live, self.scope.get("user")):
+            return await self.error("forbidden", "host")
+        await self._begin("host")
+
+    async def on_screen(self, message, _received_at) -> None:
+        self.live = await self._active_round()
+        if self.live is None:
+            return await self.error("no_round")
+        try:
+            allowed = signing.loads(str(message.get("key", "")), salt=SCREEN_SALT) == self.live.pk
+        except signing.BadSignature:
+            allowed = False
+        if not allowed:
+            return await self.error("forbidden", "screen")
+        await self._begin("screen")
+
+    # --- in the round ---------------------------------------------------------------
+
+    async def on_ping(self, message, _received_at) -> None:
+        client = message.get("t")
+        if client is not None and not isinstance(client, (int, float)):
+            return await self.error("bad_field", "t")
+        await self.send_frame({"type": "pong", "t": client, "server_now": play.now_ms()})
+
+    async def on_snapshot(self, _message, _received_at) -> None:
+        frame = await database_sync_to_async(self._snapshot)()
+        await self.send_frame(frame)
+
+    def _snapshot(self) -> dict:
+        self.live.refresh_from_db()
+        return play.snapshot(self.live, role=self.role, player=self.player)
+
+    async def on_answer(self, message, received_at) -> None:
+        question = message.get("question")
+        if not isinstance(question, int) or isinstance(question, bool):
+            return await self.error("bad_field", "question")
+        result = await database_sync_to_async(play.answer_submit)(
+            player=self.player,
+            answer_id=message.get("answer_id"),
+            question_index=question,
+            response=message.get("choice"),
+            received_at=received_at,
+        )
+        await self.send_frame(result.frame())
+
+    async def on_command(self, message, _received_at) -> None:
+        name = message.get("name")
+        user = self.scope.get("user")
+        try:
+            if name == "kick":
+                player = message.get("player")
+                if not isinstance(player, int):
+                    return await self.error("bad_field", "player")
+                await database_sync_to_async(play.player_kick)(
+                    live=self.live, actor=user, player_id=player
+                )
+            elif name in ("lock", "unlock"):
+                await database_sync_to_async(play.round_lock)(
+                    live=self.live, actor=user, locked=name == "lock"
+                )
+            elif name in engine.COMMANDS:
+                index = message.get("question")
+                if index is not None and not isinstance(index, int):
+                    return await self.error("bad_field", "question")
+                await database_sync_to_async(play.round_command)(
+                    live=self.live, actor=user, name=name, question_index=index
+                )
+                if name in (engine.START, engine.NEXT, engine.RESUME):
+                    self._spawn(self._close_when_due())
+            else:
+                return await self.error("unknown_command", str(name)[:30])
+        except play.CommandRefused as refused:
+            return await self.error(refused.code, str(refused))
+        except PermissionDenied:
+            return await self.error("forbidden", str(name))
+
+    # --- host helpers: the close timer and the live answer count ---------------------
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _close_when_due(self) -> None:
+        """Close the open question once its time and grace are over. Only announces:
+        late answers are refused by their receive time whether or not this runs, and
+        the conditional update makes a second timer (another host tab) a no-op."""
+        live = await database_sync_to_async(LiveRound.objects.get)(pk=self.live.pk)
+        state = play.round_state(live, total_questions=live.question_index + 1)
+        due = engine.close_due_at(state, live.grace_ms)
+        if due is None:
+            return
+        await asyncio.sleep(max(0, due - play.now_ms()) / 1000)
+        with contextlib.suppress(play.CommandRefused, PermissionDenied):
+            await database_sync_to_async(play.round_command)(
+                live=live, actor=self.scope.get("user"), name=engine.CLOSE, if_seq=state.seq
+            )
+
+    async def _count_answers(self) -> None:
+        last = None
+        while True:
+            await asyncio.sleep(COUNT_EVERY_S)
+            count = await database_sync_to_async(self._answer_count)()
+            if count is not None and count != last:
+                last = count
+                await self.send_frame({"type": "answer_count", **count})
+
+    def _answer_count(self) -> dict | None:
+        live = LiveRound.objects.only("question_index").get(pk=self.live.pk)
+        if live.question_index < 0:
+            return None
+        answers = LiveAnswer.objects.filter(
+            round_id=live.pk, question__position=live.question_index
+        ).count()
+        return {"question": live.question_index, "answers": answers}

@@ -54,7 +54,11 @@ class RoundFeed:
         self.task: asyncio.Task | None = None
 
     async def start(self) -> None:
-        self.channel = await self.layer.new_channel(prefix="relay")
+        # The default prefix on purpose: channels_redis reads every process-local
+        # ("!") channel through one blocking read of one real channel per prefix,
+        # held by whichever receiver has its lock. A second prefix would wait behind
+        # the consumers' own receive loops and never be read.
+        self.channel = await self.layer.new_channel()
         await self.layer.group_add(self.group, self.channel)
         self.task = asyncio.create_task(self._run(), name=f"relay:{self.group}")
 

@@ -103,3 +103,14 @@ def celery_eager():
     app.conf.task_always_eager = app.conf.task_eager_propagates = True
     yield app
     app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+@pytest.fixture
+def districts_loaded(transactional_db):
+    """Transactional tests start from a flushed database: put back the districts and
+    regions that the data migration loads (its `load` is idempotent)."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("accounts.migrations.0002_districts_and_regions").load(apps, None)

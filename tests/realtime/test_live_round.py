@@ -1,0 +1,524 @@
+"""A live round over WebSockets: host, screen and players through the real routing,
+consumers, services and relay (in-memory channel layer here; Redis in the CI run)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.db import close_old_connections
+
+from realtime import play, services
+from realtime.consumers import screen_key
+from realtime.models import LiveAnswer, LivePlayer, LiveQuestion, LiveRound
+from realtime.routing import websocket_urlpatterns
+from tests.factories import UserFactory, child
+from tests.quizzes.factories import BankFactory, QuestionFactory
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("districts_loaded"),
+]
+
+TYPES = ["single", "multiple", "true_false", "fill", "numeric", "ordering"]
+
+
+def make_round(kind="classic", types=TYPES, seconds=20) -> LiveRound:
+    bank = BankFactory()
+    versions = []
+    for n, qtype in enumerate(types):
+        question = QuestionFactory(
+            bank=bank, type=qtype, explanation=f"EXPLAIN-{n}-MARKER", stem=f"STEM-{n}"
+        )
+        versions.append(question.versions.get())
+    host = bank.owners.first()
+    return services.round_create(
+        host=host, title="科学擂台", versions=versions, kind=kind, seconds_per_question=seconds
+    )
+
+
+class Socket:
+    """One client: sends messages, keeps every frame it receives."""
+
+    def __init__(self, live: LiveRound, user=None) -> None:
+        self.comm = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/live/{live.pin}/")
+        if user is not None:
+            self.comm.scope["user"] = user
+        self.frames: list[dict] = []
+        self.raw: list[str] = []
+
+    async def open(self, hello: dict) -> dict:
+        connected, _ = await self.comm.connect()
+        assert connected
+        await self.send(hello)
+        return await self.expect("welcome", "error")
+
+    async def send(self, message: dict) -> None:
+        await self.comm.send_to(text_data=json.dumps(message))
+
+    async def recv(self, timeout=2) -> dict:
+        text = await self.comm.receive_from(timeout=timeout)
+        self.raw.append(text)
+        frame = json.loads(text)
+        self.frames.append(frame)
+        return frame
+
+    async def expect(self, *types: str, timeout=2) -> dict:
+        while True:
+            frame = await self.recv(timeout)
+            if frame["type"] in types:
+                return frame
+
+    async def drain(self) -> None:
+        while not await self.comm.receive_nothing(timeout=0.05):
+            await self.recv()
+
+    async def close(self) -> None:
+        await self.comm.disconnect()
+
+
+@pytest.mark.asyncio
+async def host_socket(live):
+    host = Socket(live, user=await sync_to_async(lambda: live.host)())
+    assert (await host.open({"type": "host"}))["role"] == "host"
+    await host.expect("snapshot")
+    return host
+
+
+@pytest.mark.asyncio
+async def player_socket(live, nickname):
+    player = Socket(live)
+    welcome = await player.open({"type": "join", "nickname": nickname})
+    assert welcome["type"] == "welcome", welcome
+    await player.expect("snapshot")
+    return player, welcome
+
+
+@pytest.mark.asyncio
+async def command(host: Socket, name: str, **extra) -> None:
+    await host.send({"type": "command", "name": name, **extra})
+
+
+def choice_for(version, right: bool):
+    """A well-formed response to the version, right or wrong."""
+    key, ids = version.key, [o["id"] for o in version.options]
+    if version.type == "single":
+        return key["options"][0] if right else next(i for i in ids if i not in key["options"])
+    if version.type == "multiple":
+        return key["options"] if right else ids[:1]
+    if version.type == "ordering":
+        return key["order"] if right else list(reversed(key["order"]))
+    if version.type == "true_false":
+        return key["value"] if right else not key["value"]
+    if version.type == "fill":
+        return key["accepted"][0] if right else "错"
+    return key["value"] if right else key["value"] + 100
+
+
+def secrets_of(version) -> list[str]:
+    """Texts whose presence in a frame would give the key away."""
+    found = [version.explanation, '"key"', '"correct"', '"explanation"']
+    key = version.key
+    if version.type == "fill":
+        found += key["accepted"]
+    if version.type in ("single", "multiple"):
+        found.append(json.dumps(key["options"]))
+    if version.type == "ordering":
+        found.append(json.dumps(key["order"]))
+    return found
+
+
+@pytest.mark.parametrize("kind", ["classic", "accuracy"])
+@pytest.mark.asyncio
+async def test_a_full_round_never_shows_a_player_the_key_before_the_reveal(kind):
+    live = await sync_to_async(make_round)(kind=kind)
+    versions = await sync_to_async(
+        lambda: [q.version for q in live.questions.select_related("version").order_by("position")]
+    )()
+    host = await host_socket(live)
+    screen = Socket(live)
+    assert (await screen.open({"type": "screen", "key": screen_key(live)}))["role"] == "screen"
+    alice, _ = await player_socket(live, "Alice")
+    bob, _ = await player_socket(live, "小明")
+
+    for index, version in enumerate(versions):
+        await command(host, "start" if index == 0 else "next")
+        for player in (alice, bob):
+            opened = await player.expect("question_opened")
+            assert opened["question"]["index"] == index
+        await alice.send(
+            {
+                "type": "answer",
+                "answer_id": f"a{index}",
+                "question": index,
+                "choice": choice_for(version, right=True),
+            }
+        )
+        assert (await alice.expect("ack", "reject"))["type"] == "ack"
+        await bob.send(
+            {
+                "type": "answer",
+                "answer_id": f"b{index}",
+                "question": index,
+                "choice": choice_for(version, right=False),
+            }
+        )
+        assert (await bob.expect("ack", "reject"))["type"] == "ack"
+        await command(host, "close")
+        for player in (alice, bob):
+            await player.expect("question_closed")
+            await player.send({"type": "snapshot"})
+            await player.expect("snapshot")
+        # Everything a player has received so far holds nothing of this key.
+        for player in (alice, bob):
+            text = "\n".join(player.raw)
+            for secret in secrets_of(version):
+                assert secret not in text, (version.type, secret)
+        await command(host, "reveal")
+        revealed = await alice.expect("revealed")
+        assert revealed["reveal"]["key"] == version.key
+        assert revealed["reveal"]["explanation"] == version.explanation
+        assert revealed["you"]["correct"] is True and revealed["you"]["gained"] > 0
+        bob_revealed = await bob.expect("revealed")
+        assert bob_revealed["you"]["correct"] is False and bob_revealed["you"]["gained"] == 0
+        for player in (alice, bob):
+            player.raw.clear()
+
+    await command(host, "finish")
+    finished = await alice.expect("finished")
+    assert finished["leaderboard"][0]["nickname"] == "Alice"
+    assert finished["you"]["rank"] == 1
+    if kind == "accuracy":
+        assert finished["you"]["points"] == 1000 * len(TYPES)
+    for socket in (host, screen, alice, bob):
+        await socket.close()
+
+
+@pytest.mark.asyncio
+async def test_a_player_socket_sending_host_commands_changes_nothing():
+    live = await sync_to_async(make_round)(types=["single"])
+    player, _ = await player_socket(live, "Mallory")
+    for message in (
+        {"type": "command", "name": "start"},
+        {"type": "command", "name": "kick", "player": 1},
+        {"type": "command", "name": "lock"},
+        {"type": "host"},
+        {"type": "screen", "key": screen_key(live)},
+    ):
+        await player.send(message)
+        error = await player.expect("error")
+        assert error["code"] == "forbidden"
+    fresh = await sync_to_async(LiveRound.objects.get)(pk=live.pk)
+    assert (fresh.status, fresh.seq, fresh.locked) == ("lobby", 0, False)
+    await player.close()
+
+
+@pytest.mark.asyncio
+async def test_someone_signed_in_who_is_not_the_host_cannot_host():
+    live = await sync_to_async(make_round)(types=["single"])
+    other = Socket(live, user=await sync_to_async(UserFactory)(role="organizer"))
+    assert (await other.open({"type": "host"}))["code"] == "forbidden"
+    forged = Socket(live)
+    assert (await forged.open({"type": "screen", "key": "1:forged"}))["code"] == "forbidden"
+    await other.close()
+    await forged.close()
+
+
+@pytest.mark.asyncio
+async def test_a_duplicate_answer_id_is_acked_once_more_and_stored_once():
+    live = await sync_to_async(make_round)(types=["single"])
+    version = await sync_to_async(lambda: live.questions.get().version)()
+    host = await host_socket(live)
+    player, _ = await player_socket(live, "Alice")
+    await command(host, "start")
+    await player.expect("question_opened")
+    answer = {
+        "type": "answer",
+        "answer_id": "x1",
+        "question": 0,
+        "choice": choice_for(version, right=True),
+    }
+    await player.send(answer)
+    first = await player.expect("ack", "reject")
+    await player.send(answer)
+    again = await player.expect("ack", "reject")
+    assert first["type"] == again["type"] == "ack"
+    assert first["received_at"] == again["received_at"]
+    await player.send({**answer, "answer_id": "x2"})
+    assert (await player.expect("ack", "reject"))["reason"] == "already_answered"
+    assert await sync_to_async(LiveAnswer.objects.count)() == 1
+    await host.close()
+    await player.close()
+
+
+@pytest.mark.asyncio
+async def test_a_late_answer_is_rejected_by_server_time_whatever_the_timers_did():
+    live = await sync_to_async(make_round)(types=["single"])
+    version = await sync_to_async(lambda: live.questions.get().version)()
+    host = await host_socket(live)
+    player, _ = await player_socket(live, "Alice")
+    await command(host, "start")
+    await player.expect("question_opened")
+    # The deadline passed (plus the grace) but no timer has closed the question.
+    past = play.now_ms() - live.grace_ms - 1
+    await sync_to_async(LiveRound.objects.filter(pk=live.pk).update)(closes_at=past)
+    await player.send(
+        {
+            "type": "answer",
+            "answer_id": "late",
+            "question": 0,
+            "choice": choice_for(version, right=True),
+        }
+    )
+    reject = await player.expect("ack", "reject")
+    assert reject == {"type": "reject", "answer_id": "late", "reason": "too_late"}
+    assert not await sync_to_async(LiveAnswer.objects.exists)()
+    await host.close()
+    await player.close()
+
+
+@pytest.mark.asyncio
+async def test_an_answer_received_in_time_counts_after_an_early_close_until_the_reveal():
+    live = await sync_to_async(make_round)(types=["single"])
+    version = await sync_to_async(lambda: live.questions.get().version)()
+    host = await host_socket(live)
+    await command(host, "start")
+    await host.expect("question_opened")
+    player = await sync_to_async(services.player_join)(live=live, nickname="Bob")
+    received = play.now_ms()
+    await command(host, "close")
+    await host.expect("question_closed")
+    submit = sync_to_async(play.answer_submit)
+    ok = await submit(
+        player=player,
+        answer_id="a",
+        question_index=0,
+        response=choice_for(version, right=True),
+        received_at=received,
+    )
+    assert ok.accepted
+    await command(host, "reveal")
+    await host.expect("revealed")
+    late = await submit(
+        player=player,
+        answer_id="b",
+        question_index=0,
+        response=choice_for(version, right=True),
+        received_at=received,
+    )
+    assert (late.accepted, late.reason) == (False, "not_open")
+    await host.close()
+
+
+def test_fifty_concurrent_submits_from_one_player_store_one_row():
+    live = make_round(types=["single"])
+    version = live.questions.get().version
+    play.round_command(live=live, actor=live.host, name="start")
+    player = services.player_join(live=live, nickname="Alice")
+    received = play.now_ms()
+
+    def submit(n):
+        try:
+            return play.answer_submit(
+                player=player,
+                answer_id=f"id{n % 5}",
+                question_index=0,
+                response=choice_for(version, right=n % 2 == 0),
+                received_at=received + n,
+            )
+        finally:
+            close_old_connections()
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(submit, range(50)))
+    stored = LiveAnswer.objects.get()
+    accepted = [r for r in results if r.accepted]
+    assert {r.answer_id for r in accepted} == {stored.answer_id}
+    assert {r.received_at for r in accepted} == {stored.received_at}
+    assert {r.reason for r in results if not r.accepted} <= {"already_answered"}
+
+
+@pytest.mark.asyncio
+async def test_a_snapshot_after_missed_frames_brings_a_player_up_to_date():
+    live = await sync_to_async(make_round)(types=["single", "true_false"])
+    host = await host_socket(live)
+    player, welcome = await player_socket(live, "Alice")
+    await player.close()  # the phone loses its network
+    await command(host, "start")
+    await command(host, "close")
+    await command(host, "reveal")
+    await host.expect("revealed")
+
+    back = Socket(live)
+    assert (await back.open({"type": "resume", "token": welcome["token"]}))["type"] == "welcome"
+    snapshot = await back.expect("snapshot")
+    assert (snapshot["seq"], snapshot["status"], snapshot["question_index"]) == (3, "revealed", 0)
+    assert snapshot["reveal"]["index"] == 0
+    assert snapshot["you"]["nickname"] == "Alice"
+    assert len(snapshot["permutations"]) == 2
+    await host.close()
+    await back.close()
+
+
+@pytest.mark.asyncio
+async def test_a_reconnecting_player_keeps_score_and_streak():
+    live = await sync_to_async(make_round)(types=["single", "true_false"])
+    version = await sync_to_async(lambda: live.questions.get(position=0).version)()
+    host = await host_socket(live)
+    player, welcome = await player_socket(live, "Alice")
+    await command(host, "start")
+    await player.expect("question_opened")
+    await player.send(
+        {
+            "type": "answer",
+            "answer_id": "a",
+            "question": 0,
+            "choice": choice_for(version, right=True),
+        }
+    )
+    await player.expect("ack")
+    await command(host, "close")
+    await command(host, "reveal")
+    points = (await player.expect("revealed"))["you"]["points"]
+    await player.close()
+
+    back = Socket(live)
+    await back.open({"type": "resume", "token": welcome["token"]})
+    you = (await back.expect("snapshot"))["you"]
+    assert (you["points"], you["streak"], you["rank"]) == (points, 1, 1)
+    assert points > 0
+    await host.close()
+    await back.close()
+
+
+@pytest.mark.asyncio
+async def test_each_player_gets_a_private_option_order_and_one_shared_question_frame():
+    live = await sync_to_async(make_round)(types=["single"])
+    host = await host_socket(live)
+    players = [await player_socket(live, f"P{n}") for n in range(6)]
+    orders = set()
+    for socket, _ in players:
+        snap = next(f for f in socket.frames if f["type"] == "snapshot")
+        orders.add(tuple(snap["permutations"][0]))
+        assert sorted(snap["permutations"][0]) == [0, 1, 2, 3]
+    assert len(orders) > 1
+    await command(host, "start")
+    texts = set()
+    for socket, _ in players:
+        await socket.expect("question_opened")
+        texts.add(socket.raw[-1])
+    assert len(texts) == 1  # one shared, pre-serialised frame
+    for socket, _ in players:
+        await socket.close()
+    await host.close()
+
+
+@pytest.mark.asyncio
+async def test_kick_and_lock():
+    live = await sync_to_async(make_round)(types=["single"])
+    host = await host_socket(live)
+    player, welcome = await player_socket(live, "Eve")
+    await command(host, "lock")
+    late = Socket(live)
+    assert (await late.open({"type": "join", "nickname": "Late"}))["code"] == "locked"
+    await command(host, "kick", player=welcome["player"]["id"])
+    assert (await player.expect("kicked"))["player"] == welcome["player"]["id"]
+    again = Socket(live)
+    assert (await again.open({"type": "resume", "token": welcome["token"]}))["code"] == (
+        "unknown_player"
+    )
+    for socket in (host, player, late, again):
+        await socket.close()
+
+
+@pytest.mark.asyncio
+async def test_a_child_without_consent_cannot_join():
+    live = await sync_to_async(make_round)(types=["single"])
+    kid = Socket(live, user=await sync_to_async(child)())
+    assert (await kid.open({"type": "join", "nickname": "Kid"}))["code"] == "consent_required"
+    assert not await sync_to_async(LivePlayer.objects.exists)()
+    await kid.close()
+
+
+@pytest.mark.asyncio
+async def test_bad_messages_get_clear_errors_and_change_nothing():
+    live = await sync_to_async(make_round)(types=["single"])
+    host = await host_socket(live)
+    player, _ = await player_socket(live, "Alice")
+    await command(host, "start")
+    await player.expect("question_opened")
+    cases = [
+        ("not json", "bad_json"),
+        (json.dumps([1]), "bad_message"),
+        (json.dumps({"type": "teleport"}), "unknown_type"),
+        (
+            json.dumps({"type": "answer", "answer_id": "a", "question": "0", "choice": "x"}),
+            "bad_field",
+        ),
+    ]
+    for text, code in cases:
+        await player.comm.send_to(text_data=text)
+        assert (await player.expect("error"))["code"] == code
+    await player.send({"type": "answer", "answer_id": "a", "question": 0, "choice": "nope"})
+    assert (await player.expect("reject"))["reason"] == "bad_response"
+    await player.send({"type": "answer", "answer_id": "", "question": 0, "choice": "nope"})
+    assert (await player.expect("reject"))["reason"] == "bad_answer_id"
+    await player.send({"type": "answer", "answer_id": "b", "question": 5, "choice": "nope"})
+    assert (await player.expect("reject"))["reason"] == "not_current_question"
+    await command(host, "finish")
+    assert (await host.expect("error"))["code"] == "not_allowed_in_status"
+    assert not await sync_to_async(LiveAnswer.objects.exists)()
+    await host.close()
+    await player.close()
+
+
+@pytest.mark.asyncio
+async def test_voiding_a_question_rescores_the_round_from_the_recorded_answers():
+    live = await sync_to_async(make_round)(types=["single", "true_false"])
+    versions = await sync_to_async(
+        lambda: [q.version for q in live.questions.select_related("version").order_by("position")]
+    )()
+    host = await host_socket(live)
+    player, _ = await player_socket(live, "Alice")
+    for index, version in enumerate(versions):
+        await command(host, "start" if index == 0 else "next")
+        await player.expect("question_opened")
+        await player.send(
+            {
+                "type": "answer",
+                "answer_id": f"a{index}",
+                "question": index,
+                "choice": choice_for(version, right=True),
+            }
+        )
+        await player.expect("ack")
+        await command(host, "close")
+        await command(host, "reveal")
+        before = (await player.expect("revealed"))["you"]["points"]
+    await command(host, "void", question=0)
+    voided = await player.expect("question_voided")
+    assert voided["question_index"] == 0
+    after = voided["you"]["points"]
+    assert 0 < after < before
+    assert await sync_to_async(LiveQuestion.objects.filter(round=live, voided=True).count)() == 1
+    await host.close()
+    await player.close()
+
+
+@pytest.mark.asyncio
+async def test_the_close_timer_closes_the_question_once_time_is_up():
+    live = await sync_to_async(make_round)(types=["single"], seconds=1)
+    await sync_to_async(LiveRound.objects.filter(pk=live.pk).update)(grace_ms=100)
+    host = await host_socket(live)
+    await command(host, "start")
+    await host.expect("question_opened")
+    closed = await host.expect("question_closed", timeout=3)
+    assert closed["seq"] == 2
+    await asyncio.sleep(0.1)
+    assert (await sync_to_async(LiveRound.objects.get)(pk=live.pk)).status == "question_closed"
+    await host.close()
