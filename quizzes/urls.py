@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import io_views, views
 
 app_name = "quizzes"
 
@@ -10,6 +10,14 @@ urlpatterns = [
     path("<int:bank_id>/", views.bank_detail, name="bank"),
     path("<int:bank_id>/new/", views.question_create, name="question_create"),
     path("<int:bank_id>/review/", views.review_queue, name="review_queue"),
+    path("<int:bank_id>/import/", io_views.bank_import, name="bank_import"),
+    path(
+        "<int:bank_id>/import/confirm/",
+        io_views.bank_import_confirm,
+        name="bank_import_confirm",
+    ),
+    path("<int:bank_id>/export/", io_views.bank_export, name="bank_export"),
+    path("import/template.xlsx", io_views.import_template, name="import_template"),
     path("q/<int:question_id>/", views.question_detail, name="question"),
     path("q/<int:question_id>/edit/", views.question_edit, name="question_edit"),
     path("preview/", views.question_preview, name="preview"),
