@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("me/", include("accounts.urls")),
     path("bank/", include("quizzes.urls")),
+    path("papers/", include("quizzes.paper_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -269,6 +269,9 @@ class Blueprint(models.Model):
     seconds_per_question = models.PositiveIntegerField(
         _("seconds per question"), null=True, blank=True
     )
+    # Players may draw a practice paper from it themselves (POST /papers/start/<id>/).
+    # Off by default: a contest's blueprint is not for drawing at will.
+    open_to_players = models.BooleanField(_("open to players"), default=False)
     # Papers drawn so far; the draw increments it first, which also serialises draws.
     draw_count = models.PositiveIntegerField(default=0, editable=False)
     created_by = models.ForeignKey(
@@ -326,6 +329,8 @@ class Paper(models.Model):
     draw_number = models.PositiveIntegerField()
     total_points = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Set once by papers.paper_submit; keys and explanations are due from then on.
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

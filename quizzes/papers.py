@@ -5,7 +5,9 @@ quizzes.statistics (pure); this module reads and writes the database around them
 
 from __future__ import annotations
 
+import math
 import secrets
+import unicodedata
 from typing import Any
 
 from django.core.cache import cache
@@ -412,3 +414,89 @@ def item_statistics_schedule(*, bank: Bank) -> None:
 
     bank_id = bank.pk
     transaction.on_commit(lambda: item_statistics.delay(bank_id))
+
+
+# --- Players: starting and submitting their own papers ------------------------------
+
+
+def blueprint_open_to_players(*, blueprint: Blueprint, actor: User, is_open: bool) -> Blueprint:
+    """Open a blueprint to players for self-started practice papers, or close it.
+    Those who may draw from its bank decide. Idempotent."""
+    if not _can_draw_from(blueprint.bank, actor):
+        raise PermissionDenied(_("Only the bank's owners and those it is shared with draw papers."))
+    Blueprint.objects.filter(pk=blueprint.pk).update(open_to_players=is_open)
+    blueprint.open_to_players = is_open
+    return blueprint
+
+
+def paper_start(*, blueprint: Blueprint, user: User) -> Paper:
+    """A player's practice paper from a blueprint that is open to players.
+
+    A paper the player has started from this blueprint and not yet submitted is
+    returned instead of drawing another, so a double click or a second tab does not
+    draw (and count the exposure of) a second paper. Raises PermissionDenied when the
+    blueprint is not open to players and BlueprintError when the bank cannot meet it.
+    """
+    if not blueprint.open_to_players:
+        raise PermissionDenied(_("This paper is not open to players."))
+    unfinished = (
+        Paper.objects.filter(blueprint=blueprint, user=user, submitted_at__isnull=True)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if unfinished is not None:
+        return unfinished
+    return paper_draw(blueprint=blueprint, user=user)
+
+
+def _is_number(answer: Any) -> bool:
+    if isinstance(answer, bool) or not isinstance(answer, (int, float, str)):
+        return False
+    try:
+        value = float(unicodedata.normalize("NFKC", str(answer)).strip())
+    except ValueError:
+        return False
+    return math.isfinite(value)
+
+
+def paper_submit(*, paper: Paper, answers: dict[int, Any]) -> bool:
+    """Submit a paper, once: record the given answers (paper item id → answer; items
+    left out stay unanswered and score nothing) and close the paper, in one
+    transaction.
+
+    All or nothing: when an answer does not fit its question, ValidationError names
+    every such item (keyed by the item id as a string) and nothing is recorded. A
+    paper already submitted is left as it is, whatever is sent: returns False then,
+    True when this call submitted it. Keys and explanations are due once it returns.
+    """
+    items = {
+        item.pk: item
+        for item in paper.items.select_related("version").only(
+            "id", "paper_id", "option_order", "points", "version_id", "version__type"
+        )
+    }
+    if set(answers) - set(items):
+        raise ValidationError(_("This question is not on this paper."))
+    with transaction.atomic():
+        # The claim comes first: the conditional UPDATE takes the row's write lock, so
+        # a concurrent submit of the same paper waits here and then finds it closed.
+        claimed = Paper.objects.filter(pk=paper.pk, submitted_at__isnull=True).update(
+            submitted_at=timezone.now()
+        )
+        if not claimed:
+            paper.refresh_from_db(fields=["submitted_at"])
+            return False
+        errors: dict[str, list[str]] = {}
+        for item_id, answer in answers.items():
+            item = items[item_id]
+            if item.version.type == QuestionType.NUMERIC and not _is_number(answer):
+                errors[str(item_id)] = [_("Enter a number.")]
+                continue
+            try:
+                response_submit(paper=paper, item=item, answer=answer)
+            except ValidationError as error:
+                errors[str(item_id)] = list(error.messages)
+        if errors:
+            raise ValidationError(errors)  # rolls back the claim and every answer
+    paper.refresh_from_db(fields=["submitted_at"])
+    return True

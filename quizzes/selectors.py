@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, QuerySet, Sum, Value, When
 
-from .models import Bank, ItemStatistics, Paper, QuestionType
+from accounts.models import User
+
+from .models import Bank, Blueprint, ItemStatistics, Paper, QuestionType
 
 # The only version fields a player ever gets. Keys, explanations and anything derived
 # from them (correct flags, scores) stay out until they are due.
@@ -69,3 +71,131 @@ def flagged_items(*, bank: Bank) -> QuerySet[ItemStatistics]:
         .select_related("version", "version__question")
         .order_by("discrimination", "version_id")
     )
+
+
+# --- Players: their papers, and results once they are due --------------------------
+
+
+class KeysNotDueError(Exception):
+    """Asked for the keys of a paper that has not been submitted."""
+
+
+def blueprints_open_to_players() -> QuerySet[Blueprint]:
+    """Blueprints players may draw a practice paper from themselves."""
+    return Blueprint.objects.filter(open_to_players=True).order_by("name", "id")
+
+
+def papers_of(*, user: User, limit: int = 50) -> QuerySet[Paper]:
+    """The player's newest papers with their blueprint; `score` is None until the
+    paper is submitted."""
+    return (
+        Paper.objects.filter(user=user)
+        .select_related("blueprint")
+        .annotate(
+            score=Case(
+                When(submitted_at__isnull=True, then=Value(None)),
+                default=Sum("responses__score", default=0),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def paper_of_player(*, paper_id: int, user: User) -> Paper | None:
+    """The paper if it is this player's own, with its blueprint; else None."""
+    if not user.is_authenticated:
+        return None
+    return Paper.objects.select_related("blueprint").filter(pk=paper_id, user=user).first()
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def paper_results(paper: Paper, *, english: bool = False) -> dict[str, Any]:
+    """A submitted paper with everything now due (JSON-ready): per item the player's
+    answer, whether it was right, the points scored, the key and the explanation;
+    options in the player's order, each marked `chosen` and `keyed` for choice
+    questions. Raises KeysNotDueError before the paper is submitted. Two queries."""
+    if paper.submitted_at is None:
+        raise KeysNotDueError(paper.pk)
+    items = (
+        paper.items.select_related("version")
+        .only(
+            "id",
+            "paper_id",
+            "position",
+            "points",
+            "option_order",
+            "version__type",
+            "version__stem",
+            "version__stem_en",
+            "version__options",
+            "version__key",
+            "version__explanation",
+            "version__explanation_en",
+            "version__source",
+        )
+        .order_by("position")
+    )
+    responses = {response.item_id: response for response in paper.responses.order_by()}
+    result_items = []
+    for item in items:
+        version = item.version
+        key = version.key
+        response = responses.get(item.pk)
+        answer = response.answer if response is not None else None
+        by_id = {option["id"]: option for option in version.options}
+
+        def options(ids: Any, by_id: dict = by_id) -> list[dict[str, str]]:
+            if not isinstance(ids, list):
+                return []
+            return [
+                {name: by_id[i][name] for name in PLAYER_OPTION_FIELDS} for i in ids if i in by_id
+            ]
+
+        entry: dict[str, Any] = {
+            "item": item.pk,
+            "position": item.position,
+            "type": version.type,
+            "stem": version.stem_en if english and version.stem_en else version.stem,
+            "points": item.points,
+            "answered": response is not None,
+            "answer": answer,
+            "is_correct": bool(response is not None and response.is_correct),
+            "score": response.score if response is not None else 0,
+            "key": key,
+            "explanation": (
+                version.explanation_en
+                if english and version.explanation_en
+                else version.explanation
+            ),
+            "source": version.source,
+        }
+        if version.type in (QuestionType.SINGLE, QuestionType.MULTIPLE):
+            chosen = {answer} if isinstance(answer, str) else set(answer or [])
+            keyed = set(key.get("options", []))
+            entry["options"] = [
+                {**option, "chosen": option["id"] in chosen, "keyed": option["id"] in keyed}
+                for option in options(item.option_order)
+            ]
+        elif version.type == QuestionType.ORDERING:
+            entry["options"] = options(item.option_order)
+            entry["answer_options"] = options(answer)
+            entry["key_options"] = options(key.get("order"))
+        elif version.type == QuestionType.FILL:
+            entry["key_text"] = " / ".join(key.get("accepted", []))
+        elif version.type == QuestionType.NUMERIC:
+            text = _number_text(key["value"])
+            if key.get("tolerance"):
+                text += f" ± {_number_text(key['tolerance'])}"
+            entry["key_text"] = f"{text} {key.get('unit', '')}".strip()
+        result_items.append(entry)
+    return {
+        "paper": paper.pk,
+        "submitted_at": paper.submitted_at.isoformat(),
+        "score": sum(entry["score"] for entry in result_items),
+        "total_points": paper.total_points,
+        "items": result_items,
+    }

@@ -1,0 +1,238 @@
+"""Player pages for papers: start one, answer it, submit it, see the results.
+
+Thin adapters over quizzes.papers (writes) and quizzes.selectors (reads). Before a
+paper is submitted the pages and the API are built from `player_view()` alone, which
+carries no key, explanation or correct flag; `paper_results()` refuses to give them
+until the paper is submitted.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.decorators import play_required
+
+from . import papers
+from .blueprint import BlueprintError
+from .models import Blueprint, Paper, QuestionType
+from .selectors import (
+    blueprints_open_to_players,
+    paper_of_player,
+    paper_results,
+    papers_of,
+    player_view,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT_ANSWER = 500
+
+
+def _english() -> bool:
+    return (translation.get_language() or "").startswith("en")
+
+
+def _own_paper(request: HttpRequest, paper_id: int) -> Paper:
+    """The player's own paper; anyone else's is a 404, never a 403 that confirms it."""
+    paper = paper_of_player(paper_id=paper_id, user=request.user)
+    if paper is None:
+        raise Http404
+    return paper
+
+
+def _field(entry: dict[str, Any]) -> str:
+    return f"item-{entry['item']}"
+
+
+def answers_from_post(
+    post: QueryDict, entries: list[dict[str, Any]]
+) -> tuple[dict[int, Any], dict[int, str], dict[int, Any]]:
+    """Read the answer form: (answers by item id, errors by item id, what was typed
+    by item id, to show the form again). Empty answers are left out (unanswered).
+    Checks what only the form knows (an ordering's places); paper_submit checks the
+    rest."""
+    answers: dict[int, Any] = {}
+    errors: dict[int, str] = {}
+    typed: dict[int, Any] = {}
+    for entry in entries:
+        item, name, qtype = entry["item"], _field(entry), entry["type"]
+        if qtype == QuestionType.MULTIPLE:
+            chosen = post.getlist(name)
+            typed[item] = chosen
+            if chosen:
+                answers[item] = chosen
+        elif qtype == QuestionType.ORDERING:
+            ids = [option["id"] for option in entry["options"]]
+            places = {i: post.get(f"{name}-{i}", "").strip() for i in ids}
+            typed[item] = places
+            if not any(places.values()):
+                continue
+            wanted = {str(n) for n in range(1, len(ids) + 1)}
+            if set(places.values()) != wanted:
+                errors[item] = _(
+                    "Give each option its own place, from 1 to %(count)s, or leave them all empty."
+                ) % {"count": len(ids)}
+                continue
+            answers[item] = sorted(ids, key=lambda i: int(places[i]))
+        else:
+            value = post.get(name, "").strip()
+            typed[item] = value
+            if not value:
+                continue
+            if qtype == QuestionType.TRUE_FALSE:
+                # Anything but the two buttons' values goes on as text: paper_submit refuses it.
+                answers[item] = {"true": True, "false": False}.get(value, value)
+            elif (
+                qtype in (QuestionType.FILL, QuestionType.NUMERIC) and len(value) > MAX_TEXT_ANSWER
+            ):
+                errors[item] = _("This answer is too long.")
+            else:
+                answers[item] = value
+    return answers, errors, typed
+
+
+def _form_items(
+    entries: list[dict[str, Any]], errors: dict[int, str], typed: dict[int, Any]
+) -> list[dict[str, Any]]:
+    """The player view's items with what the form needs to show them again."""
+    shown = []
+    for entry in entries:
+        value = typed.get(entry["item"])
+        options = []
+        for option in entry.get("options", []):
+            state = {**option}
+            if entry["type"] == QuestionType.ORDERING:
+                state["place"] = (value or {}).get(option["id"], "")
+            elif entry["type"] == QuestionType.MULTIPLE:
+                state["checked"] = option["id"] in (value or [])
+            else:
+                state["checked"] = option["id"] == value
+            options.append(state)
+        shown.append(
+            {
+                **entry,
+                "field": _field(entry),
+                "options": options,
+                "places": [str(n) for n in range(1, len(options) + 1)],
+                "value": value if isinstance(value, str) else "",
+                "error": errors.get(entry["item"], ""),
+            }
+        )
+    return shown
+
+
+def _answer_form(
+    request: HttpRequest,
+    paper: Paper,
+    view: dict[str, Any],
+    errors: dict[int, str] | None = None,
+    typed: dict[int, Any] | None = None,
+) -> HttpResponse:
+    return render(
+        request,
+        "quizzes/paper_detail.html",
+        {
+            "paper": paper,
+            "blueprint": paper.blueprint,
+            "items": _form_items(view["items"], errors or {}, typed or {}),
+            "error_count": len(errors or {}),
+            "total_points": view["total_points"],
+        },
+    )
+
+
+@never_cache
+@require_GET
+@play_required
+def paper_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "quizzes/paper_list.html",
+        {"blueprints": blueprints_open_to_players(), "papers": papers_of(user=request.user)},
+    )
+
+
+@never_cache
+@require_POST
+@play_required
+def paper_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
+    blueprint = get_object_or_404(Blueprint, pk=blueprint_id, open_to_players=True)
+    try:
+        paper = papers.paper_start(blueprint=blueprint, user=request.user)
+    except PermissionDenied:
+        raise Http404 from None
+    except BlueprintError as error:
+        # The organizer's message names blueprint cells: log it, tell the player plainly.
+        logger.warning("blueprint %s cannot be drawn: %s", blueprint.pk, error)
+        messages.error(request, _("This paper cannot be drawn at the moment. Please try later."))
+        return redirect("papers:list")
+    return redirect("papers:detail", paper.pk)
+
+
+@never_cache
+@require_GET
+@play_required
+def paper_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
+    paper = _own_paper(request, paper_id)
+    if paper.submitted_at is None:
+        return _answer_form(request, paper, player_view(paper, english=_english()))
+    return render(
+        request,
+        "quizzes/paper_results.html",
+        {
+            "paper": paper,
+            "blueprint": paper.blueprint,
+            "results": paper_results(paper, english=_english()),
+        },
+    )
+
+
+@never_cache
+@require_POST
+@play_required
+def paper_submit(request: HttpRequest, paper_id: int) -> HttpResponse:
+    paper = _own_paper(request, paper_id)
+    already = _("This paper was already submitted; your answers stay as they were.")
+    if paper.submitted_at is not None:
+        messages.info(request, already)
+        return redirect("papers:detail", paper.pk)
+    view = player_view(paper, english=_english())
+    answers, errors, typed = answers_from_post(request.POST, view["items"])
+    if not errors:
+        try:
+            submitted = papers.paper_submit(paper=paper, answers=answers)
+        except ValidationError as error:
+            if not hasattr(error, "error_dict"):
+                raise
+            errors = {int(item): " ".join(text) for item, text in error.message_dict.items()}
+        else:
+            if submitted:
+                messages.success(request, _("Your answers are in. Here are the results."))
+            else:
+                messages.info(request, already)
+            return redirect("papers:detail", paper.pk)
+    return _answer_form(request, paper, view, errors, typed)
+
+
+@never_cache
+@require_GET
+@play_required
+def paper_data(request: HttpRequest, paper_id: int) -> JsonResponse:
+    """The API: the player view, and the results once the paper is submitted."""
+    paper = _own_paper(request, paper_id)
+    data = player_view(paper, english=_english())
+    data["submitted_at"] = None
+    if paper.submitted_at is not None:
+        data["submitted_at"] = paper.submitted_at.isoformat()
+        data["results"] = paper_results(paper, english=_english())
+    return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
