@@ -14,8 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _
-
+from .i18n import gettext_lazy as _
 from .models import AUDIENCES, CHOICE_TYPES, Difficulty, Dimension, GradeBand, QuestionType, Topic
 from .rich_text import plain_text, sanitise
 

@@ -146,3 +146,16 @@ def test_single_choice_is_correct_only_for_the_one_keyed_option():
 def test_normalising_an_answer_twice_changes_nothing(text):
     once = normalise_answer_text(text)
     assert normalise_answer_text(once) == once
+
+
+def test_problems_with_values_render_in_the_language_active_when_shown():
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        result = clean_question({"type": "essay", "stem": "题", "key": "A"})
+    [problem] = [p for p in result.errors if p.field == "type"]
+    with translation.override("en"):
+        assert str(problem) == "Unknown question type “essay”."
+    with translation.override("zh-hans"):
+        shown = str(problem)
+    assert "essay" in shown and "Unknown" not in shown
