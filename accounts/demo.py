@@ -27,6 +27,7 @@ from .services import consent_grant, consent_request_send, consent_request_token
 LOADERS: list[str] = [
     "accounts.demo.load_accounts",
     "quizzes.demo.load_questions",
+    "quizzes.demo.load_blueprint",
 ]
 
 DEMO_PASSWORD = "sciarena-demo"  # noqa: S105 - a published demo password, by design

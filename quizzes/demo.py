@@ -91,3 +91,37 @@ def load_questions(report) -> None:
         services.version_publish(version=version, reviewer=teacher)
         created += 1
     report.count("demo questions", created, Question.objects.filter(bank=bank).count())
+
+
+DEMO_BLUEPRINT = "科普练习卷（演示）"
+# Ten questions over the four literacy dimensions, 40/20/20/20, open to players.
+DEMO_CELLS = [
+    {"dimension": "knowledge", "type": "single", "count": 2, "points": 10},
+    {"dimension": "knowledge", "type": "true_false", "count": 1, "points": 10},
+    {"dimension": "knowledge", "type": "multiple", "count": 1, "points": 10},
+    {"dimension": "method", "type": "single", "count": 1, "points": 10},
+    {"dimension": "method", "type": "true_false", "count": 1, "points": 10},
+    {"dimension": "spirit", "type": ["single", "true_false"], "count": 2, "points": 10},
+    {"dimension": "application", "type": "single", "count": 1, "points": 10},
+    {"dimension": "application", "type": ["multiple", "numeric", "ordering"], "count": 1,
+     "points": 10},
+]  # fmt: skip
+
+
+@transaction.atomic
+def load_blueprint(report) -> None:
+    """seed_demo loader: a practice paper over the demo bank, open to players."""
+    from .models import Blueprint
+    from .papers import blueprint_create, blueprint_open_to_players
+
+    bank = Bank.objects.get(name=BANK_NAME)
+    organizer = User.objects.get(username="demo_organizer")
+    blueprint = Blueprint.objects.filter(bank=bank, name=DEMO_BLUEPRINT).first()
+    created = 0
+    if blueprint is None:
+        blueprint = blueprint_create(
+            bank=bank, name=DEMO_BLUEPRINT, cells=DEMO_CELLS, actor=organizer, exposure_cap=1.0
+        )
+        created = 1
+    blueprint_open_to_players(blueprint=blueprint, actor=organizer, is_open=True)
+    report.count("demo practice papers", created, Blueprint.objects.filter(bank=bank).count())

@@ -70,3 +70,25 @@ def test_seed_demo_loads_them_published_once(settings):
     assert QuestionVersion.objects.filter(question__bank=bank, status="published").count() == len(
         ITEMS
     )
+
+
+@pytest.mark.django_db
+def test_seed_demo_opens_a_practice_paper_a_demo_citizen_can_play(settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from accounts.models import User
+    from quizzes.demo import DEMO_BLUEPRINT
+    from quizzes.models import Blueprint
+    from quizzes.papers import paper_start
+
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    [blueprint] = Blueprint.objects.filter(name=DEMO_BLUEPRINT)
+    assert blueprint.open_to_players
+    paper = paper_start(blueprint=blueprint, user=User.objects.get(username="demo_farmer"))
+    assert paper.items.count() == 10
+    dimensions = Counter(paper.items.values_list("version__dimension", flat=True))
+    assert dimensions == {"knowledge": 4, "method": 2, "spirit": 2, "application": 2}
