@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from . import engine, play, services
 from .events import dumps
-from .models import LiveAnswer, LivePlayer, LiveRound
+from .models import LiveAnswer, LivePlayer, LiveRound, LiveTeam
 from .relay import Listener, relay
 from .security import TokenBucket
 
@@ -85,7 +85,7 @@ class RoundConsumer(AsyncWebsocketConsumer):
 
     ROLE_MESSAGES = {
         None: {"join", "resume", "host", "screen", "ping"},
-        "player": {"answer", "snapshot", "ping"},
+        "player": {"answer", "buzz", "stake", "snapshot", "ping"},
         "screen": {"snapshot", "ping"},
         "host": {"command", "snapshot", "ping"},
     }
@@ -190,10 +190,18 @@ class RoundConsumer(AsyncWebsocketConsumer):
         nickname = message.get("nickname", "")
         if not isinstance(nickname, str):
             return await self.error("bad_field", "nickname")
+        team_id = message.get("team")
+        if team_id is not None and (not isinstance(team_id, int) or isinstance(team_id, bool)):
+            return await self.error("bad_field", "team")
         user = self.scope.get("user")
         try:
+            team = None
+            if team_id is not None:
+                team = await database_sync_to_async(
+                    LiveTeam.objects.filter(round=self.live, pk=team_id).first
+                )()
             player = await database_sync_to_async(services.player_join)(
-                live=self.live, nickname=nickname, user=user
+                live=self.live, nickname=nickname, user=user, team=team
             )
         except ValidationError as refused:
             return await self.error(refused.code or "refused", " ".join(refused.messages))
@@ -261,6 +269,27 @@ class RoundConsumer(AsyncWebsocketConsumer):
             received_at=received_at,
         )
         await self.send_frame(result.frame())
+
+    async def on_buzz(self, message, received_at) -> None:
+        question = message.get("question")
+        if not isinstance(question, int) or isinstance(question, bool):
+            return await self.error("bad_field", "question")
+        reply = await database_sync_to_async(play.buzz_submit)(
+            player=self.player, question_index=question, received_at=received_at
+        )
+        await self.send_frame(reply)
+
+    async def on_stake(self, message, received_at) -> None:
+        question = message.get("question")
+        if not isinstance(question, int) or isinstance(question, bool):
+            return await self.error("bad_field", "question")
+        reply = await database_sync_to_async(play.stake_submit)(
+            player=self.player,
+            question_index=question,
+            stake=message.get("stake"),
+            received_at=received_at,
+        )
+        await self.send_frame(reply)
 
     async def on_command(self, message, _received_at) -> None:
         name = message.get("name")

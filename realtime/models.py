@@ -28,6 +28,14 @@ class LiveRound(models.Model):
     class Kind(models.TextChoices):
         CLASSIC = "classic", _("Classic (speed and accuracy)")
         ACCURACY = "accuracy", _("Accuracy only")
+        # Teams of three on stage, one device (the captain's) per team; every team
+        # starts at 100; compulsory, buzzer and risk questions (docs/scoring.md, 6).
+        FINALS = "finals", _("Stage finals (teams; compulsory, buzzer and risk questions)")
+
+    class TeamMode(models.TextChoices):
+        NONE = "", _("Individual")
+        MEAN = "mean", _("Teams: the mean of the members' points")
+        DEVICE = "device", _("Teams: one device per team")
 
     class JoinMode(models.TextChoices):
         OPEN = "open", _("Open: anyone with the PIN, with a nickname")
@@ -40,6 +48,9 @@ class LiveRound(models.Model):
     pin = models.CharField(_("PIN"), max_length=6, db_index=True)
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CLASSIC)
     join_mode = models.CharField(max_length=8, choices=JoinMode.choices, default=JoinMode.OPEN)
+    team_mode = models.CharField(
+        max_length=8, choices=TeamMode.choices, default=TeamMode.NONE, blank=True
+    )
     streak_bonus = models.BooleanField(_("streak bonus"), default=False)
     seconds_per_question = models.PositiveSmallIntegerField(default=20)
     grace_ms = models.PositiveIntegerField(default=500)
@@ -78,8 +89,40 @@ class LiveRound(models.Model):
     def group_name(self) -> str:
         return f"round.{self.pk}"
 
+    @property
+    def plays_as_teams(self) -> bool:
+        return self.kind == self.Kind.FINALS or bool(self.team_mode)
+
+    @property
+    def captains_answer(self) -> bool:
+        """One device per team: only each team's captain answers, buzzes and stakes."""
+        return self.kind == self.Kind.FINALS or self.team_mode == self.TeamMode.DEVICE
+
+
+class LiveTeam(models.Model):
+    round = models.ForeignKey(LiveRound, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(_("team name"), max_length=60)
+    school = models.ForeignKey(
+        "accounts.School", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["round", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["round", "name"], name="team_name_in_round")]
+
+    def __str__(self) -> str:
+        return self.name
+
 
 class LiveQuestion(models.Model):
+    class Turn(models.TextChoices):
+        ALL = "all", _("Everyone answers")
+        COMPULSORY = "compulsory", _("Compulsory (必答): one named team answers")
+        BUZZER = "buzzer", _("Buzzer (抢答): the first team to buzz answers")
+        RISK = "risk", _("Risk (风险): one named team stakes 10, 20 or 30 first")
+        TIEBREAK = "tiebreak", _("Tie-break: no points, breaks ties")
+
     round = models.ForeignKey(LiveRound, on_delete=models.CASCADE, related_name="questions")
     position = models.PositiveSmallIntegerField()
     # The exact version players saw: answers point at it, edits to the bank do not.
@@ -87,11 +130,23 @@ class LiveQuestion(models.Model):
     points = models.PositiveIntegerField(default=1000)  # P: 1000, 2000 double, 0 none
     seconds = models.PositiveSmallIntegerField(null=True, blank=True)
     voided = models.BooleanField(default=False)
+    # Stage finals: who answers, and for how much (compulsory and buzzer questions).
+    turn = models.CharField(max_length=10, choices=Turn.choices, default=Turn.ALL)
+    team = models.ForeignKey(
+        LiveTeam, null=True, blank=True, on_delete=models.SET_NULL, related_name="turns"
+    )
+    value = models.PositiveSmallIntegerField(default=10)
+    # Server ms when this question opened (the round keeps only the current one).
+    opened_at = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["round", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["round", "position"], name="live_question_position")
+            models.UniqueConstraint(fields=["round", "position"], name="live_question_position"),
+            models.CheckConstraint(
+                condition=~Q(turn__in=["compulsory", "risk"]) | Q(team__isnull=False),
+                name="named_turn_has_a_team",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -118,10 +173,18 @@ class LivePlayer(models.Model):
     permutation_seed = models.BigIntegerField(default=new_permutation_seed)
     kicked = models.BooleanField(default=False)
     joined_at = models.DateTimeField(default=timezone.now)
+    team = models.ForeignKey(
+        LiveTeam, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
+    # The team's device in one-device-per-team rounds and finals: the first to join it.
+    is_captain = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["round", "joined_at"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["team"], condition=Q(is_captain=True), name="one_captain_per_team"
+            ),
             models.UniqueConstraint(fields=["round", "nickname"], name="nickname_unique_in_round"),
             models.UniqueConstraint(
                 fields=["round", "user"],
@@ -153,3 +216,41 @@ class LiveAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.player_id}@{self.question_id}"
+
+
+class LiveBuzz(models.Model):
+    """A team's buzz on a buzzer question, stamped with the server's receive time. The
+    first valid one by that time answers (realtime.scoring.buzzer_winner)."""
+
+    question = models.ForeignKey(LiveQuestion, on_delete=models.CASCADE, related_name="buzzes")
+    team = models.ForeignKey(LiveTeam, on_delete=models.CASCADE, related_name="+")
+    player = models.ForeignKey(LivePlayer, on_delete=models.CASCADE, related_name="+")
+    received_at = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["question", "received_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["question", "team"], name="one_buzz_per_team")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id}@{self.question_id}:{self.received_at}"
+
+
+class LiveStake(models.Model):
+    """The stake (10, 20 or 30) a team chose for a risk question before it was shown."""
+
+    question = models.ForeignKey(LiveQuestion, on_delete=models.CASCADE, related_name="stakes")
+    team = models.ForeignKey(LiveTeam, on_delete=models.CASCADE, related_name="+")
+    player = models.ForeignKey(LivePlayer, on_delete=models.CASCADE, related_name="+")
+    stake = models.PositiveSmallIntegerField()
+    chosen_at = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["question", "team"], name="one_stake_per_team"),
+            models.CheckConstraint(condition=Q(stake__in=[10, 20, 30]), name="stake_10_20_30"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id}@{self.question_id}:{self.stake}"

@@ -25,7 +25,7 @@ from quizzes.models import QuestionType
 
 from . import engine, scoring
 from .events import publish
-from .models import LiveAnswer, LivePlayer, LiveQuestion, LiveRound
+from .models import LiveAnswer, LiveBuzz, LivePlayer, LiveQuestion, LiveRound, LiveStake
 
 PROTOCOL_VERSION = 1
 LEADERBOARD_TOP = 10
@@ -98,7 +98,7 @@ def question_frame(live: LiveRound, question: LiveQuestion, state: engine.RoundS
     """The one shared frame of an open question: stem and options with opaque ids.
     No key, no explanation, no correct flag."""
     version = question.version
-    return {
+    frame = {
         "index": question.position,
         "type": version.type,
         "stem": version.stem,
@@ -107,6 +107,9 @@ def question_frame(live: LiveRound, question: LiveQuestion, state: engine.RoundS
         "opens_at": state.opened_at,
         "closes_at": state.closes_at,
     }
+    if live.kind == LiveRound.Kind.FINALS:
+        frame.update(turn=question.turn, team=question.team_id, value=question.value)
+    return frame
 
 
 def _questions(live: LiveRound) -> list[LiveQuestion]:
@@ -159,14 +162,171 @@ def round_score(live: LiveRound, state: engine.RoundState) -> scoring.RoundScore
     return score
 
 
-def leaderboard(live: LiveRound, score: scoring.RoundScore) -> tuple[list[dict], dict[int, int]]:
+@dataclass(frozen=True)
+class Standings:
+    """What players may see of the scores now: the ranked leaderboard rows (players,
+    or teams in team rounds and the finals) and each player's own part ("you")."""
+
+    rows: list[dict[str, Any]]
+    you: dict[int, dict[str, Any]]
+
+    def top(self) -> list[dict[str, Any]]:
+        return self.rows[:LEADERBOARD_TOP]
+
+
+def standings(live: LiveRound, state: engine.RoundState) -> Standings:
+    """Scores of the questions revealed so far, ranked (docs/scoring.md)."""
+    questions = [q for q in _questions(live) if q.position < _scored_until(state)]
+    last = questions[-1] if questions else None
+    players = list(
+        LivePlayer.objects.filter(round=live, kicked=False).values_list("pk", "nickname", "team_id")
+    )
+    if live.kind == LiveRound.Kind.FINALS:
+        return _finals_standings(live, questions, players)
+    score = round_score(live, state)
     ranked = scoring.rank_round(score)
-    names = dict(LivePlayer.objects.filter(round=live).values_list("pk", "nickname"))
-    top = [
-        {"rank": r.rank, "player": r.id, "nickname": names.get(r.id, ""), "points": r.row["points"]}
-        for r in ranked[:LEADERBOARD_TOP]
+    ranks = {r.id: r.rank for r in ranked}
+    names = {pk: name for pk, name, _team in players}
+    you: dict[int, dict[str, Any]] = {}
+    for pk, total in score.totals.items():
+        mine: dict[str, Any] = {
+            "points": total.points,
+            "streak": total.streak,
+            "rank": ranks.get(pk),
+        }
+        result = score.per_question.get(last.pk, {}).get(pk) if last else None
+        if result is not None:
+            mine.update(correct=result.correct, gained=result.points)
+        you[pk] = mine
+    if not live.plays_as_teams:
+        rows = [
+            {"rank": r.rank, "player": r.id, "nickname": names.get(r.id, ""),
+             "points": r.row["points"]}
+            for r in ranked
+        ]  # fmt: skip
+        return Standings(rows, you)
+    # Team rounds: the mean of the members' points, or one device per team (the
+    # captain is the only member who answers, so the sum is the captain's points).
+    members: dict[int, list[int]] = {}
+    for pk, _name, team in players:
+        if team is not None:
+            members.setdefault(team, []).append(pk)
+    points = score.points()
+    if live.team_mode == LiveRound.TeamMode.MEAN:
+        team_points = scoring.team_scores(points, members)
+    else:
+        team_points = {t: sum(points.get(m, 0) for m in ms) for t, ms in members.items()}
+    return _team_standings(live, team_points, {}, players, you)
+
+
+def _team_standings(live, team_points, tiebreak, players, you) -> Standings:
+    teams = dict(live.teams.values_list("pk", "name"))
+    for team in teams:
+        team_points.setdefault(team, 0)
+    ranked = scoring.competition_ranking(
+        [{"id": t, "score": p, "tiebreak": tiebreak.get(t)} for t, p in team_points.items()],
+        scoring.FINALS_CHAIN,
+    )
+    rows = [
+        {"rank": r.rank, "team": r.id, "name": teams.get(r.id, ""), "points": r.row["score"]}
+        for r in ranked
     ]
-    return top, {r.id: r.rank for r in ranked}
+    by_team = {row["team"]: row for row in rows}
+    for pk, _name, team in players:
+        if team in by_team:
+            row = by_team[team]
+            you.setdefault(pk, {}).update(
+                team={"id": team, "name": row["name"], "points": row["points"], "rank": row["rank"]}
+            )
+    return Standings(rows, you)
+
+
+def _finals_standings(live, questions, players) -> Standings:
+    """Stage finals: every team starts at 100; each question is a finals event
+    (realtime.scoring.score_finals) decided by the team captains' answers."""
+    teams = list(live.teams.values_list("pk", flat=True))
+    answers = {
+        (question, team): correct
+        for question, team, correct in LiveAnswer.objects.filter(
+            question__in=[q.pk for q in questions], player__is_captain=True
+        ).values_list("question_id", "player__team_id", "correct")
+    }
+    buzzes: dict[int, list[scoring.Buzz]] = {}
+    for question, team, at, pk in LiveBuzz.objects.filter(
+        question__in=[q.pk for q in questions]
+    ).values_list("question_id", "team_id", "received_at", "pk"):
+        buzzes.setdefault(question, []).append(scoring.Buzz(team, at, pk))
+    stakes = {
+        (question, team): (stake, chosen_at)
+        for question, team, stake, chosen_at in LiveStake.objects.filter(
+            question__in=[q.pk for q in questions]
+        ).values_list("question_id", "team_id", "stake", "chosen_at")
+    }
+    totals = dict.fromkeys(teams, scoring.START_SCORE)
+    tiebreak: dict[int, Any] = {}
+    gained: dict[int, int] = {}
+    for q in questions:
+        events = finals_events(live, q, teams, answers, buzzes.get(q.pk, []), stakes)
+        deltas: dict[int, int] = {}
+        for event in events:
+            for team, delta in scoring.finals_delta(event, teams).items():
+                deltas[team] = deltas.get(team, 0) + delta
+        for team, delta in deltas.items():
+            totals[team] += delta
+        if q.turn == LiveQuestion.Turn.TIEBREAK and not q.voided:
+            elapsed = dict(
+                LiveAnswer.objects.filter(question=q, player__is_captain=True).values_list(
+                    "player__team_id", "elapsed_ms"
+                )
+            )
+            for team in teams:
+                tiebreak[team] = scoring.tiebreak_result(
+                    answers.get((q.pk, team)), elapsed.get(team)
+                )
+        gained = deltas
+    you: dict[int, dict[str, Any]] = {}
+    last = questions[-1] if questions else None
+    for pk, _name, team in players:
+        if team is None:
+            continue
+        mine: dict[str, Any] = {"points": totals.get(team, 0)}
+        if last is not None:
+            mine["gained"] = gained.get(team, 0)
+            if (last.pk, team) in answers:
+                mine["correct"] = bool(answers[(last.pk, team)])
+        you[pk] = mine
+    standing = _team_standings(live, totals, tiebreak, players, you)
+    for mine in standing.you.values():
+        if "team" in mine:
+            mine["rank"] = mine["team"]["rank"]
+    return standing
+
+
+def finals_events(live, q, teams, answers, buzzes, stakes) -> list[scoring.FinalsEvent]:
+    """The finals events of one question, from what was recorded."""
+    void = q.voided
+    if q.turn == LiveQuestion.Turn.TIEBREAK:
+        return []
+    if q.turn == LiveQuestion.Turn.ALL:
+        return [
+            scoring.CompulsoryTurn(team, answers[(q.pk, team)], q.value, void)
+            for team in teams
+            if (q.pk, team) in answers
+        ]
+    if q.turn == LiveQuestion.Turn.COMPULSORY:
+        return [scoring.CompulsoryTurn(q.team_id, answers.get((q.pk, q.team_id)), q.value, void)]
+    if q.turn == LiveQuestion.Turn.BUZZER:
+        opened = q.opened_at or 0
+        window = (q.seconds or live.seconds_per_question) * 1000
+        winner = scoring.buzzer_winner(buzzes, opened_at_ms=opened, window_ms=window)
+        correct = answers.get((q.pk, winner.team)) if winner else None
+        return [scoring.BuzzerQuestion(tuple(buzzes), opened, correct, window, q.value, void)]
+    # Risk: a team that chose no stake in time plays for the smallest one.
+    opened = q.opened_at or 0
+    stake, chosen_at = stakes.get((q.pk, q.team_id), (scoring.RISK_STAKES[0], opened - 1))
+    return [
+        scoring.RiskTurn(q.team_id, stake, chosen_at, opened, answers.get((q.pk, q.team_id)), void)
+    ]
 
 
 def reveal_frame(question: LiveQuestion) -> dict:
@@ -215,10 +375,13 @@ def snapshot(live: LiveRound, *, role: str, player: LivePlayer | None = None) ->
             frame["remaining_ms"] = state.remaining_ms
         if visible in (engine.Status.REVEALED, engine.Status.LEADERBOARD, engine.Status.FINISHED):
             frame["reveal"] = reveal_frame(current)
-    score = round_score(live, state)
-    top, ranks = leaderboard(live, score)
+    standing = standings(live, state)
     if visible in (engine.Status.LEADERBOARD, engine.Status.FINISHED):
-        frame["leaderboard"] = top
+        frame["leaderboard"] = standing.top()
+    if live.plays_as_teams:
+        frame["teams"] = [
+            {"id": pk, "name": name} for pk, name in live.teams.values_list("pk", "name")
+        ]
     if role == "host":
         frame["allowed"] = sorted(engine.allowed_commands(state))
         if 0 <= state.question_index < len(questions):
@@ -226,7 +389,6 @@ def snapshot(live: LiveRound, *, role: str, player: LivePlayer | None = None) ->
                 question=questions[state.question_index]
             ).count()
     if player is not None:
-        total = score.totals.get(player.pk)
         mine = None
         if 0 <= state.question_index < len(questions):
             mine = (
@@ -235,13 +397,19 @@ def snapshot(live: LiveRound, *, role: str, player: LivePlayer | None = None) ->
                 .first()
             )
         frame["you"] = {
+            "points": 0,
+            "streak": 0,
+            "rank": None,
+            **standing.you.get(player.pk, {}),
             "player": player.pk,
             "nickname": player.nickname,
-            "points": total.points if total else 0,
-            "streak": total.streak if total else 0,
-            "rank": ranks.get(player.pk),
             "answered": mine,
         }
+        if "reveal" not in frame:  # the result of a question belongs to its reveal
+            frame["you"].pop("correct", None)
+            frame["you"].pop("gained", None)
+        if live.plays_as_teams:
+            frame["you"]["captain"] = player.is_captain
         frame["permutations"] = permutations(player, questions)
     return frame
 
@@ -293,6 +461,10 @@ def round_command(
                 LiveQuestion.objects.filter(round=fresh, position=question_index).update(
                     voided=True
                 )
+            if name in (engine.START, engine.NEXT):
+                LiveQuestion.objects.filter(round=fresh, position=new.question_index).update(
+                    opened_at=new.opened_at
+                )
             fresh.__dict__.update(_state_fields(new))
             _publish_events(fresh, questions, new, events)
             return new
@@ -314,31 +486,13 @@ def _publish_events(
         elif event.type in ("revealed", "question_voided", "leaderboard", "finished"):
             if event.type == "revealed":
                 frame["reveal"] = reveal_frame(questions[state.question_index])
-            score = round_score(live, state)
-            top, ranks = leaderboard(live, score)
-            frame["leaderboard"] = top
-            per_player = {
-                pid: {
-                    "points": total.points,
-                    "streak": total.streak,
-                    "rank": ranks.get(pid),
-                    **_last_result(score, questions, state, pid),
-                }
-                for pid, total in score.totals.items()
-            }
+            standing = standings(live, state)
+            frame["leaderboard"] = standing.top()
+            per_player = standing.you
         elif event.type == "resumed" and state.status == engine.Status.QUESTION_OPEN:
             frame["opened_at"] = state.opened_at
             frame["server_now"] = now_ms()
         publish(live.group_name, frame, per_player=per_player)
-
-
-def _last_result(score, questions, state, pid) -> dict[str, Any]:
-    if not 0 <= state.question_index < len(questions):
-        return {}
-    result = score.per_question.get(questions[state.question_index].pk, {}).get(pid)
-    if result is None:
-        return {}
-    return {"correct": result.correct, "gained": result.points}
 
 
 @transaction.atomic
@@ -403,6 +557,30 @@ def _response_fits(question: LiveQuestion, response: Any) -> bool:
     return False
 
 
+def answer_turn(live: LiveRound, question: LiveQuestion, player: LivePlayer) -> str:
+    """ "" if the player may answer this question, else why not (a reject reason)."""
+    if live.captains_answer and not player.is_captain:
+        return "not_captain"
+    turn = question.turn
+    if turn in (LiveQuestion.Turn.COMPULSORY, LiveQuestion.Turn.RISK):
+        return "" if player.team_id == question.team_id else "not_your_turn"
+    if turn == LiveQuestion.Turn.BUZZER:
+        buzzes = [
+            scoring.Buzz(team, at, pk)
+            for team, at, pk in LiveBuzz.objects.filter(question=question).values_list(
+                "team_id", "received_at", "pk"
+            )
+        ]
+        winner = scoring.buzzer_winner(
+            buzzes,
+            opened_at_ms=question.opened_at or 0,
+            window_ms=(question.seconds or live.seconds_per_question) * 1000,
+        )
+        if winner is None or winner.team != player.team_id:
+            return "not_your_turn"
+    return ""
+
+
 def answer_submit(
     *,
     player: LivePlayer,
@@ -453,6 +631,9 @@ def answer_submit(
     )
     if question is None or question.voided:
         return AnswerResult(answer_id, False, "not_current_question")
+    turn = answer_turn(live, question, player)
+    if turn:
+        return AnswerResult(answer_id, False, turn)
     if not _response_fits(question, response):
         return AnswerResult(answer_id, False, "bad_response")
     try:
@@ -477,3 +658,104 @@ def answer_submit(
             return AnswerResult(answer_id, True, received_at=same)
         return AnswerResult(answer_id, False, "already_answered")
     return AnswerResult(answer_id, True, received_at=received_at)
+
+
+# --- stage finals: buzz and stake ---------------------------------------------------
+
+
+def _captain_of_round(player: LivePlayer) -> tuple[LiveRound, str]:
+    live = LiveRound.objects.get(pk=player.round_id)
+    if live.kind != LiveRound.Kind.FINALS:
+        return live, "not_finals"
+    if not player.is_captain or player.team_id is None:
+        return live, "not_captain"
+    if LivePlayer.objects.filter(pk=player.pk, kicked=True).exists():
+        return live, "kicked"
+    return live, ""
+
+
+def buzz_submit(*, player: LivePlayer, question_index: int, received_at: int) -> dict[str, Any]:
+    """抢答: record the team's buzz on the open buzzer question, by server receive time.
+    One buzz per team (a resend gets the same reply). The first valid buzz answers;
+    everyone is told who leads now."""
+    live, refused = _captain_of_round(player)
+    if refused:
+        return {"type": "buzz_reject", "question": question_index, "reason": refused}
+    state = round_state(live, total_questions=live.question_index + 1)
+    question = LiveQuestion.objects.filter(round=live, position=question_index).first()
+    if question is None or question.turn != LiveQuestion.Turn.BUZZER:
+        return {"type": "buzz_reject", "question": question_index, "reason": "not_buzzer"}
+    if question_index != state.question_index:
+        return {"type": "buzz_reject", "question": question_index, "reason": "not_current_question"}
+    verdict = engine.answer_accepted(state, received_at, 0)
+    if not verdict:
+        return {"type": "buzz_reject", "question": question_index, "reason": verdict.reason}
+    try:
+        with transaction.atomic():
+            buzz = LiveBuzz.objects.create(
+                question=question, team_id=player.team_id, player=player, received_at=received_at
+            )
+    except IntegrityError:
+        buzz = LiveBuzz.objects.get(question=question, team_id=player.team_id)
+    first = (
+        LiveBuzz.objects.filter(question=question).order_by("received_at", "pk").first().pk
+        == buzz.pk
+    )
+    if first:
+        publish(
+            live.group_name,
+            {
+                "type": "buzzed",
+                "question": question_index,
+                "team": buzz.team_id,
+                "received_at": buzz.received_at,
+            },
+        )
+    return {
+        "type": "buzz_ack",
+        "question": question_index,
+        "received_at": buzz.received_at,
+        "first": first,
+    }
+
+
+def stake_submit(
+    *, player: LivePlayer, question_index: int, stake: Any, received_at: int
+) -> dict[str, Any]:
+    """风险: the team whose turn it is chooses 10, 20 or 30 before the question is shown.
+    One stake per team and question; a resend of the same stake gets the same reply."""
+    live, refused = _captain_of_round(player)
+    if refused:
+        return {"type": "stake_reject", "question": question_index, "reason": refused}
+    question = LiveQuestion.objects.filter(round=live, position=question_index).first()
+    if question is None or question.turn != LiveQuestion.Turn.RISK:
+        return {"type": "stake_reject", "question": question_index, "reason": "not_risk"}
+    if question.team_id != player.team_id:
+        return {"type": "stake_reject", "question": question_index, "reason": "not_your_turn"}
+    existing = LiveStake.objects.filter(question=question, team_id=player.team_id).first()
+    if existing is None:
+        shown_at = question.opened_at if question.opened_at is not None else received_at + 1
+        reason = scoring.stake_verdict(stake, chosen_at_ms=received_at, shown_at_ms=shown_at)
+        if reason:
+            return {"type": "stake_reject", "question": question_index, "reason": reason}
+        try:
+            with transaction.atomic():
+                existing = LiveStake.objects.create(
+                    question=question,
+                    team_id=player.team_id,
+                    player=player,
+                    stake=stake,
+                    chosen_at=received_at,
+                )
+        except IntegrityError:  # a concurrent stake of the same team won
+            existing = LiveStake.objects.get(question=question, team_id=player.team_id)
+        else:
+            publish(
+                live.group_name,
+                {"type": "staked", "question": question_index, "team": player.team_id,
+                 "stake": stake},
+            )  # fmt: skip
+    if existing.stake != stake:
+        return {"type": "stake_reject", "question": question_index, "reason": "already_staked"}
+    row = existing
+    return {"type": "stake_ack", "question": question_index, "stake": row.stake}

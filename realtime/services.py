@@ -14,7 +14,7 @@ from accounts.selectors import user_can_play
 from quizzes.models import QuestionVersion, VersionStatus
 
 from .events import publish
-from .models import LivePlayer, LiveQuestion, LiveRound
+from .models import LivePlayer, LiveQuestion, LiveRound, LiveTeam
 from .nicknames import NicknameError, clean_nickname
 
 
@@ -33,6 +33,7 @@ def round_create(
     seconds_per_question: int = 20,
     streak_bonus: bool = False,
     join_mode: str = LiveRound.JoinMode.OPEN,
+    team_mode: str = LiveRound.TeamMode.NONE,
 ) -> LiveRound:
     if not (host.is_staff_member or host.is_superuser):
         raise PermissionDenied(_("Only teachers and organizers host live rounds."))
@@ -51,6 +52,7 @@ def round_create(
                     seconds_per_question=seconds_per_question,
                     streak_bonus=streak_bonus,
                     join_mode=join_mode,
+                    team_mode=team_mode,
                 )
             break
         except IntegrityError:
@@ -63,9 +65,71 @@ def round_create(
     return live
 
 
+def _host_in_lobby(live: LiveRound, actor: User) -> None:
+    if not (actor.is_authenticated and (actor.pk == live.host_id or actor.is_superuser)):
+        raise PermissionDenied(_("Only the host of this round can do that."))
+    if not LiveRound.objects.filter(pk=live.pk, status=LiveRound.Status.LOBBY).exists():
+        raise ValidationError(_("Teams and turns are set before the round starts."))
+
+
 @transaction.atomic
-def player_join(*, live: LiveRound, nickname: str = "", user: User | None = None) -> LivePlayer:
-    """Join a round in the lobby, or late until the host locks it."""
+def team_create(*, live: LiveRound, actor: User, name: str, school=None) -> LiveTeam:
+    """A team of a team round or of the stage finals, made by the host in the lobby."""
+    _host_in_lobby(live, actor)
+    name = " ".join(str(name).split())[:60]
+    if not name:
+        raise ValidationError(_("A team needs a name."), code="team_name")
+    try:
+        with transaction.atomic():
+            return LiveTeam.objects.create(
+                round=live, name=name, school=school, position=live.teams.count()
+            )
+    except IntegrityError:
+        raise ValidationError(
+            _("This round already has a team of that name."), code="team_name"
+        ) from None
+
+
+@transaction.atomic
+def question_turn_set(
+    *,
+    live: LiveRound,
+    actor: User,
+    position: int,
+    turn: str,
+    team: LiveTeam | None = None,
+    value: int | None = None,
+) -> LiveQuestion:
+    """Who answers a question of the finals: everyone, one named team (compulsory,
+    risk), the first to buzz, or nobody for points (tie-break)."""
+    _host_in_lobby(live, actor)
+    if turn not in LiveQuestion.Turn.values:
+        raise ValidationError(_("Unknown turn."), code="turn")
+    named = turn in (LiveQuestion.Turn.COMPULSORY, LiveQuestion.Turn.RISK)
+    if named and (team is None or team.round_id != live.pk):
+        raise ValidationError(_("Name the team whose turn it is."), code="team")
+    if value is not None and not 0 < value <= 100:
+        raise ValidationError(_("A question is worth 1 to 100 points."), code="value")
+    question = LiveQuestion.objects.get(round=live, position=position)
+    question.turn = turn
+    question.team = team if named else None
+    if value is not None:
+        question.value = value
+    question.save(update_fields=["turn", "team", "value"])
+    return question
+
+
+@transaction.atomic
+def player_join(
+    *,
+    live: LiveRound,
+    nickname: str = "",
+    user: User | None = None,
+    team: LiveTeam | None = None,
+) -> LivePlayer:
+    """Join a round in the lobby, or late until the host locks it. In team rounds the
+    player names a team; in one-device-per-team rounds and the finals the first to join
+    a team is its captain, the device that answers."""
     if live.status in (LiveRound.Status.FINISHED, LiveRound.Status.ABORTED):
         raise ValidationError(_("This round is over."), code="round_over")
     if live.locked:
@@ -76,22 +140,43 @@ def player_join(*, live: LiveRound, nickname: str = "", user: User | None = None
         existing = LivePlayer.objects.filter(round=live, user=user).first()
         if existing is not None:
             return existing
+    if live.plays_as_teams and (team is None or team.round_id != live.pk):
+        raise ValidationError(_("Choose your team."), code="team")
+    if not live.plays_as_teams:
+        team = None
     try:
         name = clean_nickname(nickname)
     except NicknameError as error:
         raise ValidationError(str(error), code="nickname") from error
-    try:
-        with transaction.atomic():
-            player = LivePlayer.objects.create(
-                round=live, user=user if user and user.is_authenticated else None, nickname=name
-            )
-    except IntegrityError:
-        raise ValidationError(
-            _("Someone in this round already uses that nickname."), code="nickname_taken"
-        ) from None
+    fields = {
+        "round": live,
+        "user": user if user and user.is_authenticated else None,
+        "nickname": name,
+        "team": team,
+    }
+    if live.captains_answer:
+        # The first to join the team is its device; the constraint settles a race.
+        try:
+            with transaction.atomic():
+                player = LivePlayer.objects.create(**fields, is_captain=True)
+        except IntegrityError:
+            player = None
+    else:
+        player = None
+    if player is None:
+        try:
+            with transaction.atomic():
+                player = LivePlayer.objects.create(**fields)
+        except IntegrityError:
+            raise ValidationError(
+                _("Someone in this round already uses that nickname."), code="nickname_taken"
+            ) from None
     publish(
         live.group_name,
-        {"type": "player_joined", "player": {"id": player.pk, "nickname": player.nickname}},
+        {
+            "type": "player_joined",
+            "player": {"id": player.pk, "nickname": player.nickname, "team": player.team_id},
+        },
         roles=["host", "screen"],
     )
     return player

@@ -264,9 +264,12 @@ async def test_a_late_answer_is_rejected_by_server_time_whatever_the_timers_did(
     player, _ = await player_socket(live, "Alice")
     await command(host, "start")
     await player.expect("question_opened")
-    # The deadline passed (plus the grace) but no timer has closed the question.
+    # As if the question's time and grace had passed: whether or not the close timer
+    # has run by now, the answer's receive time decides.
     past = play.now_ms() - live.grace_ms - 1
-    await sync_to_async(LiveRound.objects.filter(pk=live.pk).update)(closes_at=past)
+    await sync_to_async(LiveRound.objects.filter(pk=live.pk).update)(
+        opened_at=past - 20_000, closes_at=past
+    )
     await player.send(
         {
             "type": "answer",

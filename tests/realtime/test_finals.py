@@ -1,0 +1,257 @@
+"""Stage finals and team rounds: teams, captains, compulsory, buzzer and risk questions,
+tie-breaks, played through the services and (for buzz and stake) the socket."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from realtime import play, services
+from realtime.models import LiveQuestion, LiveRound
+from tests.factories import UserFactory
+from tests.quizzes.factories import BankFactory, QuestionFactory
+from tests.realtime.test_live_round import Socket, choice_for, command, host_socket, secrets_of
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("districts_loaded"),
+]
+
+TURNS = ["compulsory", "buzzer", "risk", "tiebreak", "all"]
+
+
+def finals_round(kind="finals", team_mode="", turns=TURNS):
+    bank = BankFactory()
+    versions = [
+        QuestionFactory(bank=bank, type="single", explanation=f"EXPLAIN-{n}").versions.get()
+        for n in range(len(turns))
+    ]
+    host = bank.owners.first()
+    live = services.round_create(
+        host=host, title="决赛", versions=versions, kind=kind, team_mode=team_mode
+    )
+    teams = [services.team_create(live=live, actor=host, name=name) for name in "ABC"]
+    return live, host, teams
+
+
+def set_turns(live, host, teams):
+    named = {"compulsory": teams[0], "risk": teams[1]}
+    for position, turn in enumerate(TURNS):
+        services.question_turn_set(
+            live=live, actor=host, position=position, turn=turn, team=named.get(turn)
+        )
+
+
+def version_at(live, index):
+    return LiveQuestion.objects.select_related("version").get(round=live, position=index).version
+
+
+def answer(player, live, index, right, at=None):
+    return play.answer_submit(
+        player=player,
+        answer_id=f"{player.pk}-{index}",
+        question_index=index,
+        response=choice_for(version_at(live, index), right),
+        received_at=at or play.now_ms(),
+    )
+
+
+def reveal(live, host, name="next"):
+    play.round_command(live=live, actor=host, name="close")
+    play.round_command(live=live, actor=host, name="reveal")
+
+
+def test_a_whole_final_scores_compulsory_buzzer_risk_and_breaks_the_tie():
+    live, host, (a, b, c) = finals_round()
+    set_turns(live, host, (a, b, c))
+    cap_a = services.player_join(live=live, nickname="甲队", team=a)
+    member_a = services.player_join(live=live, nickname="甲队二号", team=a)
+    cap_b = services.player_join(live=live, nickname="乙队", team=b)
+    cap_c = services.player_join(live=live, nickname="丙队", team=c)
+    assert (cap_a.is_captain, member_a.is_captain, cap_b.is_captain) == (True, False, True)
+
+    # 0. compulsory (A): only A's captain answers.
+    play.round_command(live=live, actor=host, name="start")
+    assert answer(member_a, live, 0, True).reason == "not_captain"
+    assert answer(cap_b, live, 0, True).reason == "not_your_turn"
+    assert answer(cap_a, live, 0, True).accepted
+    reveal(live, host)
+
+    # 2's stake is chosen before question 2 is shown; only B's turn.
+    assert (
+        play.stake_submit(player=cap_a, question_index=2, stake=10, received_at=play.now_ms())[
+            "reason"
+        ]
+        == "not_your_turn"
+    )
+    assert (
+        play.stake_submit(player=cap_b, question_index=2, stake=25, received_at=play.now_ms())[
+            "reason"
+        ]
+        == "bad_stake"
+    )
+    staked = play.stake_submit(player=cap_b, question_index=2, stake=30, received_at=play.now_ms())
+    assert staked == {"type": "stake_ack", "question": 2, "stake": 30}
+    again = play.stake_submit(player=cap_b, question_index=2, stake=20, received_at=play.now_ms())
+    assert again["reason"] == "already_staked"
+
+    # 1. buzzer: B buzzes first by server receive time, even if processed second.
+    play.round_command(live=live, actor=host, name="next")
+    opened = LiveRound.objects.get(pk=live.pk).opened_at
+    late = play.buzz_submit(player=cap_c, question_index=1, received_at=opened + 300)
+    early = play.buzz_submit(player=cap_b, question_index=1, received_at=opened + 120)
+    assert (late["first"], early["first"]) == (True, True)  # the lead changed hands
+    assert (
+        play.buzz_submit(player=cap_b, question_index=1, received_at=opened + 999)["received_at"]
+        == opened + 120
+    )  # one buzz per team
+    assert answer(cap_c, live, 1, True).reason == "not_your_turn"
+    assert answer(cap_b, live, 1, False).accepted  # wrong: −10
+    reveal(live, host)
+
+    # 2. risk (B, stake 30): too late to change or add a stake now.
+    play.round_command(live=live, actor=host, name="next")
+    assert (
+        play.stake_submit(player=cap_b, question_index=2, stake=30, received_at=play.now_ms())[
+            "stake"
+        ]
+        == 30
+    )
+    assert answer(cap_b, live, 2, True).accepted  # +30
+    reveal(live, host)
+
+    # 3. tie-break: no points; A right and faster than B.
+    play.round_command(live=live, actor=host, name="next")
+    now = LiveRound.objects.get(pk=live.pk).opened_at
+    assert answer(cap_a, live, 3, True, at=now + 1000).accepted
+    assert answer(cap_b, live, 3, True, at=now + 2000).accepted
+    reveal(live, host)
+
+    # 4. everyone: A and C right (+10 each), B does not answer.
+    play.round_command(live=live, actor=host, name="next")
+    assert answer(cap_a, live, 4, True).accepted
+    assert answer(cap_c, live, 4, True).accepted
+    reveal(live, host)
+    play.round_command(live=live, actor=host, name="finish")
+
+    live.refresh_from_db()
+    standing = play.standings(live, play.round_state(live))
+    points = {row["name"]: row["points"] for row in standing.rows}
+    assert points == {"A": 120, "B": 120, "C": 110}
+    assert [(row["rank"], row["name"]) for row in standing.rows] == [(1, "A"), (2, "B"), (3, "C")]
+    assert standing.you[member_a.pk]["team"]["points"] == 120
+    assert standing.you[cap_c.pk]["rank"] == 3
+
+    # Voiding the buzzer question gives B its 10 back: B leads alone.
+    play.round_command(live=live, actor=host, name="void", question_index=1)
+    live.refresh_from_db()
+    standing = play.standings(live, play.round_state(live))
+    assert (standing.rows[0]["name"], standing.rows[0]["points"]) == ("B", 130)
+
+
+def test_nobody_buzzing_voids_a_buzzer_question_and_a_risk_without_stake_plays_for_ten():
+    live, host, (a, b, c) = finals_round()
+    set_turns(live, host, (a, b, c))
+    cap_b = services.player_join(live=live, nickname="乙队", team=b)
+    play.round_command(live=live, actor=host, name="start")
+    reveal(live, host)
+    play.round_command(live=live, actor=host, name="next")  # buzzer: nobody buzzes
+    reveal(live, host)
+    play.round_command(live=live, actor=host, name="next")  # risk: B forgot to stake
+    assert answer(cap_b, live, 2, False).accepted
+    reveal(live, host)
+    live.refresh_from_db()
+    points = {
+        row["name"]: row["points"] for row in play.standings(live, play.round_state(live)).rows
+    }
+    assert points == {"A": 100, "B": 90, "C": 100}
+
+
+def test_team_rounds_score_the_mean_of_the_members():
+    live, host, (a, b, _c) = finals_round(kind="classic", team_mode="mean", turns=["all"])
+    ana = services.player_join(live=live, nickname="Ana", team=a)
+    ben = services.player_join(live=live, nickname="Ben", team=a)
+    cai = services.player_join(live=live, nickname="Cai", team=b)
+    play.round_command(live=live, actor=host, name="start")
+    assert answer(ana, live, 0, True).accepted
+    assert answer(ben, live, 0, False).accepted
+    assert answer(cai, live, 0, True).accepted
+    reveal(live, host)
+    live.refresh_from_db()
+    standing = play.standings(live, play.round_state(live))
+    mine = standing.you[ana.pk]
+    rows = {row["name"]: row["points"] for row in standing.rows}
+    assert rows["A"] == round(mine["points"] / 2) or abs(rows["A"] - mine["points"] / 2) <= 0.5
+    assert rows["B"] == standing.you[cai.pk]["points"]
+    assert rows["C"] == 0
+    assert mine["team"]["name"] == "A"
+
+
+def test_a_team_round_needs_a_team_and_only_the_host_sets_teams_and_turns():
+    live, host, _teams = finals_round()
+    with pytest.raises(services.ValidationError):
+        services.player_join(live=live, nickname="无队")
+    with pytest.raises(services.PermissionDenied):
+        services.team_create(live=live, actor=UserFactory(role="organizer"), name="D")
+    with pytest.raises(services.ValidationError):
+        services.question_turn_set(live=live, actor=host, position=0, turn="compulsory")
+    with pytest.raises(services.ValidationError):
+        services.team_create(live=live, actor=host, name="A")
+    play.round_command(live=live, actor=host, name="start")
+    with pytest.raises(services.ValidationError):
+        services.team_create(live=live, actor=host, name="Late")
+
+
+@pytest.mark.asyncio
+async def test_over_the_socket_captains_buzz_and_stake_and_no_frame_shows_a_key_early():
+    live, host_user, teams = await sync_to_async(finals_round)()
+    await sync_to_async(set_turns)(live, host_user, teams)
+    versions = await sync_to_async(lambda: [version_at(live, i) for i in range(len(TURNS))])()
+    host = await host_socket(live)
+    captains = []
+    for team, name in zip(teams, ("甲", "乙", "丙"), strict=True):
+        socket = Socket(live)
+        welcome = await socket.open({"type": "join", "nickname": name, "team": team.pk})
+        assert welcome["type"] == "welcome", welcome
+        snap = await socket.expect("snapshot")
+        assert snap["you"]["captain"] is True
+        assert [t["name"] for t in snap["teams"]] == ["A", "B", "C"]
+        captains.append(socket)
+    a, b, c = captains
+
+    await b.send({"type": "stake", "question": 2, "stake": 20})
+    assert (await b.expect("stake_ack"))["stake"] == 20
+    for index, version in enumerate(versions):
+        await command(host, "start" if index == 0 else "next")
+        opened = await a.expect("question_opened")
+        assert opened["question"]["turn"] == TURNS[index]
+        if TURNS[index] == "buzzer":
+            await c.send({"type": "buzz", "question": index})
+            assert (await c.expect("buzz_ack"))["first"] is True
+            assert (await a.expect("buzzed"))["team"] == teams[2].pk
+        answering = {"compulsory": a, "buzzer": c, "risk": b}.get(TURNS[index], a)
+        await answering.send(
+            {"type": "answer", "answer_id": f"x{index}", "question": index,
+             "choice": choice_for(version, right=True)}
+        )  # fmt: skip
+        assert (await answering.expect("ack", "reject"))["type"] == "ack"
+        await command(host, "close")
+        for socket in captains:
+            await socket.expect("question_closed")
+            text = "\n".join(socket.raw)
+            for secret in secrets_of(version):
+                assert secret not in text, (TURNS[index], secret)
+        await command(host, "reveal")
+        for socket in captains:
+            await socket.expect("revealed")
+            socket.raw.clear()
+    await command(host, "finish")
+    finished = await c.expect("finished")
+    # A: compulsory +10, everyone +10; B: risk +20; C: buzzer +10. A wins the tie with
+    # B on the tie-break question, which only A answered.
+    assert [(row["name"], row["points"]) for row in finished["leaderboard"]] == [
+        ("A", 120), ("B", 120), ("C", 110),
+    ]  # fmt: skip
+    assert [row["rank"] for row in finished["leaderboard"]] == [1, 2, 3]
+    for socket in (host, *captains):
+        await socket.close()
