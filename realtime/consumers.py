@@ -187,13 +187,26 @@ class RoundConsumer(AsyncWebsocketConsumer):
         self.live = await self._active_round()
         if self.live is None:
             return await self.error("no_round")
+        user = self.scope.get("user")
+        token = message.get("roster_token")
+        if token is not None:
+            if not isinstance(token, str) or len(token) > 64:
+                return await self.error("bad_field", "roster_token")
+            try:
+                player = await database_sync_to_async(services.roster_join)(
+                    live=self.live, token=token, user=user
+                )
+            except ValidationError as refused:
+                return await self.error(refused.code or "refused", " ".join(refused.messages))
+            except PermissionDenied as refused:
+                return await self.error("consent_required", str(refused))
+            return await self._begin("player", player)
         nickname = message.get("nickname", "")
         if not isinstance(nickname, str):
             return await self.error("bad_field", "nickname")
         team_id = message.get("team")
         if team_id is not None and (not isinstance(team_id, int) or isinstance(team_id, bool)):
             return await self.error("bad_field", "team")
-        user = self.scope.get("user")
         try:
             team = None
             if team_id is not None:

@@ -178,6 +178,14 @@ class LivePlayer(models.Model):
     )
     # The team's device in one-device-per-team rounds and finals: the first to join it.
     is_captain = models.BooleanField(default=False)
+    # Where the player competes for (school and district leaderboards): fixed by the
+    # roster in roster mode, from the profile of a signed-in player otherwise.
+    school = models.ForeignKey(
+        "accounts.School", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    district = models.ForeignKey(
+        "accounts.District", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["round", "joined_at"]
@@ -254,3 +262,32 @@ class LiveStake(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team_id}@{self.question_id}:{self.stake}"
+
+
+def new_roster_token() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class RosterEntry(models.Model):
+    """A student on a roster-mode round's list, with a join token printed on a slip:
+    the student joins with it and types nothing; school and district come from here."""
+
+    round = models.ForeignKey(LiveRound, on_delete=models.CASCADE, related_name="roster")
+    name = models.CharField(_("name on the leaderboard"), max_length=30)
+    school = models.ForeignKey("accounts.School", on_delete=models.PROTECT, related_name="+")
+    team = models.ForeignKey(
+        LiveTeam, null=True, blank=True, on_delete=models.SET_NULL, related_name="roster"
+    )
+    token = models.CharField(max_length=32, unique=True, default=new_roster_token)
+    player = models.OneToOneField(
+        LivePlayer, null=True, blank=True, on_delete=models.SET_NULL, related_name="roster_entry"
+    )
+
+    class Meta:
+        ordering = ["round", "school", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "name"], name="roster_name_unique_in_round")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -14,8 +14,9 @@ from accounts.selectors import user_can_play
 from quizzes.models import QuestionVersion, VersionStatus
 
 from .events import publish
-from .models import LivePlayer, LiveQuestion, LiveRound, LiveTeam
+from .models import LivePlayer, LiveQuestion, LiveRound, LiveTeam, RosterEntry
 from .nicknames import NicknameError, clean_nickname
+from .roster import read_roster
 
 
 def _new_pin() -> str:
@@ -140,6 +141,12 @@ def player_join(
         existing = LivePlayer.objects.filter(round=live, user=user).first()
         if existing is not None:
             return existing
+    if live.join_mode == LiveRound.JoinMode.ROSTER:
+        raise ValidationError(_("Join this round with the slip from your teacher."), code="roster")
+    return _player_create(live=live, nickname=nickname, user=user, team=team)
+
+
+def _player_create(*, live, nickname, user, team, school=None, district=None) -> LivePlayer:
     if live.plays_as_teams and (team is None or team.round_id != live.pk):
         raise ValidationError(_("Choose your team."), code="team")
     if not live.plays_as_teams:
@@ -148,11 +155,18 @@ def player_join(
         name = clean_nickname(nickname)
     except NicknameError as error:
         raise ValidationError(str(error), code="nickname") from error
+    user = user if user and user.is_authenticated else None
+    if user is not None and school is None and district is None:
+        profile = getattr(user, "profile", None)
+        if profile is not None:
+            school, district = profile.school, profile.district
     fields = {
         "round": live,
-        "user": user if user and user.is_authenticated else None,
+        "user": user,
         "nickname": name,
         "team": team,
+        "school": school,
+        "district": district,
     }
     if live.captains_answer:
         # The first to join the team is its device; the constraint settles a race.
@@ -179,4 +193,67 @@ def player_join(
         },
         roles=["host", "screen"],
     )
+    return player
+
+
+@transaction.atomic
+def roster_import(*, live: LiveRound, actor: User, data: bytes, filename: str):
+    """Take a roster file whole or not at all; returns (entries, report). Teams named
+    in it are made as needed. Only in the lobby, by the host."""
+    _host_in_lobby(live, actor)
+    rows, report = read_roster(data, filename, teams=live.plays_as_teams)
+    if not report.ok:
+        return [], report
+    taken = set(live.roster.values_list("name", flat=True))
+    for row in rows:
+        if row.name in taken:
+            report.error(
+                _("“%(name)s” is already on this round's roster.") % {"name": row.name},
+                row=row.row,
+            )
+    if not report.ok:
+        return [], report
+    teams = {team.name: team for team in live.teams.all()}
+    entries = []
+    for row in rows:
+        team = None
+        if live.plays_as_teams:
+            team = teams.get(row.team) or team_create(live=live, actor=actor, name=row.team)
+            teams[team.name] = team
+        entries.append(RosterEntry(round=live, name=row.name, school=row.school, team=team))
+    return RosterEntry.objects.bulk_create(entries), report
+
+
+@transaction.atomic
+def roster_join(*, live: LiveRound, token: str, user: User | None = None) -> LivePlayer:
+    """Join with a roster slip: the name, school, district and team come from the
+    roster; nothing is typed. The same slip again gives back the same player."""
+    entry = (
+        RosterEntry.objects.select_for_update()
+        .select_related("school", "player")
+        .filter(round=live, token=token)
+        .first()
+    )
+    if entry is None:
+        raise ValidationError(_("This join slip is not for this round."), code="roster_token")
+    if entry.player is not None:
+        if entry.player.kicked:
+            raise ValidationError(_("The host has removed you from this round."), code="kicked")
+        return entry.player
+    if live.status in (LiveRound.Status.FINISHED, LiveRound.Status.ABORTED):
+        raise ValidationError(_("This round is over."), code="round_over")
+    if live.locked:
+        raise ValidationError(_("The host has locked this round."), code="locked")
+    if user is not None and user.is_authenticated and not user_can_play(user=user):
+        raise PermissionDenied(_("A guardian must agree before you can play."))
+    player = _player_create(
+        live=live,
+        nickname=entry.name,
+        user=user,
+        team=entry.team,
+        school=entry.school,
+        district=entry.school.district,
+    )
+    entry.player = player
+    entry.save(update_fields=["player"])
     return player

@@ -142,6 +142,39 @@ def read_csv(data: bytes, filename: str, report: Report) -> list[SourceItem]:
         return []
 
 
+def table_rows(data: bytes, filename: str, report: Report) -> list[tuple[int, list[str]]]:
+    """The cells of an XLSX (first sheet) or CSV file as text, numbered as the
+    spreadsheet numbers its rows, for other tabular imports (live-round rosters).
+    Problems reading the file go to `report`; then the list is empty."""
+    if filename.lower().endswith(".xlsx"):
+        try:
+            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        except Exception:  # openpyxl raises many kinds for a file that is not a workbook
+            report.error(_("This file is not an XLSX workbook that can be read."))
+            return []
+        try:
+            rows = workbook.worksheets[0].iter_rows(values_only=True)
+            return [
+                (n, [unescape_cell(_cell_text(cell).strip()) for cell in row])
+                for n, row in enumerate(rows, start=1)
+            ]
+        finally:
+            workbook.close()
+    text = _decode(data)
+    if text is None:
+        report.error(_("This CSV file is neither UTF-8 nor GB18030 text."))
+        return []
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        return [
+            (n, [unescape_cell(cell.strip()) for cell in row])
+            for n, row in enumerate(reader, start=1)
+        ]
+    except csv.Error as exc:
+        report.error(_("This CSV file cannot be read: %(error)s") % {"error": exc})
+        return []
+
+
 def _header_fields(header: tuple, report: Report) -> dict[str, int] | None:
     fields: dict[str, int] = {}
     for index, name in enumerate(header):
