@@ -174,9 +174,26 @@ class Standings:
         return self.rows[:LEADERBOARD_TOP]
 
 
+_standings_cache: dict[int, tuple[tuple, Standings]] = {}
+
+
 def standings(live: LiveRound, state: engine.RoundState) -> Standings:
-    """Scores of the questions revealed so far, ranked (docs/scoring.md)."""
+    """Scores of the questions revealed so far, ranked (docs/scoring.md).
+
+    Cached per process by round, seq and voided questions: scores change only when seq
+    does (a reveal, a void), so the joins and reconnects of a whole hall between two
+    reveals cost one computation. A player who joined since is not ranked yet."""
     questions = [q for q in _questions(live) if q.position < _scored_until(state)]
+    cache_key = (state.seq, tuple((q.pk, q.voided) for q in questions))
+    cached = _standings_cache.get(live.pk)
+    if cached is not None and cached[0] == cache_key:
+        return cached[1]
+    result = _standings(live, state, questions)
+    _standings_cache[live.pk] = (cache_key, result)
+    return result
+
+
+def _standings(live: LiveRound, state: engine.RoundState, questions) -> Standings:
     last = questions[-1] if questions else None
     players = list(
         LivePlayer.objects.filter(round=live, kicked=False).values_list("pk", "nickname", "team_id")
