@@ -13,7 +13,6 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from . import engine, play, services
@@ -21,15 +20,14 @@ from .events import dumps
 from .models import LiveAnswer, LivePlayer, LiveRound, LiveTeam
 from .relay import Listener, relay
 from .security import TokenBucket
+from .selectors import round_for_pin, screen_key, screen_key_valid
+
+__all__ = ["ClockConsumer", "RoundConsumer", "screen_key"]
 
 logger = logging.getLogger(__name__)
-SCREEN_SALT = "realtime.screen"
 COUNT_EVERY_S = 1.0
-
-
-def screen_key(live: LiveRound) -> str:
-    """The secret in a projector screen's URL: read-only access to one round."""
-    return signing.dumps(live.pk, salt=SCREEN_SALT)
+KICKED_PREFIX = '{"type":"kicked"'  # the frame realtime.play.player_kick sends to one player
+CLOSE_KICKED = 4001
 
 
 class ClockConsumer(AsyncWebsocketConsumer):
@@ -136,6 +134,8 @@ class RoundConsumer(AsyncWebsocketConsumer):
 
     async def send_text(self, text: str) -> None:
         await self.send(text_data=text)
+        if self.role == "player" and text.startswith(KICKED_PREFIX):
+            await self.close(code=CLOSE_KICKED)
 
     async def error(self, code: str, detail: str = "") -> None:
         frame = {"type": "error", "code": code}
@@ -145,14 +145,8 @@ class RoundConsumer(AsyncWebsocketConsumer):
 
     # --- who is this ----------------------------------------------------------------
 
-    @database_sync_to_async
-    def _active_round(self) -> LiveRound | None:
-        return (
-            LiveRound.objects.exclude(status__in=["finished", "aborted"])
-            .filter(pin=self.pin)
-            .first()
-            or LiveRound.objects.filter(pin=self.pin).order_by("-created_at").first()
-        )
+    async def _active_round(self) -> LiveRound | None:
+        return await database_sync_to_async(round_for_pin)(self.pin)
 
     async def _begin(self, role: str, player: LivePlayer | None = None) -> None:
         self.role, self.player = role, player
@@ -246,11 +240,7 @@ class RoundConsumer(AsyncWebsocketConsumer):
         self.live = await self._active_round()
         if self.live is None:
             return await self.error("no_round")
-        try:
-            allowed = signing.loads(str(message.get("key", "")), salt=SCREEN_SALT) == self.live.pk
-        except signing.BadSignature:
-            allowed = False
-        if not allowed:
+        if not screen_key_valid(self.live, message.get("key", "")):
             return await self.error("forbidden", "screen")
         await self._begin("screen")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -26,8 +26,8 @@ from quizzes.models import QuestionType
 from . import engine, scoring
 from .events import publish
 from .models import LiveAnswer, LiveBuzz, LivePlayer, LiveQuestion, LiveRound, LiveStake
+from .protocol import PROTOCOL_VERSION
 
-PROTOCOL_VERSION = 1
 LEADERBOARD_TOP = 10
 MAX_ANSWER_ID = 64
 MAX_TEXT_ANSWER = 200
@@ -131,18 +131,25 @@ def _scored_until(state: engine.RoundState) -> int:
 _score_cache: dict[int, tuple[tuple, scoring.RoundScore]] = {}
 
 
+def _scores_key(live: LiveRound, state: engine.RoundState, questions) -> tuple:
+    """What the scores shown depend on: seq (moves on every reveal and void), the
+    voided questions, and who has been kicked (a kick does not move seq)."""
+    kicked = LivePlayer.objects.filter(round=live, kicked=True).count()
+    return (live.created_at, state.seq, tuple((q.pk, q.voided) for q in questions), kicked)
+
+
 def round_score(live: LiveRound, state: engine.RoundState) -> scoring.RoundScore:
     """Scores from the recorded answers of the questions revealed so far (never the
     open one). Cached per process by round and seq: seq moves on every reveal and void."""
     questions = [q for q in _questions(live) if q.position < _scored_until(state)]
-    cache_key = (state.seq, tuple((q.pk, q.voided) for q in questions))
+    cache_key = _scores_key(live, state, questions)
     cached = _score_cache.get(live.pk)
     if cached is not None and cached[0] == cache_key:
         return cached[1]
     seconds = live.seconds_per_question
-    answers = LiveAnswer.objects.filter(question__in=[q.pk for q in questions]).values_list(
-        "player_id", "question_id", "correct", "elapsed_ms"
-    )
+    answers = LiveAnswer.objects.filter(
+        question__in=[q.pk for q in questions], player__kicked=False
+    ).values_list("player_id", "question_id", "correct", "elapsed_ms")
     players = LivePlayer.objects.filter(round=live, kicked=False).values_list("pk", flat=True)
     score = scoring.score_round(
         [
@@ -184,7 +191,7 @@ def standings(live: LiveRound, state: engine.RoundState) -> Standings:
     does (a reveal, a void), so the joins and reconnects of a whole hall between two
     reveals cost one computation. A player who joined since is not ranked yet."""
     questions = [q for q in _questions(live) if q.position < _scored_until(state)]
-    cache_key = (state.seq, tuple((q.pk, q.voided) for q in questions))
+    cache_key = _scores_key(live, state, questions)
     cached = _standings_cache.get(live.pk)
     if cached is not None and cached[0] == cache_key:
         return cached[1]
@@ -399,8 +406,16 @@ def snapshot(live: LiveRound, *, role: str, player: LivePlayer | None = None) ->
         frame["teams"] = [
             {"id": pk, "name": name} for pk, name in live.teams.values_list("pk", "name")
         ]
+    if live.kind == LiveRound.Kind.FINALS:
+        _finals_snapshot(frame, questions, state)
     if role == "host":
         frame["allowed"] = sorted(engine.allowed_commands(state))
+        frame["player_list"] = [
+            {"id": pk, "nickname": nickname, "team": team}
+            for pk, nickname, team in LivePlayer.objects.filter(
+                round=live, kicked=False
+            ).values_list("pk", "nickname", "team_id")
+        ]
         if 0 <= state.question_index < len(questions):
             frame["answers"] = LiveAnswer.objects.filter(
                 question=questions[state.question_index]
@@ -429,6 +444,23 @@ def snapshot(live: LiveRound, *, role: str, player: LivePlayer | None = None) ->
             frame["you"]["captain"] = player.is_captain
         frame["permutations"] = permutations(player, questions)
     return frame
+
+
+def _finals_snapshot(frame: dict, questions: list[LiveQuestion], state) -> None:
+    """What a reconnecting captain or screen needs of the finals: who leads the buzz
+    on the current question, and the stakes of the current and the next question."""
+    index = state.question_index
+    if 0 <= index < len(questions) and questions[index].turn == LiveQuestion.Turn.BUZZER:
+        leader = buzz_leader(questions[index])
+        if leader is not None:
+            frame["buzz"] = {"team": leader.team_id, "received_at": leader.received_at}
+    near = [q.pk for q in questions[max(index, 0) : index + 2]]
+    frame["stakes"] = [
+        {"question": position, "team": team, "stake": stake}
+        for position, team, stake in LiveStake.objects.filter(question__in=near).values_list(
+            "question__position", "team_id", "stake"
+        )
+    ]
 
 
 # --- host commands ------------------------------------------------------------------
@@ -598,6 +630,17 @@ def answer_turn(live: LiveRound, question: LiveQuestion, player: LivePlayer) -> 
     return ""
 
 
+def _round_for_answer(pk: int) -> LiveRound:
+    """The round, share-locked until the answer's transaction ends (PostgreSQL): a host
+    command's conditional UPDATE waits for the answers being stored, and an answer
+    waits for a command being applied and then reads its result. SQLite's IMMEDIATE
+    transactions already serialise the two."""
+    if connection.vendor == "postgresql":
+        sql = f'SELECT * FROM "{LiveRound._meta.db_table}" WHERE id = %s FOR SHARE'  # noqa: S608
+        return LiveRound.objects.raw(sql, [pk])[0]
+    return LiveRound.objects.get(pk=pk)
+
+
 def answer_submit(
     *,
     player: LivePlayer,
@@ -621,40 +664,40 @@ def answer_submit(
     )
     if previous is not None:
         return AnswerResult(answer_id, True, received_at=previous)
-    live = LiveRound.objects.get(pk=player.round_id)
-    if LivePlayer.objects.filter(pk=player.pk, kicked=True).exists():
-        return AnswerResult(answer_id, False, "kicked")
-    state = round_state(live, total_questions=live.question_index + 1)
-    if question_index != state.question_index:
-        return AnswerResult(answer_id, False, "not_current_question")
-    # The close may already have happened (early, or by the timer): what counts is
-    # whether the server received the answer in time, until the key is revealed.
-    if state.status == engine.Status.QUESTION_CLOSED:
-        state = engine.RoundState(
-            status=engine.Status.QUESTION_OPEN,
-            question_index=state.question_index,
-            total_questions=state.total_questions,
-            opened_at=state.opened_at,
-            closes_at=state.closes_at,
-            seq=state.seq,
-        )
-    verdict = engine.answer_accepted(state, received_at, live.grace_ms)
-    if not verdict:
-        return AnswerResult(answer_id, False, verdict.reason or "not_open")
-    question = (
-        LiveQuestion.objects.select_related("version")
-        .filter(round=live, position=question_index)
-        .first()
-    )
-    if question is None or question.voided:
-        return AnswerResult(answer_id, False, "not_current_question")
-    turn = answer_turn(live, question, player)
-    if turn:
-        return AnswerResult(answer_id, False, turn)
-    if not _response_fits(question, response):
-        return AnswerResult(answer_id, False, "bad_response")
     try:
         with transaction.atomic():
+            live = _round_for_answer(player.round_id)
+            if LivePlayer.objects.filter(pk=player.pk, kicked=True).exists():
+                return AnswerResult(answer_id, False, "kicked")
+            state = round_state(live, total_questions=live.question_index + 1)
+            if question_index != state.question_index:
+                return AnswerResult(answer_id, False, "not_current_question")
+            # The close may already have happened (early, or by the timer): what counts is
+            # whether the server received the answer in time, until the key is revealed.
+            if state.status == engine.Status.QUESTION_CLOSED:
+                state = engine.RoundState(
+                    status=engine.Status.QUESTION_OPEN,
+                    question_index=state.question_index,
+                    total_questions=state.total_questions,
+                    opened_at=state.opened_at,
+                    closes_at=state.closes_at,
+                    seq=state.seq,
+                )
+            verdict = engine.answer_accepted(state, received_at, live.grace_ms)
+            if not verdict:
+                return AnswerResult(answer_id, False, verdict.reason or "not_open")
+            question = (
+                LiveQuestion.objects.select_related("version")
+                .filter(round=live, position=question_index)
+                .first()
+            )
+            if question is None or question.voided:
+                return AnswerResult(answer_id, False, "not_current_question")
+            turn = answer_turn(live, question, player)
+            if turn:
+                return AnswerResult(answer_id, False, turn)
+            if not _response_fits(question, response):
+                return AnswerResult(answer_id, False, "bad_response")
             LiveAnswer.objects.create(
                 round=live,
                 question=question,
@@ -681,7 +724,9 @@ def answer_submit(
 
 
 def _captain_of_round(player: LivePlayer) -> tuple[LiveRound, str]:
-    live = LiveRound.objects.get(pk=player.round_id)
+    """The round, share-locked as for an answer (call inside a transaction), and why
+    this player may not buzz or stake in it ("" if they may)."""
+    live = _round_for_answer(player.round_id)
     if live.kind != LiveRound.Kind.FINALS:
         return live, "not_finals"
     if not player.is_captain or player.team_id is None:
@@ -691,6 +736,7 @@ def _captain_of_round(player: LivePlayer) -> tuple[LiveRound, str]:
     return live, ""
 
 
+@transaction.atomic
 def buzz_submit(*, player: LivePlayer, question_index: int, received_at: int) -> dict[str, Any]:
     """抢答: record the team's buzz on the open buzzer question, by server receive time.
     One buzz per team (a resend gets the same reply). The first valid buzz answers;
@@ -702,6 +748,9 @@ def buzz_submit(*, player: LivePlayer, question_index: int, received_at: int) ->
     question = LiveQuestion.objects.filter(round=live, position=question_index).first()
     if question is None or question.turn != LiveQuestion.Turn.BUZZER:
         return {"type": "buzz_reject", "question": question_index, "reason": "not_buzzer"}
+    earlier = LiveBuzz.objects.filter(question=question, team_id=player.team_id).first()
+    if earlier is not None:  # a resend: the same reply, whatever the state now
+        return _buzz_reply(question, earlier)
     if question_index != state.question_index:
         return {"type": "buzz_reject", "question": question_index, "reason": "not_current_question"}
     verdict = engine.answer_accepted(state, received_at, 0)
@@ -713,12 +762,11 @@ def buzz_submit(*, player: LivePlayer, question_index: int, received_at: int) ->
                 question=question, team_id=player.team_id, player=player, received_at=received_at
             )
     except IntegrityError:
-        buzz = LiveBuzz.objects.get(question=question, team_id=player.team_id)
-    first = (
-        LiveBuzz.objects.filter(question=question).order_by("received_at", "pk").first().pk
-        == buzz.pk
-    )
-    if first:
+        return _buzz_reply(
+            question, LiveBuzz.objects.get(question=question, team_id=player.team_id)
+        )
+    reply = _buzz_reply(question, buzz)
+    if reply["first"]:
         publish(
             live.group_name,
             {
@@ -728,14 +776,23 @@ def buzz_submit(*, player: LivePlayer, question_index: int, received_at: int) ->
                 "received_at": buzz.received_at,
             },
         )
+    return reply
+
+
+def buzz_leader(question: LiveQuestion) -> LiveBuzz | None:
+    return LiveBuzz.objects.filter(question=question).order_by("received_at", "pk").first()
+
+
+def _buzz_reply(question: LiveQuestion, buzz: LiveBuzz) -> dict[str, Any]:
     return {
         "type": "buzz_ack",
-        "question": question_index,
+        "question": question.position,
         "received_at": buzz.received_at,
-        "first": first,
+        "first": buzz_leader(question).pk == buzz.pk,
     }
 
 
+@transaction.atomic
 def stake_submit(
     *, player: LivePlayer, question_index: int, stake: Any, received_at: int
 ) -> dict[str, Any]:

@@ -11,13 +11,15 @@ from quizzes.io.report import Report
 from quizzes.io.report import gettext_lazy as _
 from quizzes.io.tabular import table_rows
 
+from .nicknames import MAX_LENGTH
+
 COLUMNS = {
     "name": ("姓名", "name", "nickname", "昵称"),
     "school": ("学校", "school"),
     "team": ("队伍", "team", "队名"),
 }
 REQUIRED = ("name", "school")
-MAX_NAME = 30
+MAX_NAME = MAX_LENGTH  # the name becomes the player's nickname
 
 
 @dataclass(frozen=True)

@@ -229,7 +229,7 @@ def roster_join(*, live: LiveRound, token: str, user: User | None = None) -> Liv
     """Join with a roster slip: the name, school, district and team come from the
     roster; nothing is typed. The same slip again gives back the same player."""
     entry = (
-        RosterEntry.objects.select_for_update()
+        RosterEntry.objects.select_for_update(of=("self",))
         .select_related("school", "player")
         .filter(round=live, token=token)
         .first()

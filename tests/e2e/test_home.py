@@ -13,7 +13,11 @@ from tests.factories import PASSWORD, adult
 
 from .conftest import DESKTOP, PHONE
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("districts_loaded"),
+]
 
 # The Chinese catalogue (frontend/locale) is built from our English msgids at the end.
 # Until it exists, assertions on our own Chinese text cannot hold; once it does, they

@@ -431,6 +431,8 @@ async def test_kick_and_lock():
     assert (await late.open({"type": "join", "nickname": "Late"}))["code"] == "locked"
     await command(host, "kick", player=welcome["player"]["id"])
     assert (await player.expect("kicked"))["player"] == welcome["player"]["id"]
+    closed = await player.comm.receive_output(timeout=2)
+    assert closed == {"type": "websocket.close", "code": 4001}
     again = Socket(live)
     assert (await again.open({"type": "resume", "token": welcome["token"]}))["code"] == (
         "unknown_player"

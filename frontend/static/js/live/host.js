@@ -1,0 +1,275 @@
+// The host console of a live round. The server checks every command (only this
+// round's host may send them) and says which ones apply now (snapshot.allowed): the
+// console shows those buttons, and asks for a fresh snapshot after every change.
+
+import { LiveClient } from "./client.js";
+import { Announcer, Countdown, el, readJson, show, translator } from "./ui.js";
+
+const config = readJson("live-config");
+const t = translator(readJson("live-strings"));
+const root = document.querySelector("[data-live-root]");
+const $ = (selector) => root.querySelector(selector);
+const $$ = (selector) => Array.from(root.querySelectorAll(selector));
+const announcer = new Announcer($("[data-announce]"));
+
+const state = {
+  status: null,
+  allowed: [],
+  questionIndex: -1,
+  total: 0,
+  players: new Map(),
+  locked: false,
+  answers: 0,
+};
+
+const client = new LiveClient({
+  pin: config.pin,
+  hello: () => ({ type: "host" }),
+  onFrame: (frame) => onFrame(frame),
+  onConnection: (status) => {
+    const node = $("[data-connection]");
+    node.dataset.state = status;
+    node.textContent = status === "open" ? "" : status === "lost" ? t("reconnecting") : t("connecting");
+    if (status === "open") {
+      loadPlayers();
+    }
+  },
+});
+window.sciarenaLive = client;
+
+const countdown = new Countdown({
+  number: $("[data-countdown-number]"),
+  bar: $("[data-countdown-bar]"),
+  label: $("[data-countdown]"),
+  serverNow: () => client.serverNow(),
+  t,
+});
+
+// --- frames ------------------------------------------------------------------------------
+
+function onFrame(frame) {
+  switch (frame.type) {
+    case "snapshot":
+      applySnapshot(frame);
+      return;
+    case "player_joined":
+      addPlayer(frame.player);
+      drawPlayers();
+      return;
+    case "player_left":
+      state.players.delete(frame.player);
+      drawPlayers();
+      return;
+    case "locked":
+      state.locked = frame.locked;
+      drawLock();
+      return;
+    case "answer_count":
+      if (frame.question === state.questionIndex) {
+        state.answers = frame.answers;
+        drawCount();
+      }
+      return;
+    case "error":
+      showError(frame);
+      return;
+    case "question_opened":
+      state.answers = 0;
+      drawCount();
+      drawQuestion(frame.question);
+      announcer.say(t("question_of", { n: frame.question.index + 1, total: state.total }));
+      break;
+    case "question_closed":
+      countdown.stop(true);
+      announcer.say(t("status_question_closed"));
+      break;
+    case "revealed":
+      announcer.say(t("status_revealed"));
+      break;
+    case "paused":
+      if (typeof frame.remaining_ms === "number") {
+        countdown.freeze(frame.remaining_ms);
+      }
+      break;
+    case "resumed":
+      if (frame.status === "question_open") {
+        countdown.run(frame.opened_at, frame.closes_at);
+      }
+      break;
+    default:
+      break;
+  }
+  if (typeof frame.seq === "number") {
+    // The round moved: the snapshot says what the host may do now.
+    client.requestSnapshot();
+  }
+}
+
+function applySnapshot(frame) {
+  state.status = frame.status;
+  state.allowed = frame.allowed || [];
+  state.questionIndex = frame.question_index;
+  state.total = frame.total_questions;
+  state.locked = frame.locked;
+  if (typeof frame.answers === "number") {
+    state.answers = frame.answers;
+  }
+  $("[data-status]").textContent = t("status_" + frame.status);
+  $("[data-status]").dataset.status = frame.status;
+  $("[data-question-meta]").textContent =
+    frame.question_index >= 0
+      ? t("question_of", { n: frame.question_index + 1, total: frame.total_questions })
+      : "";
+  for (const button of $$("[data-command]")) {
+    const allowed = state.allowed.includes(button.dataset.command);
+    show(button, allowed);
+    button.disabled = !allowed;
+  }
+  const voidable = state.allowed.includes("void");
+  const select = $("[data-void-select]");
+  for (const option of select.options) {
+    option.disabled = Number(option.value) > frame.question_index;
+  }
+  if (select.selectedOptions[0] && select.selectedOptions[0].disabled) {
+    select.value = String(Math.max(0, frame.question_index));
+  }
+  $("[data-void-button]").disabled = !voidable;
+  show($("[data-void-form]"), voidable);
+  const visible = frame.status === "paused" ? frame.paused_from : frame.status;
+  show($("[data-countdown]"), visible === "question_open");
+  if (frame.question) {
+    drawQuestion(frame.question, frame.status === "paused" ? frame.remaining_ms : null);
+    if (visible !== "question_open") {
+      countdown.stop(true);
+    }
+  } else {
+    $("[data-stem]").replaceChildren();
+    countdown.stop(false);
+  }
+  drawCount(frame.players);
+  drawLock();
+  root.dataset.status = frame.status;
+}
+
+function drawQuestion(question, frozenMs) {
+  $("[data-stem]").innerHTML = question.stem;
+  if (typeof frozenMs === "number") {
+    countdown.freeze(frozenMs, question.closes_at - question.opens_at);
+  } else {
+    countdown.run(question.opens_at, question.closes_at);
+  }
+}
+
+function drawCount(players) {
+  $("[data-answers]").textContent = String(state.answers);
+  if (typeof players === "number" && players !== state.players.size) {
+    loadPlayers(); // someone joined or left while this console was away
+  }
+}
+
+// --- players, lock ---------------------------------------------------------------------------
+
+async function loadPlayers() {
+  try {
+    const response = await fetch(config.playersUrl, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
+    if (!response.ok) {
+      return;
+    }
+    const data = await response.json();
+    state.players = new Map();
+    for (const player of data.players) {
+      addPlayer(player);
+    }
+    state.locked = data.locked;
+    drawPlayers();
+    drawLock();
+  } catch (_error) {
+    // The list comes back with the next reconnect.
+  }
+}
+
+function addPlayer(player) {
+  state.players.set(player.id, player);
+}
+
+function drawPlayers() {
+  const list = $("[data-players]");
+  list.replaceChildren();
+  for (const player of state.players.values()) {
+    list.append(
+      el(
+        "li",
+        { class: "player-item", "data-player": player.id },
+        el("span", { class: "player-name", text: player.nickname }),
+        el("button", {
+          type: "button",
+          class: "button button-small",
+          "aria-label": t("kick") + " " + player.nickname,
+          text: t("kick"),
+          onclick: () => {
+            if (window.confirm(t("kick_confirm", { name: player.nickname }))) {
+              client.send({ type: "command", name: "kick", player: player.id });
+            }
+          },
+        }),
+      ),
+    );
+  }
+  for (const node of $$("[data-player-count]")) {
+    node.textContent = String(state.players.size);
+  }
+  show($("[data-no-players]"), state.players.size === 0);
+}
+
+function drawLock() {
+  const button = $("[data-lock]");
+  button.setAttribute("aria-pressed", state.locked ? "true" : "false");
+  $("[data-lock-state]").textContent = state.locked ? t("locked_yes") : t("locked_no");
+}
+
+// --- commands -------------------------------------------------------------------------------
+
+function showError(frame) {
+  const node = $("[data-error]");
+  const key = "error_" + frame.code;
+  node.textContent = frame.detail || (t(key) !== key ? t(key) : t("error_other"));
+  show(node, true);
+  setTimeout(() => show(node, false), 6000);
+}
+
+function command(name, extra) {
+  show($("[data-error]"), false);
+  for (const button of $$("[data-command]")) {
+    button.disabled = true; // until the snapshot says what applies now
+  }
+  client.send({ type: "command", name, ...(extra || {}) });
+  // If the command was refused, nothing moves: ask, so the buttons come back.
+  setTimeout(() => client.requestSnapshot(), 1500);
+}
+
+for (const button of $$("[data-command]")) {
+  button.addEventListener("click", () => {
+    const name = button.dataset.command;
+    if (name === "abort" && !window.confirm(t("abort_confirm"))) {
+      return;
+    }
+    command(name);
+  });
+}
+
+$("[data-lock]").addEventListener("click", () => {
+  client.send({ type: "command", name: state.locked ? "unlock" : "lock" });
+});
+
+$("[data-void-form]").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const index = Number($("[data-void-select]").value);
+  if (window.confirm(t("void_confirm", { n: index + 1 }))) {
+    command("void", { question: index });
+  }
+});
+
+client.start();

@@ -1,0 +1,297 @@
+// The projector screen of a live round: read-only. It shows the join QR and PIN in the
+// lobby, the question with its countdown, the answer distribution after the reveal and
+// an animated leaderboard. Options are listed without letters: every phone has its own
+// order, so letters here would not match what the players see.
+
+import { LiveClient } from "./client.js";
+import {
+  Announcer,
+  Countdown,
+  drawDistribution,
+  drawLeaderboard,
+  el,
+  keyOptionIds,
+  keyText,
+  readJson,
+  show,
+  translator,
+} from "./ui.js";
+
+const config = readJson("live-config");
+const t = translator(readJson("live-strings"));
+const root = document.querySelector("[data-live-root]");
+const $ = (selector) => root.querySelector(selector);
+const views = {};
+for (const node of root.querySelectorAll("[data-view]")) {
+  views[node.dataset.view] = node;
+}
+const announcer = new Announcer($("[data-announce]"));
+
+const state = {
+  status: "lobby",
+  question: null,
+  total: 0,
+  players: 0,
+  names: new Map(),
+  leaderboard: [],
+  reveal: null,
+};
+
+const client = new LiveClient({
+  pin: config.pin,
+  hello: () => ({ type: "screen", key: config.key }),
+  onFrame: (frame) => onFrame(frame),
+  onConnection: (status) => {
+    const node = $("[data-connection]");
+    node.dataset.state = status;
+    node.textContent = status === "open" ? "" : status === "lost" ? t("reconnecting") : t("connecting");
+  },
+});
+window.sciarenaLive = client;
+
+const countdown = new Countdown({
+  number: $("[data-countdown-number]"),
+  bar: $("[data-countdown-bar]"),
+  label: $("[data-countdown]"),
+  serverNow: () => client.serverNow(),
+  t,
+});
+
+function setView(name) {
+  for (const [key, node] of Object.entries(views)) {
+    if (key !== "paused") {
+      show(node, key === name);
+    }
+  }
+  root.dataset.phase = name;
+}
+
+function onFrame(frame) {
+  switch (frame.type) {
+    case "snapshot":
+      applySnapshot(frame);
+      break;
+    case "player_joined":
+      state.players += 1;
+      state.names.set(frame.player.id, frame.player.nickname);
+      drawPlayers();
+      break;
+    case "player_left":
+      state.players = Math.max(0, state.players - 1);
+      state.names.delete(frame.player);
+      drawPlayers();
+      break;
+    case "answer_count":
+      if (state.question && frame.question === state.question.index) {
+        $("[data-answers]").textContent = String(frame.answers);
+      }
+      break;
+    case "question_opened":
+      state.status = "question_open";
+      drawQuestion(frame.question, true);
+      break;
+    case "question_closed":
+      state.status = "question_closed";
+      closeQuestion();
+      break;
+    case "revealed":
+      state.status = "revealed";
+      state.reveal = frame.reveal;
+      state.leaderboard = frame.leaderboard || [];
+      drawReveal();
+      break;
+    case "leaderboard":
+    case "finished":
+      state.status = frame.type;
+      state.leaderboard = frame.leaderboard || [];
+      drawBoard(frame.type === "finished");
+      break;
+    case "question_voided":
+      state.leaderboard = frame.leaderboard || state.leaderboard;
+      announcer.say(t("voided", { n: frame.question_index + 1 }));
+      if (state.status === "leaderboard" || state.status === "finished") {
+        drawBoard(state.status === "finished");
+      }
+      break;
+    case "paused":
+      show(views.paused, true);
+      if (typeof frame.remaining_ms === "number") {
+        countdown.freeze(frame.remaining_ms);
+      }
+      announcer.say(t("paused"));
+      break;
+    case "resumed":
+      show(views.paused, false);
+      state.status = frame.status;
+      if (frame.status === "question_open") {
+        countdown.run(frame.opened_at, frame.closes_at);
+      }
+      break;
+    case "aborted":
+      state.status = "aborted";
+      countdown.stop(false);
+      $("[data-ended-text]").textContent = t("aborted");
+      setView("ended");
+      client.stop();
+      break;
+    case "error":
+      if (frame.code === "forbidden" || frame.code === "no_round") {
+        client.stop();
+        $("[data-ended-text]").textContent = t("error_other");
+        setView("ended");
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+function applySnapshot(frame) {
+  state.status = frame.status;
+  state.total = frame.total_questions;
+  state.players = frame.players;
+  state.leaderboard = frame.leaderboard || [];
+  state.reveal = frame.reveal || null;
+  drawPlayers();
+  show($("[data-pin-small]"), !frame.locked);
+  const visible = frame.status === "paused" ? frame.paused_from : frame.status;
+  if (visible === "lobby") {
+    setView("lobby");
+  } else if (visible === "question_open" || visible === "question_closed") {
+    drawQuestion(frame.question, false);
+    if (typeof frame.answers === "number") {
+      $("[data-answers]").textContent = String(frame.answers);
+    }
+    if (visible === "question_closed") {
+      closeQuestion();
+    }
+  } else if (visible === "revealed") {
+    state.question = frame.question;
+    drawReveal();
+  } else if (visible === "leaderboard" || visible === "finished") {
+    state.question = frame.question || null;
+    drawBoard(visible === "finished");
+  } else if (visible === "aborted") {
+    $("[data-ended-text]").textContent = t("aborted");
+    setView("ended");
+  }
+  if (frame.status === "paused") {
+    show(views.paused, true);
+    if (typeof frame.remaining_ms === "number") {
+      countdown.freeze(frame.remaining_ms, frame.question.closes_at - frame.question.opens_at);
+    }
+  } else {
+    show(views.paused, false);
+  }
+}
+
+function drawPlayers() {
+  for (const node of root.querySelectorAll("[data-player-count]")) {
+    node.textContent = String(state.players);
+  }
+  const list = $("[data-names]");
+  const names = Array.from(state.names.values()).slice(-40);
+  list.replaceChildren(...names.map((name) => el("li", { text: name })));
+}
+
+function drawMeta(question) {
+  $("[data-question-meta]").textContent = question
+    ? t("question_of", { n: question.index + 1, total: state.total })
+    : "";
+}
+
+function drawQuestion(question, fresh) {
+  state.question = question;
+  setView("question");
+  drawMeta(question);
+  $("[data-stem]").innerHTML = question.stem;
+  const options = $("[data-options]");
+  options.replaceChildren(
+    ...question.options.map((option) => el("li", { class: "screen-option", html: option.text })),
+  );
+  if (question.type === "true_false") {
+    options.replaceChildren(
+      el("li", { class: "screen-option", text: "✓ " + t("true") }),
+      el("li", { class: "screen-option", text: "✗ " + t("false") }),
+    );
+  }
+  show(options, options.children.length > 0);
+  $("[data-answers]").textContent = "0";
+  show($("[data-closed]"), false);
+  countdown.run(question.opens_at, question.closes_at);
+  if (fresh) {
+    announcer.say(
+      t("question_of", { n: question.index + 1, total: state.total }) +
+        ". " +
+        $("[data-stem]").textContent.trim(),
+    );
+  }
+}
+
+function closeQuestion() {
+  countdown.stop(true);
+  show($("[data-closed]"), true);
+  announcer.say(t("time_up"));
+}
+
+function drawReveal() {
+  countdown.stop(false);
+  const question = state.question;
+  const reveal = state.reveal;
+  setView("reveal");
+  if (!question || !reveal) {
+    return;
+  }
+  drawMeta(question);
+  $("[data-reveal-stem]").innerHTML = question.stem;
+  const right = keyOptionIds(reveal.key);
+  const chart = $("[data-chart]");
+  let entries = [];
+  if (question.type === "single" || question.type === "multiple" || question.type === "ordering") {
+    const ordering = question.type === "ordering";
+    entries = question.options.map((option) => ({
+      id: option.id,
+      html: option.text,
+      // For an ordering, every option belongs to the answer: mark none, list the order.
+      right: !ordering && right.includes(option.id),
+    }));
+  } else if (question.type === "true_false") {
+    entries = [
+      { id: "true", label: t("true"), right: reveal.key.value === true },
+      { id: "false", label: t("false"), right: reveal.key.value === false },
+    ];
+  }
+  if (entries.length && question.type !== "ordering") {
+    drawDistribution(chart, entries, reveal.distribution || {}, t);
+  } else {
+    chart.replaceChildren(el("p", { class: "muted", text: t("no_distribution") }));
+  }
+  let keyLine = keyText(question, reveal.key, t);
+  if (question.type === "ordering") {
+    const byId = new Map(question.options.map((o) => [o.id, o]));
+    const list = el("ol", { class: "key-order" });
+    for (const id of right) {
+      if (byId.has(id)) {
+        list.append(el("li", { html: byId.get(id).text }));
+      }
+    }
+    chart.append(el("h3", { text: t("right_answer") }), list);
+    keyLine = "";
+  }
+  $("[data-key-text]").textContent = keyLine;
+  show($("[data-key-text]"), Boolean(keyLine));
+  $("[data-explanation-text]").innerHTML = reveal.explanation || "";
+  show($("[data-explanation]"), Boolean(reveal.explanation || keyLine));
+  announcer.say(t("status_revealed"));
+}
+
+function drawBoard(finished) {
+  countdown.stop(false);
+  setView("leaderboard");
+  $("[data-board-title]").textContent = finished ? t("final_results") : t("leaderboard");
+  root.dataset.phase = finished ? "finished" : "leaderboard";
+  drawLeaderboard($("[data-board]"), state.leaderboard, { t, rowHeight: 2.3 });
+  announcer.say(finished ? t("finished") : t("leaderboard"));
+}
+
+client.start();

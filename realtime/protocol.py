@@ -1,0 +1,842 @@
+"""The live-round WebSocket protocol as JSON Schemas: one schema per message type in
+each direction, as plain Python dicts (JSON Schema draft 2020-12). docs/protocol.md
+describes every message in words and examples; this module is its machine-checkable
+half, and tests/realtime/test_protocol.py validates every frame of full rounds against
+it. Standard library only: no Django import, and jsonschema (a test dependency) is
+imported only by `validate()`.
+
+The schemas are strict: `additionalProperties: false` wherever the server builds a
+fixed shape, so a field added to a frame without documenting it fails the tests. The
+key-visibility rule (DESIGN.md, live-round rule 3) is written into the snapshot schema:
+a snapshot of a round whose current question is not yet revealed cannot hold `reveal`.
+
+    python -m realtime.protocol            # every schema as one JSON document
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cache
+from typing import Any
+
+# The version every `welcome` and `snapshot` carries in `v`. It must equal
+# realtime.play.PROTOCOL_VERSION (the tests check it); bump both together whenever a
+# change is not backwards compatible.
+PROTOCOL_VERSION = 1
+
+LEADERBOARD_TOP = 10  # realtime.play.LEADERBOARD_TOP
+MAX_ANSWER_ID = 64  # realtime.play.MAX_ANSWER_ID
+MAX_TEXT_ANSWER = 200  # realtime.play.MAX_TEXT_ANSWER
+MAX_NICKNAME = 20  # realtime.nicknames.MAX_LENGTH
+MAX_TOKEN = 64  # a resume token is refused longer than this
+
+ROLES = ("player", "host", "screen")
+STATUSES = (
+    "lobby",
+    "question_open",
+    "question_closed",
+    "revealed",
+    "leaderboard",
+    "paused",
+    "finished",
+    "aborted",
+)
+PAUSABLE = ("lobby", "question_open", "question_closed", "revealed", "leaderboard")
+QUESTION_TYPES = ("single", "multiple", "true_false", "fill", "numeric", "ordering")
+CHOICE_TYPES = ("single", "multiple", "ordering")
+# Commands of the round's state machine (realtime.engine.COMMANDS) and the three the
+# consumer handles itself.
+ENGINE_COMMANDS = (
+    "start",
+    "close",
+    "reveal",
+    "leaderboard",
+    "next",
+    "pause",
+    "resume",
+    "abort",
+    "finish",
+    "void",
+)
+HOST_COMMANDS = (*ENGINE_COMMANDS, "kick", "lock", "unlock")
+
+# Which client messages each role may send (realtime.consumers.RoundConsumer.ROLE_MESSAGES;
+# None: a socket that has not said who it is yet).
+ROLE_MESSAGES: dict[str | None, frozenset[str]] = {
+    None: frozenset({"join", "resume", "host", "screen", "ping"}),
+    "player": frozenset({"answer", "buzz", "stake", "snapshot", "ping"}),
+    "screen": frozenset({"snapshot", "ping"}),
+    "host": frozenset({"command", "snapshot", "ping"}),
+}
+
+# Why an answer is rejected (`reject.reason`).
+REJECT_REASONS = (
+    "bad_answer_id",  # answer_id missing, not a string, empty or longer than 64
+    "kicked",  # the host removed this player
+    "not_current_question",  # `question` is not the current one, or it was voided
+    "not_open",  # no question is open (lobby, paused, revealed…)
+    "too_early",  # received before the question opened (server time)
+    "too_late",  # received after closes_at + grace (server time)
+    "bad_response",  # `choice` does not fit the question type / names no option
+    "already_answered",  # a different answer_id for a question already answered
+    "not_captain",  # one device per team: only the team's captain answers
+    "not_your_turn",  # finals: another team's compulsory/risk question, or buzz not won
+)
+# Stage finals: why a buzz (抢答) or a stake (风险) is refused.
+BUZZ_REJECT_REASONS = (
+    "not_finals",  # the round is not a stage final
+    "not_captain",  # only a team's captain buzzes
+    "kicked",
+    "not_buzzer",  # the question is not a buzzer question
+    "not_current_question",
+    "not_open",
+    "too_early",
+    "too_late",  # after closes_at (no grace for buzzes)
+)
+STAKE_REJECT_REASONS = (
+    "not_finals",
+    "not_captain",
+    "kicked",
+    "not_risk",  # the question is not a risk question
+    "not_your_turn",  # another team's risk question
+    "bad_stake",  # not 10, 20 or 30
+    "too_late",  # the question has been shown already
+    "already_staked",  # a different stake was chosen before
+)
+TURNS = ("all", "compulsory", "buzzer", "risk", "tiebreak")
+RISK_STAKES = (10, 20, 30)
+
+# Every `error.code` a round socket can send (and the clock socket: a subset).
+ERROR_CODES = (
+    # message level
+    "text_only",  # a binary frame
+    "rate_limited",  # over the socket's rate limit: the message was dropped
+    "bad_json",  # not JSON
+    "bad_message",  # JSON, but not an object with a string `type`
+    "unknown_type",  # a `type` no role may send
+    "forbidden",  # a `type` this role may not send; a refused host/screen; a command
+    "bad_field",  # a field of the wrong type; `detail` names it
+    # join / resume
+    "no_round",  # no round has this PIN
+    "round_over",  # join after the round finished/aborted; or a command then
+    "locked",  # join after the host locked the round
+    "nickname",  # nickname refused (empty, too long, control characters, blocklist)
+    "nickname_taken",  # someone in this round uses that nickname
+    "consent_required",  # a child account without guardian consent
+    "roster",  # a roster-mode round: join with a slip's roster_token, not a nickname
+    "roster_token",  # no slip of this round has that token
+    "kicked",  # the slip's player was removed by the host
+    "team",  # a team round: no (valid) team chosen (join cannot name one yet)
+    "refused",  # any other refused join
+    "unknown_player",  # resume with a token of no (unkicked) player of this PIN
+    # host commands
+    "unknown_command",
+    "not_allowed_in_status",
+    "no_questions",
+    "no_more_questions",
+    "duration_required",
+    "bad_question_index",
+    "busy",  # the round kept changing under the command: try again
+)
+
+# Which roles receive each server frame (a player only ever gets its own `kicked`).
+RECIPIENTS: dict[str, frozenset[str]] = {
+    "welcome": frozenset(ROLES),
+    "snapshot": frozenset(ROLES),
+    "question_opened": frozenset(ROLES),
+    "question_closed": frozenset(ROLES),
+    "revealed": frozenset(ROLES),
+    "leaderboard": frozenset(ROLES),
+    "finished": frozenset(ROLES),
+    "paused": frozenset(ROLES),
+    "resumed": frozenset(ROLES),
+    "aborted": frozenset(ROLES),
+    "question_voided": frozenset(ROLES),
+    "kicked": frozenset({"player"}),
+    "locked": frozenset({"host", "screen"}),
+    "player_joined": frozenset({"host", "screen"}),
+    "player_left": frozenset({"host", "screen"}),
+    "answer_count": frozenset({"host", "screen"}),
+    "ack": frozenset({"player"}),
+    "reject": frozenset({"player"}),
+    "buzz_ack": frozenset({"player"}),
+    "buzz_reject": frozenset({"player"}),
+    "stake_ack": frozenset({"player"}),
+    "stake_reject": frozenset({"player"}),
+    "buzzed": frozenset(ROLES),
+    "staked": frozenset(ROLES),
+    "pong": frozenset({*ROLES, None}),
+    "error": frozenset({*ROLES, None}),
+}
+# Broadcasts stamped with the round's `seq` (the state machine's events). `snapshot`
+# carries the current `seq` too. Everything else is unsequenced.
+SEQUENCED = frozenset(
+    {
+        "question_opened",
+        "question_closed",
+        "revealed",
+        "leaderboard",
+        "finished",
+        "paused",
+        "resumed",
+        "aborted",
+        "question_voided",
+    }
+)
+
+# --- building blocks --------------------------------------------------------------------
+
+_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+MS = {"type": "integer", "minimum": 0, "description": "server time, ms since the epoch"}
+SEQ = {"type": "integer", "minimum": 1}
+INDEX = {"type": "integer", "minimum": 0, "description": "0-based question position"}
+COUNT = {"type": "integer", "minimum": 0}
+PLAYER_ID = {"type": "integer", "minimum": 1}
+NICKNAME = {"type": "string", "minLength": 1, "maxLength": MAX_NICKNAME}
+OPTION_ID = {"type": "string", "minLength": 1, "description": "opaque option id"}
+STATUS = {"enum": list(STATUSES)}
+PAUSABLE_STATUS = {"enum": list(PAUSABLE)}
+NOTHING = False  # a property that must be absent: {"properties": {"x": NOTHING}}
+
+
+def _absent(*names: str) -> dict[str, Any]:
+    return {"properties": dict.fromkeys(names, NOTHING)}
+
+
+def _required(*names: str) -> dict[str, Any]:
+    return {"required": list(names)}
+
+
+def _all(*parts: dict[str, Any]) -> dict[str, Any]:
+    return {"allOf": list(parts)}
+
+
+def _when(name: str, values: tuple[str, ...] | list[str], then: dict[str, Any]) -> dict:
+    return {
+        "if": {"properties": {name: {"enum": list(values)}}, "required": [name]},
+        "then": then,
+    }
+
+
+def _obj(properties: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict:
+    """A closed object: exactly these properties, `required` (default: all) present."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+        "additionalProperties": False,
+        **extra,
+    }
+
+
+def _message(kind: str, description: str, properties: dict, required=None, **extra) -> dict:
+    props = {"type": {"const": kind}, **properties}
+    req = None if required is None else ["type", *required]
+    return {"description": description, **_obj(props, req, **extra)}
+
+
+OPTION = _obj({"id": OPTION_ID, "text": {"type": "string", "description": "sanitised HTML"}})
+
+QUESTION = _obj(
+    {
+        "index": INDEX,
+        "type": {"enum": list(QUESTION_TYPES)},
+        "stem": {"type": "string", "description": "sanitised HTML"},
+        "options": {"type": "array", "items": OPTION},
+        "points": {"type": "integer", "minimum": 0, "description": "P: 1000, 2000 double, 0"},
+        "opens_at": MS,
+        "closes_at": MS,
+        # stage finals only
+        "turn": {"enum": list(TURNS), "description": "finals: who answers"},
+        "team": {"type": ["integer", "null"], "description": "finals: the named team"},
+        "value": {"type": "integer", "minimum": 0, "description": "finals: points at stake"},
+    },
+    required=["index", "type", "stem", "options", "points", "opens_at", "closes_at"],
+    dependentRequired={"turn": ["team", "value"], "team": ["turn"], "value": ["turn"]},
+    allOf=[
+        _when("type", CHOICE_TYPES, {"properties": {"options": {"minItems": 2}}}),
+        _when(
+            "type", ("true_false", "fill", "numeric"), {"properties": {"options": {"maxItems": 0}}}
+        ),
+    ],
+    description="The one shared frame of a question: no key, no explanation.",
+)
+
+KEY = {
+    "description": "The stored answer key of the question's type.",
+    "anyOf": [
+        _obj({"options": {"type": "array", "items": OPTION_ID, "minItems": 1}}),  # single/multiple
+        _obj({"order": {"type": "array", "items": OPTION_ID, "minItems": 2}}),  # ordering
+        _obj({"value": {"type": "boolean"}}),  # true_false
+        _obj({"accepted": {"type": "array", "items": {"type": "string"}, "minItems": 1}}),  # fill
+        _obj(  # numeric
+            {
+                "value": {"type": "number"},
+                "tolerance": {"type": "number", "minimum": 0},
+                "unit": {"type": "string"},
+            }
+        ),
+    ],
+}
+
+REVEAL = _obj(
+    {
+        "index": INDEX,
+        "key": KEY,
+        "explanation": {"type": "string", "description": "sanitised HTML"},
+        "distribution": {
+            "type": "object",
+            "description": "answers per option id (true_false: 'true'/'false'); "
+            "empty for fill and numeric",
+            "propertyNames": {"minLength": 1},
+            "additionalProperties": {"type": "integer", "minimum": 1},
+        },
+        "answers": COUNT,
+        "voided": {"type": "boolean"},
+    }
+)
+
+TEAM_ID = {"type": "integer", "minimum": 1}
+RANK = {"type": "integer", "minimum": 1}
+
+LEADERBOARD = {
+    "type": "array",
+    "maxItems": LEADERBOARD_TOP,
+    "description": "the top ranks, best first: players, or teams in team rounds",
+    "items": {
+        "anyOf": [
+            _obj({"rank": RANK, "player": PLAYER_ID, "nickname": NICKNAME, "points": COUNT}),
+            _obj(
+                {
+                    "rank": RANK,
+                    "team": TEAM_ID,
+                    "name": {"type": "string", "minLength": 1},
+                    # finals: every team starts at 100 and may fall below 0
+                    "points": {"type": "integer"},
+                }
+            ),
+        ]
+    },
+}
+
+# A player's team, in team rounds: its standing.
+YOUR_TEAM = _obj(
+    {"id": TEAM_ID, "name": {"type": "string"}, "points": {"type": "integer"}, "rank": RANK}
+)
+
+_YOU_RESULT = {
+    "correct": {"type": "boolean", "description": "on the last revealed question"},
+    "gained": {"type": "integer", "description": "points it earned (finals: the team's change)"},
+}
+
+# "you" spliced into a broadcast by the relay, for each player (realtime.relay.compose).
+YOU_BROADCAST = {
+    "anyOf": [
+        # individual and team rounds: the player's own score (and the team's standing)
+        _obj(
+            {"points": COUNT, "streak": COUNT, "rank": RANK, **_YOU_RESULT, "team": YOUR_TEAM},
+            required=["points", "streak", "rank"],
+            dependentRequired={"correct": ["gained"], "gained": ["correct"]},
+        ),
+        # stage finals: the team's score is the player's
+        _obj(
+            {"points": {"type": "integer"}, "rank": RANK, **_YOU_RESULT, "team": YOUR_TEAM},
+            required=["points", "rank", "team"],
+            dependentRequired={"correct": ["gained"]},
+        ),
+    ]
+}
+
+# "you" in a player's snapshot: the same, with who the player is.
+YOU_SNAPSHOT = _obj(
+    {
+        "player": PLAYER_ID,
+        "nickname": NICKNAME,
+        "points": {"type": "integer"},
+        "streak": COUNT,
+        "rank": {"type": ["integer", "null"], "minimum": 1},
+        "answered": {
+            "type": ["string", "null"],
+            "description": "answer_id of this player's answer to the current question",
+        },
+        **_YOU_RESULT,
+        "team": YOUR_TEAM,
+        "captain": {"type": "boolean", "description": "team rounds: this device answers"},
+    },
+    required=["player", "nickname", "points", "streak", "rank", "answered"],
+    dependentRequired={"correct": ["gained"]},
+)
+
+PERMUTATIONS = {
+    "type": "array",
+    "description": "per question (by index), this player's order of its options: "
+    "position k shows question.options[perm[k]]",
+    "items": {"type": "array", "items": {"type": "integer", "minimum": 0}, "uniqueItems": True},
+}
+
+
+def _visible(status: str, *, paused: bool = False) -> dict[str, Any]:
+    """What a snapshot holds when the current question's visible status is `status`."""
+    remaining = "remaining_ms"
+    if status == "lobby":
+        rule = _all(
+            _absent("question", "reveal", "leaderboard", remaining),
+            {"properties": {"question_index": {"const": -1}}},
+        )
+    elif status == "question_open" and paused:
+        rule = _all(_required("question", remaining), _absent("reveal", "leaderboard"))
+    elif status in ("question_open", "question_closed"):
+        rule = _all(_required("question"), _absent("reveal", "leaderboard", remaining))
+    elif status == "revealed":
+        rule = _all(_required("question", "reveal"), _absent("leaderboard", remaining))
+    elif status in ("leaderboard", "finished"):
+        rule = _all(_required("question", "reveal", "leaderboard"), _absent(remaining))
+    else:  # aborted: the question (if one was shown) but nothing revealed with it
+        rule = _absent("reveal", "leaderboard", remaining)
+    return rule
+
+
+_SNAPSHOT_RULES = [
+    _when(
+        "status",
+        [s],
+        _all({"properties": {"paused_from": {"const": ""}}}, _visible(s)),
+    )
+    for s in STATUSES
+    if s != "paused"
+] + [
+    _when(
+        "status",
+        ["paused"],
+        _all(
+            {"properties": {"paused_from": PAUSABLE_STATUS}},
+            *[_when("paused_from", [s], _visible(s, paused=True)) for s in PAUSABLE],
+        ),
+    ),
+    # A question's result ("you.correct", "you.gained") belongs to its reveal.
+    {
+        "if": {"not": _required("reveal")},
+        "then": {"properties": {"you": _absent("correct", "gained")}},
+    },
+    # Player snapshots hold "you" and "permutations"; host snapshots "allowed" (and
+    # "answers" once a question has been shown); screen snapshots neither.
+    {"not": _required("you", "allowed")},
+]
+
+# --- server → client --------------------------------------------------------------------
+
+_SCORES = {"leaderboard": LEADERBOARD, "you": YOU_BROADCAST}
+
+SERVER: dict[str, dict[str, Any]] = {
+    "welcome": _message(
+        "welcome",
+        "First reply to join/resume/host/screen; a snapshot follows at once.",
+        {
+            "v": {"const": PROTOCOL_VERSION},
+            "role": {"enum": list(ROLES)},
+            "player": _obj({"id": PLAYER_ID, "nickname": NICKNAME}),
+            "token": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_TOKEN,
+                "description": "keep it: `resume` with it after a reconnect",
+            },
+        },
+        required=["v", "role"],
+        allOf=[
+            _when("role", ["player"], _required("player", "token")),
+            _when("role", ["host", "screen"], _absent("player", "token")),
+        ],
+    ),
+    "snapshot": _message(
+        "snapshot",
+        "Everything needed to draw the round now: after welcome, on request, on a seq gap.",
+        {
+            "v": {"const": PROTOCOL_VERSION},
+            "seq": {"type": "integer", "minimum": 0},
+            "status": STATUS,
+            "paused_from": {"enum": ["", *PAUSABLE]},
+            "question_index": {"type": "integer", "minimum": -1},
+            "total_questions": {"type": "integer", "minimum": 1},
+            "title": {"type": "string"},
+            "pin": {"type": "string", "pattern": "^[0-9]{6}$"},
+            "locked": {"type": "boolean"},
+            "players": {**COUNT, "description": "players in the round (not kicked)"},
+            "server_now": MS,
+            "question": QUESTION,
+            "remaining_ms": {**COUNT, "description": "time left on a question paused open"},
+            "reveal": REVEAL,
+            "leaderboard": LEADERBOARD,
+            "allowed": {
+                "type": "array",
+                "items": {"enum": list(ENGINE_COMMANDS)},
+                "uniqueItems": True,
+                "description": "host only: state-machine commands allowed now",
+            },
+            "answers": {**COUNT, "description": "host only: answers to the current question"},
+            "you": YOU_SNAPSHOT,
+            "permutations": PERMUTATIONS,
+            "teams": {
+                "type": "array",
+                "description": "team rounds: the teams, in order",
+                "items": _obj({"id": TEAM_ID, "name": {"type": "string", "minLength": 1}}),
+            },
+            "buzz": {
+                **_obj({"team": TEAM_ID, "received_at": MS}),
+                "description": "finals, buzzer question: the buzz that leads now",
+            },
+            "stakes": {
+                "type": "array",
+                "description": "finals: stakes chosen for the current and the next question",
+                "items": _obj(
+                    {
+                        "question": {"type": "integer", "minimum": 0},
+                        "team": TEAM_ID,
+                        "stake": {"enum": [10, 20, 30]},
+                    }
+                ),
+            },
+            "player_list": {
+                "type": "array",
+                "description": "host only: the players not kicked, in joining order",
+                "items": _obj(
+                    {
+                        "id": {"type": "integer", "minimum": 1},
+                        "nickname": {"type": "string"},
+                        "team": {"anyOf": [TEAM_ID, {"type": "null"}]},
+                    }
+                ),
+            },
+        },
+        required=[
+            "v",
+            "seq",
+            "status",
+            "paused_from",
+            "question_index",
+            "total_questions",
+            "title",
+            "pin",
+            "locked",
+            "players",
+            "server_now",
+        ],
+        dependentRequired={
+            "you": ["permutations"],
+            "permutations": ["you"],
+            "answers": ["allowed"],
+        },
+        allOf=_SNAPSHOT_RULES,
+    ),
+    "question_opened": _message(
+        "question_opened",
+        "start/next: a question is open. The same text for every socket.",
+        {
+            "seq": SEQ,
+            "question_index": INDEX,
+            "opened_at": MS,
+            "closes_at": MS,
+            "question": QUESTION,
+            "server_now": MS,
+        },
+    ),
+    "question_closed": _message(
+        "question_closed",
+        "close (host, or the timer after closes_at + grace). `closes_at` is the final "
+        "deadline: earlier than announced when the host closed early.",
+        {"seq": SEQ, "question_index": INDEX, "closes_at": MS},
+    ),
+    "revealed": _message(
+        "revealed",
+        "reveal: the key, the explanation, the distribution; players get `you`.",
+        {"seq": SEQ, "question_index": INDEX, "reveal": REVEAL, **_SCORES},
+        required=["seq", "question_index", "reveal", "leaderboard"],
+    ),
+    "leaderboard": _message(
+        "leaderboard",
+        "leaderboard: show the standings after the revealed question.",
+        {"seq": SEQ, "question_index": INDEX, **_SCORES},
+        required=["seq", "question_index", "leaderboard"],
+    ),
+    "finished": _message(
+        "finished",
+        "finish: the round is over; final standings.",
+        {"seq": SEQ, **_SCORES},
+        required=["seq", "leaderboard"],
+    ),
+    "paused": _message(
+        "paused",
+        "pause. A question paused open keeps `remaining_ms` on its clock.",
+        {"seq": SEQ, "paused_from": PAUSABLE_STATUS, "remaining_ms": COUNT},
+        required=["seq", "paused_from"],
+        allOf=[
+            _when("paused_from", ["question_open"], _required("remaining_ms")),
+            _when(
+                "paused_from",
+                [s for s in PAUSABLE if s != "question_open"],
+                _absent("remaining_ms"),
+            ),
+        ],
+    ),
+    "resumed": _message(
+        "resumed",
+        "resume: back to `status`. An open question gets new opened_at/closes_at "
+        "(both moved by the length of the pause).",
+        {
+            "seq": SEQ,
+            "status": PAUSABLE_STATUS,
+            "question_index": INDEX,
+            "opened_at": MS,
+            "closes_at": MS,
+            "server_now": MS,
+        },
+        required=["seq", "status"],
+        allOf=[
+            _when(
+                "status",
+                ["question_open"],
+                _required("question_index", "opened_at", "closes_at", "server_now"),
+            ),
+            _when(
+                "status",
+                [s for s in PAUSABLE if s != "question_open"],
+                _absent("question_index", "opened_at", "closes_at", "server_now"),
+            ),
+        ],
+    ),
+    "aborted": _message("aborted", "abort: the round is over, unscored.", {"seq": SEQ}),
+    "question_voided": _message(
+        "question_voided",
+        "void: a played question counts for nothing; scores recomputed from the recorded answers.",
+        {"seq": SEQ, "question_index": INDEX, **_SCORES},
+        required=["seq", "question_index", "leaderboard"],
+    ),
+    "kicked": _message(
+        "kicked", "To the kicked player only: you are out of the round.", {"player": PLAYER_ID}
+    ),
+    "locked": _message(
+        "locked",
+        "Host and screen: lock/unlock (late joins refused while locked).",
+        {"locked": {"type": "boolean"}},
+    ),
+    "player_joined": _message(
+        "player_joined",
+        "Host and screen: a new player (`team`: the LiveTeam id in team rounds, else null).",
+        {
+            "player": _obj(
+                {"id": PLAYER_ID, "nickname": NICKNAME, "team": {"type": ["integer", "null"]}}
+            )
+        },
+    ),
+    "player_left": _message(
+        "player_left", "Host and screen: a player was kicked.", {"player": PLAYER_ID}
+    ),
+    "answer_count": _message(
+        "answer_count",
+        "Host and screen, at most once a second while it changes: answers to the current question.",
+        {"question": INDEX, "answers": COUNT},
+    ),
+    "ack": _message(
+        "ack",
+        "The answer is committed. A resend of the same answer_id gets the same ack.",
+        {
+            "answer_id": {"type": "string", "minLength": 1, "maxLength": MAX_ANSWER_ID},
+            "received_at": {**MS, "description": "server receive time of the stored answer"},
+        },
+    ),
+    "reject": _message(
+        "reject",
+        "The answer was not stored, and why.",
+        {
+            "answer_id": {"type": "string", "maxLength": MAX_ANSWER_ID},
+            "reason": {"enum": list(REJECT_REASONS)},
+        },
+    ),
+    "buzz_ack": _message(
+        "buzz_ack",
+        "The team's buzz is stored; `received_at` is its server receive time (a resend "
+        "gets the first one), `first` whether it leads now.",
+        {"question": INDEX, "received_at": MS, "first": {"type": "boolean"}},
+    ),
+    "buzz_reject": _message(
+        "buzz_reject",
+        "The buzz was not stored, and why.",
+        {"question": {"type": "integer"}, "reason": {"enum": list(BUZZ_REJECT_REASONS)}},
+    ),
+    "buzzed": _message(
+        "buzzed",
+        "Everyone: a team's buzz leads the buzzer question now (by server receive time).",
+        {"question": INDEX, "team": TEAM_ID, "received_at": MS},
+    ),
+    "stake_ack": _message(
+        "stake_ack",
+        "The team's stake is stored (a resend of the same stake gets the same reply).",
+        {"question": INDEX, "stake": {"enum": list(RISK_STAKES)}},
+    ),
+    "stake_reject": _message(
+        "stake_reject",
+        "The stake was not stored, and why.",
+        {"question": {"type": "integer"}, "reason": {"enum": list(STAKE_REJECT_REASONS)}},
+    ),
+    "staked": _message(
+        "staked",
+        "Everyone: a team chose its stake for a risk question.",
+        {"question": INDEX, "team": TEAM_ID, "stake": {"enum": list(RISK_STAKES)}},
+    ),
+    "pong": _message(
+        "pong",
+        "Reply to ping: offset = server_now - (sent + received) / 2.",
+        {"t": {"type": ["number", "null"], "description": "the ping's `t`"}, "server_now": MS},
+    ),
+    "error": _message(
+        "error",
+        "The message was refused; nothing changed.",
+        {"code": {"enum": list(ERROR_CODES)}, "detail": {"type": "string", "minLength": 1}},
+        required=["code"],
+    ),
+}
+
+# --- client → server --------------------------------------------------------------------
+
+CHOICE = {
+    "description": "single: an option id; multiple: option ids; ordering: option ids in "
+    "order; true_false: a boolean; fill: text (≤ 200); numeric: a number or its text (≤ 50)",
+    "anyOf": [
+        {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_ANSWER},
+        {"type": "array", "items": OPTION_ID, "minItems": 1, "uniqueItems": True},
+        {"type": "boolean"},
+        {"type": "number"},
+    ],
+}
+
+CLIENT: dict[str, dict[str, Any]] = {
+    "join": _message(
+        "join",
+        "Join as a new player: open mode with a nickname (and a team in team rounds), "
+        "roster mode with the token of a join slip. Signed-in users rejoin as themselves.",
+        {
+            "nickname": {"type": "string"},
+            "team": {**TEAM_ID, "description": "team rounds"},
+            "roster_token": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_TOKEN,
+                "description": "roster mode: the join slip's token",
+            },
+        },
+        required=[],
+        dependentSchemas={"roster_token": _absent("nickname", "team")},
+    ),
+    "resume": _message(
+        "resume",
+        "Come back as the same player after a reconnect.",
+        {"token": {"type": "string", "minLength": 1, "maxLength": MAX_TOKEN}},
+    ),
+    "host": _message("host", "Take the host role (the session's user must host this round).", {}),
+    "screen": _message(
+        "screen",
+        "Take the read-only projector role with the signed key of the screen's URL.",
+        {"key": {"type": "string", "minLength": 1}},
+    ),
+    "ping": _message(
+        "ping",
+        "Ask for the server clock; `t` (the client's clock, ms) comes back in pong.",
+        {"t": {"type": ["number", "null"]}},
+        required=[],
+    ),
+    "snapshot": _message("snapshot", "Ask for a snapshot (after a gap in seq).", {}),
+    "answer": _message(
+        "answer",
+        "Answer the current question. Resend with the same answer_id until acked.",
+        {
+            "answer_id": {"type": "string", "minLength": 1, "maxLength": MAX_ANSWER_ID},
+            "question": INDEX,
+            "choice": CHOICE,
+        },
+    ),
+    "buzz": _message(
+        "buzz",
+        "Stage finals, team captains: buzz (抢答) on the open buzzer question.",
+        {"question": INDEX},
+    ),
+    "stake": _message(
+        "stake",
+        "Stage finals, the named team's captain: stake 10, 20 or 30 on a risk "
+        "question (风险) before it is shown.",
+        {"question": INDEX, "stake": {"enum": list(RISK_STAKES)}},
+    ),
+    "command": _message(
+        "command",
+        "A host command.",
+        {
+            "name": {"enum": list(HOST_COMMANDS)},
+            "question": {**INDEX, "description": "void: the question to void"},
+            "player": {**PLAYER_ID, "description": "kick: the player to remove"},
+        },
+        required=["name"],
+        allOf=[
+            _when("name", ["void"], _all(_required("question"), _absent("player"))),
+            _when("name", ["kick"], _all(_required("player"), _absent("question"))),
+            _when(
+                "name",
+                [n for n in HOST_COMMANDS if n not in ("void", "kick")],
+                _absent("question", "player"),
+            ),
+        ],
+    ),
+}
+
+SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {"client": CLIENT, "server": SERVER}
+DIRECTIONS = {"client": "client", "c2s": "client", "server": "server", "s2c": "server"}
+
+
+def schema(direction: str, kind: str) -> dict[str, Any]:
+    """The complete, standalone JSON Schema of one message type."""
+    side = DIRECTIONS[direction]
+    body = SCHEMAS[side][kind]
+    return {
+        "$schema": _DRAFT,
+        "$id": f"urn:sciarena:live:v{PROTOCOL_VERSION}:{side}:{kind}",
+        "title": f"{kind} ({'client → server' if side == 'client' else 'server → client'})",
+        **body,
+    }
+
+
+@cache
+def _validator(side: str, kind: str):
+    from jsonschema import Draft202012Validator  # a test dependency only
+
+    document = schema(side, kind)
+    Draft202012Validator.check_schema(document)
+    return Draft202012Validator(document)
+
+
+def validate(direction: str, frame: Any) -> None:
+    """Raise jsonschema.ValidationError unless `frame` is a valid message going in
+    `direction` ("client" = client → server, "server" = server → client)."""
+    from jsonschema import ValidationError
+    from jsonschema.exceptions import best_match
+
+    side = DIRECTIONS[direction]
+    kind = frame.get("type") if isinstance(frame, dict) else None
+    if kind not in SCHEMAS[side]:
+        raise ValidationError(f"not a {side} message type: {kind!r} in {frame!r}"[:500])
+    error = best_match(_validator(side, kind).iter_errors(frame))
+    if error is not None:
+        error.message = f"{kind}: {error.message} (at {list(error.absolute_path)})"
+        raise error
+
+
+def document() -> dict[str, Any]:
+    return {
+        "version": PROTOCOL_VERSION,
+        "client": {kind: schema("client", kind) for kind in CLIENT},
+        "server": {kind: schema("server", kind) for kind in SERVER},
+    }
+
+
+if __name__ == "__main__":
+    json.dump(document(), sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")

@@ -1,0 +1,17 @@
+from django.urls import path, re_path
+
+from . import views
+
+app_name = "realtime"
+
+PIN = r"(?P<pin>[0-9]{6})"
+
+urlpatterns = [
+    path("", views.enter, name="enter"),
+    path("new/", views.round_new, name="new"),
+    path("nickname/", views.nickname, name="nickname"),
+    re_path(rf"^{PIN}/$", views.player, name="play"),
+    re_path(rf"^{PIN}/host/$", views.host, name="host"),
+    re_path(rf"^{PIN}/host/players/$", views.host_players, name="host_players"),
+    re_path(rf"^{PIN}/screen/$", views.screen, name="screen"),
+]

@@ -1,0 +1,360 @@
+"""A whole live round in Chromium: a host console, a projector screen and two phones.
+
+The server is a real daphne process (the WebSocket needs one) on this test's database.
+Two questions are played to the end: Alice answers right, Bob wrong. Alice's phone is
+reloaded mid-round and must come back as Alice with the same score, and a frame with a
+gap in `seq` is pushed into Bob's client, which must ask for a snapshot.
+
+Screenshots go to /tmp/live-*.png (phones at 390x844, the screen at 1280x720).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from quizzes import services as bank_services
+from realtime.models import LiveAnswer, LivePlayer, LiveRound
+from tests.factories import UserFactory
+from tests.quizzes.factories import BankFactory
+from tests.support.daphne import daphne
+
+from .conftest import PHONE
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("districts_loaded"),
+]
+
+SCREEN = {"width": 1280, "height": 720}
+SHOTS = Path(os.environ.get("LIVE_SHOTS_DIR", "/tmp"))
+
+QUESTIONS = [
+    {
+        "type": "single",
+        "stem": "地震时在室内应该怎样做？",
+        "options": ["立即乘电梯下楼", "伏地、遮挡、手抓牢", "跳窗逃生", "站在窗边观察"],
+        "key": "B",
+        "explanation": "伏地、遮挡、手抓牢可以保护头颈，避免被坠落物砸伤。",
+    },
+    {
+        "type": "true_false",
+        "stem": "声音在真空中不能传播。",
+        "options": [],
+        "key": "对",
+        "explanation": "声音需要介质传播，真空中没有介质。",
+    },
+]
+
+
+def publish(bank, raw: dict):
+    author = bank.owners.first()
+    question = bank_services.question_create(
+        bank=bank,
+        author=author,
+        raw={
+            **raw,
+            "dimension": "knowledge",
+            "topic": "emergency",
+            "difficulty": "easy",
+            "source": "应急科普",
+        },
+    )
+    version = question.versions.get()
+    bank_services.version_submit(version=version, actor=author)
+    bank_services.version_publish(version=version, reviewer=bank.reviewers.first())
+    version.refresh_from_db()
+    return version
+
+
+@pytest.fixture
+def server(transactional_db, browser):
+    """daphne in its own process, on this test's database (committed rows: a
+    transactional test). Stopped before the database is flushed."""
+    settings_dict = connection.settings_dict
+    # The browser fixture lifts Django's async guard in this process; not in daphne's.
+    env = {"DJANGO_ALLOW_ASYNC_UNSAFE": ""}
+    if connection.vendor == "sqlite":
+        env["SQLITE_PATH"] = str(settings_dict["NAME"])
+    else:
+        url = urlparse(os.environ["DATABASE_URL"])
+        env["DATABASE_URL"] = url._replace(path="/" + settings_dict["NAME"]).geturl()
+    with daphne(env=env) as base:
+        yield base
+
+
+class Pages:
+    """Browser contexts opened by the test, each with its console errors recorded."""
+
+    def __init__(self, browser) -> None:
+        self.browser = browser
+        self.contexts = []
+        self.errors: list[str] = []
+
+    def open(self, viewport: dict):
+        context = self.browser.new_context(viewport=viewport, device_scale_factor=1)
+        context.set_default_timeout(15_000)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.on(
+            "console",
+            lambda msg: self.errors.append(f"console: {msg.text}") if msg.type == "error" else None,
+        )
+        return page
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture
+def pages(browser):
+    opened = Pages(browser)
+    yield opened
+    opened.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(1000)  # let the CSS transitions (bars, leaderboard) finish
+    page.screenshot(path=str(SHOTS / f"live-{name}.png"), full_page=name.startswith("player"))
+
+
+def sign_in(page, base: str, user) -> None:
+    """A session made here, in the shared database, handed to the browser as its cookie.
+    (The login form would need the same password hasher in both processes: this test
+    process uses a fast one that daphne does not know.)"""
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": base,
+            }
+        ]
+    )
+
+
+def wait_phase(page, phase: str) -> None:
+    page.wait_for_selector(f'[data-live-root][data-phase="{phase}"]')
+
+
+def join(page, base: str, pin: str, nickname: str, *, suggest: bool = False) -> None:
+    page.goto(base + "/live/")
+    page.locator('input[name="pin"]').fill(pin)
+    page.locator(".pin-form button[type=submit]").click()
+    page.wait_for_url(re.compile(rf"/live/{pin}/$"))
+    field = page.locator("[data-nickname]")
+    if suggest:
+        page.locator("[data-suggest]").click()
+        page.wait_for_function("document.querySelector('[data-nickname]').value.length > 0")
+    field.fill(nickname)
+    page.locator("[data-join-form] button[type=submit]").click()
+    wait_phase(page, "lobby")
+
+
+def command(host, name: str) -> None:
+    button = host.locator(f'[data-command="{name}"]')
+    button.wait_for(state="visible")
+    host.wait_for_function(
+        f"!document.querySelector('[data-command=\"{name}\"]').disabled", timeout=15_000
+    )
+    button.click()
+
+
+def answer_received(page) -> None:
+    page.wait_for_selector("[data-answer-status].is-ok")
+
+
+def total_text(page) -> str:
+    return page.locator("[data-total]").inner_text()
+
+
+def test_a_full_live_round_with_host_screen_and_two_phones(server, pages):
+    host_user = UserFactory(role="teacher")
+    bank = BankFactory(owner=host_user, name="应急科普题库")
+    versions = [publish(bank, raw) for raw in QUESTIONS]
+    right_option = versions[0].key["options"][0]
+    wrong_option = next(o["id"] for o in versions[0].options if o["id"] != right_option)
+
+    # --- the host signs in and creates the round ---------------------------------------------
+    host = pages.open(SCREEN)
+    sign_in(host, server, host_user)
+    host.goto(server + "/live/new/")
+    host.locator('input[name="title"]').fill("应急科普擂台")
+    for version in versions:
+        host.locator(f'input[name="versions"][value="{version.pk}"]').check()
+    host.locator('input[name="seconds_per_question"]').fill("30")
+    shot(host, "new")
+    host.locator(".live-round-form button[type=submit]").click()
+    host.wait_for_url(re.compile(r"/live/\d{6}/host/$"))
+    pin = host.locator("[data-pin]").inner_text().strip()
+    live = LiveRound.objects.get(pin=pin)
+    assert live.host == host_user and live.questions.count() == 2
+    host.locator('[data-command="start"]').wait_for(state="visible")
+
+    # --- the projector screen, from the console's link -----------------------------------------
+    screen = pages.open(SCREEN)
+    screen.goto(server + host.locator("[data-screen-link]").get_attribute("href"))
+    wait_phase(screen, "lobby")
+    assert screen.locator(".screen-qr svg").is_visible()
+    assert screen.locator("[data-pin]").inner_text().strip() == pin
+
+    # --- two phones join -----------------------------------------------------------------------
+    alice = pages.open(PHONE)
+    join(alice, server, pin, "Alice")
+    bob = pages.open(PHONE)
+    join(bob, server, pin, "小明", suggest=True)
+    # Bob's network drops in the lobby: the client comes back on its own, as Bob.
+    bob.evaluate("window.sciarenaLive.dropConnection()")
+    bob.wait_for_function(
+        "window.sciarenaLive.ws && window.sciarenaLive.ws.readyState === 1"
+        " && window.sciarenaLive.lastSeq !== null"
+    )
+    assert bob.evaluate("window.sciarenaLive.sent.some(m => m.type === 'resume')")
+    host.wait_for_function("document.querySelector('[data-player-count]').textContent === '2'")
+    screen.wait_for_function("document.querySelector('[data-player-count]').textContent === '2'")
+    assert host.locator("[data-players] .player-name").all_inner_texts() == ["Alice", "小明"]
+    shot(alice, "player-lobby")
+    shot(screen, "screen-lobby")
+    shot(host, "host-lobby")
+
+    # --- question 1 (single choice): Alice right, Bob wrong --------------------------------------
+    command(host, "start")
+    for phone in (alice, bob):
+        wait_phase(phone, "question")
+        phone.locator(f'[data-option="{right_option}"]').wait_for()
+        options = phone.locator("[data-answer-area] .option")
+        assert options.count() == 4
+        assert options.locator(".option-label").all_inner_texts() == ["A", "B", "C", "D"]
+        assert options.locator(".shape").all_inner_texts() == ["▲", "◆", "●", "■"]
+    # Each phone shows the options in the order of its own permutation.
+    for phone in (alice, bob):
+        shown = phone.locator("[data-answer-area] [data-option]").evaluate_all(
+            "nodes => nodes.map(n => n.dataset.option)"
+        )
+        assert sorted(shown) == sorted(o["id"] for o in versions[0].options)
+    wait_phase(screen, "question")
+    shot(bob, "player-question")
+    alice.locator(f'[data-option="{right_option}"]').click()
+    bob.locator(f'[data-option="{wrong_option}"]').click()
+    answer_received(alice)
+    answer_received(bob)
+    assert alice.locator("[data-answer-area] .option").first.is_disabled()
+    shot(alice, "player-answered")
+    host.wait_for_function("document.querySelector('[data-answers]').textContent === '2'")
+    shot(screen, "screen-question")
+    shot(host, "host-question")
+    command(host, "close")
+    command(host, "reveal")
+
+    wait_phase(alice, "reveal")
+    wait_phase(bob, "reveal")
+    assert alice.locator("[data-result]").get_attribute("data-result") == "right"
+    assert bob.locator("[data-result]").get_attribute("data-result") == "wrong"
+    assert alice.locator("[data-explanation]").is_visible()
+    alice_total = total_text(alice)
+    assert re.search(r"[1-9]\d*", alice_total), alice_total
+    assert re.search(r"\b0\b", total_text(bob))
+    shot(alice, "player-reveal-right")
+    shot(bob, "player-reveal-wrong")
+    wait_phase(screen, "reveal")
+    screen.wait_for_selector(".dist-row.is-right")
+    assert screen.locator(".dist-row").count() == 4
+    shot(screen, "screen-reveal")
+
+    command(host, "leaderboard")
+    wait_phase(screen, "leaderboard")
+    screen.wait_for_function("document.querySelectorAll('[data-board] .board-row').length === 2")
+    assert screen.locator("[data-board] .board-row.is-first .board-name").inner_text() == "Alice"
+    shot(screen, "screen-leaderboard")
+    wait_phase(alice, "leaderboard")
+    shot(alice, "player-leaderboard")
+
+    # --- Alice reloads her phone mid-round: same player, same score ---------------------------
+    token = alice.evaluate(f"JSON.parse(localStorage.getItem('sciarena.live.{pin}')).token")
+    alice.reload()
+    wait_phase(alice, "leaderboard")
+    alice.wait_for_function(
+        f"document.querySelector('[data-total]').textContent === {alice_total!r}"
+    )
+    assert alice.evaluate(f"JSON.parse(localStorage.getItem('sciarena.live.{pin}')).token") == token
+    assert LivePlayer.objects.filter(round=live).count() == 2
+
+    # --- question 2 (true or false) -----------------------------------------------------------
+    command(host, "next")
+    wait_phase(alice, "question")
+    wait_phase(bob, "question")
+
+    # A frame with a gap in seq reaches Bob's client: it must ask for a snapshot and redraw.
+    asked = bob.evaluate(
+        """() => {
+            const live = window.sciarenaLive;
+            const before = live.snapshotRequests;
+            live.receive(JSON.stringify({
+                type: "paused", seq: live.lastSeq + 3, paused_from: "question_open",
+                remaining_ms: 1000,
+            }));
+            return {before, after: live.snapshotRequests,
+                    sent: live.sent[live.sent.length - 1]};
+        }"""
+    )
+    assert asked["after"] == asked["before"] + 1
+    assert asked["sent"] == {"type": "snapshot"}
+    bob.wait_for_function("window.sciarenaLive.awaitingSnapshot === false")
+    assert bob.locator("[data-view=paused]").is_hidden()  # the forged frame was not applied
+    wait_phase(bob, "question")
+
+    # Elder mode (from the site header) makes the answer buttons larger, in place.
+    bob.locator("form[data-elder-toggle] button").click()
+    bob.wait_for_function("document.documentElement.classList.contains('elder')")
+    option_px = bob.locator('[data-option="false"]').evaluate(
+        "el => parseFloat(getComputedStyle(el).fontSize)"
+    )
+    assert option_px >= 28, option_px
+    shot(bob, "player-question-elder")
+
+    alice.locator('[data-option="true"]').click()
+    bob.locator('[data-option="false"]').click()
+    answer_received(alice)
+    answer_received(bob)
+    command(host, "close")
+    command(host, "reveal")
+    wait_phase(alice, "reveal")
+    wait_phase(bob, "reveal")
+    assert alice.locator("[data-result]").get_attribute("data-result") == "right"
+    assert bob.locator("[data-result]").get_attribute("data-result") == "wrong"
+    wait_phase(screen, "reveal")
+    screen.wait_for_selector(".dist-row.is-right")
+    shot(screen, "screen-reveal-true-false")
+
+    command(host, "finish")
+    for phone, rank in ((alice, "1"), (bob, "2")):
+        wait_phase(phone, "finished")
+        assert rank in phone.locator("[data-view=finished] [data-board-you]").inner_text()
+    wait_phase(screen, "finished")
+    screen.wait_for_function("document.querySelectorAll('[data-board] .board-row').length === 2")
+    assert screen.locator("[data-board] .board-row.is-first .board-name").inner_text() == "Alice"
+    shot(alice, "player-finished")
+    shot(bob, "player-finished-bob")
+    shot(screen, "screen-finished")
+    shot(host, "host-finished")
+
+    answers = LiveAnswer.objects.filter(round=live)
+    assert answers.count() == 4
+    assert sorted(answers.filter(correct=True).values_list("player__nickname", flat=True)) == [
+        "Alice",
+        "Alice",
+    ]
+    assert not pages.errors, pages.errors
