@@ -13,5 +13,6 @@ urlpatterns = [
     re_path(rf"^{PIN}/$", views.player, name="play"),
     re_path(rf"^{PIN}/host/$", views.host, name="host"),
     re_path(rf"^{PIN}/host/players/$", views.host_players, name="host_players"),
+    re_path(rf"^{PIN}/host/results\.xlsx$", views.host_results, name="host_results"),
     re_path(rf"^{PIN}/screen/$", views.screen, name="screen"),
 ]

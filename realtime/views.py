@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import strip_tags
+from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
@@ -32,6 +33,7 @@ from . import play, services
 from .models import LivePlayer, LiveRound
 from .nicknames import MAX_LENGTH as NICKNAME_MAX_LENGTH
 from .nicknames import generated_nickname
+from .results import results_xlsx
 from .selectors import PIN_RE, round_for_pin, screen_key, screen_key_valid
 
 MIN_SECONDS, MAX_SECONDS = 5, 300
@@ -338,6 +340,24 @@ def host_players(request: HttpRequest, pin: str) -> JsonResponse:
     players = LivePlayer.objects.filter(round=live, kicked=False).order_by("joined_at")
     return JsonResponse(
         {"players": [{"id": p.pk, "nickname": p.nickname} for p in players], "locked": live.locked}
+    )
+
+
+@never_cache
+@login_required
+@require_GET
+def host_results(request: HttpRequest, pin: str) -> HttpResponse:
+    """The round's results as XLSX: players, questions, and every accepted answer with
+    its server receive time (the audit trail). The host only."""
+    live = _hosted_round(request, pin)
+    filename = f"{_('results')}-{live.pin}-{live.created_at:%Y%m%d}.xlsx"
+    return HttpResponse(
+        results_xlsx(live),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "Content-Disposition": content_disposition_header(True, filename),
+            "Cache-Control": "private",  # never_cache adds no-store
+        },
     )
 
 

@@ -340,3 +340,38 @@ def test_a_bank_shared_with_an_organizer_may_be_drawn_from(client):
     )
     assert response.status_code == 302
     assert LiveRound.objects.get().host == organizer
+
+
+# --- results ---------------------------------------------------------------------------
+
+
+def test_only_the_host_downloads_the_results_workbook(client):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from realtime import play
+
+    live = make_round(types=("single",))
+    player = services.player_join(live=live, nickname="=HYPERLINK(1)")
+    play.round_command(live=live, actor=live.host, name="start")
+    version = live.questions.get().version
+    assert play.answer_submit(
+        player=player, answer_id="a", question_index=0,
+        response=version.key["options"][0], received_at=play.now_ms(),
+    ).accepted  # fmt: skip
+    url = reverse("realtime:host_results", args=[live.pin])
+
+    login(client, UserFactory(role="organizer"))
+    assert client.get(url).status_code == 403
+    login(client, live.host)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert "no-store" in response["Cache-Control"]
+    book = load_workbook(BytesIO(response.content))
+    cells = [
+        c for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for c in row
+    ]
+    assert "'=HYPERLINK(1)" in cells  # escaped, not a formula
+    assert not any(isinstance(c, str) and c.startswith("=") for c in cells)
