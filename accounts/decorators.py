@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -46,6 +48,20 @@ def play_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
                 },
                 status=403,
             )
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Pages for people who run things (teachers, organizers, admins): question banks,
+    hosting live rounds. Anonymous visitors go to the login page; players get 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not (request.user.is_staff_member or request.user.is_superuser):
+            raise PermissionDenied
         return view(request, *args, **kwargs)
 
     return wrapper

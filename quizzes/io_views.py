@@ -33,13 +33,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET
 
+from accounts.decorators import staff_required
+
 from . import bank_selectors as selectors
 from .forms import key_as_text
 from .io import FORMATS, ImportResult, detect_format, export_bank, import_questions, template_xlsx
 from .io.exporter import CONTENT_TYPES, EXTENSIONS
 from .io.report import LINE, ROW
 from .models import Bank, Difficulty, Dimension, QuestionType, Topic
-from .views import _bank_for, staff_required
+from .views import _bank_for
 
 MAX_BYTES = 5 * 1024 * 1024
 PREVIEW_COUNT = 20  # questions shown in full on the preview

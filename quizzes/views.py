@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -13,24 +10,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.decorators import staff_required
+
 from . import bank_selectors as selectors
 from . import services
 from .forms import BankForm, FilterForm, QuestionForm, key_as_text
 from .images import image_upload
 from .models import Bank, Question, QuestionVersion, VersionStatus
-
-
-def staff_required(view):
-    """Teachers, organizers and admins build banks; players never see these pages."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request, *args, **kwargs):
-        if not (request.user.is_staff_member or request.user.is_superuser):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _bank_for(request, bank_id) -> tuple[Bank, str]:
