@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,16 +103,15 @@ def _cell_text(value: Any) -> str:
 # --- Reading ---------------------------------------------------------------------------
 
 
-def read_xlsx(data: bytes, filename: str, report: Report) -> list[SourceItem]:
+def _xlsx_rows(data: bytes, report: Report) -> list[tuple[int, tuple]]:
+    """The first sheet's rows, numbered as the spreadsheet numbers them."""
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
         report.error(_("This file is not an XLSX workbook that can be read."))
         return []
     try:
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        return _read_rows(((n, row) for n, row in enumerate(rows, start=1)), report)
+        return list(enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1))
     finally:
         workbook.close()
 
@@ -125,7 +125,8 @@ def _decode(data: bytes) -> str | None:
     return None
 
 
-def read_csv(data: bytes, filename: str, report: Report) -> list[SourceItem]:
+def _csv_rows(data: bytes, report: Report) -> list[tuple[int, list[str]]]:
+    """The rows of a UTF-8 or GB18030 CSV file (comma, semicolon or tab), numbered."""
     text = _decode(data)
     if text is None:
         report.error(_("This CSV file is neither UTF-8 nor GB18030 text."))
@@ -134,45 +135,30 @@ def read_csv(data: bytes, filename: str, report: Report) -> list[SourceItem]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
-        return _read_rows(((n, row) for n, row in enumerate(reader, start=1)), report)
+        return list(enumerate(csv.reader(io.StringIO(text, newline=""), dialect), start=1))
     except csv.Error as exc:
         report.error(_("This CSV file cannot be read: %(error)s") % {"error": exc})
         return []
+
+
+def read_xlsx(data: bytes, filename: str, report: Report) -> list[SourceItem]:
+    rows = _xlsx_rows(data, report)
+    return _read_rows(iter(rows), report) if rows else []
+
+
+def read_csv(data: bytes, filename: str, report: Report) -> list[SourceItem]:
+    rows = _csv_rows(data, report)
+    return _read_rows(iter(rows), report) if rows else []
 
 
 def table_rows(data: bytes, filename: str, report: Report) -> list[tuple[int, list[str]]]:
     """The cells of an XLSX (first sheet) or CSV file as text, numbered as the
     spreadsheet numbers its rows, for other tabular imports (live-round rosters).
     Problems reading the file go to `report`; then the list is empty."""
-    if filename.lower().endswith(".xlsx"):
-        try:
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-        except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-            report.error(_("This file is not an XLSX workbook that can be read."))
-            return []
-        try:
-            rows = workbook.worksheets[0].iter_rows(values_only=True)
-            return [
-                (n, [unescape_cell(_cell_text(cell).strip()) for cell in row])
-                for n, row in enumerate(rows, start=1)
-            ]
-        finally:
-            workbook.close()
-    text = _decode(data)
-    if text is None:
-        report.error(_("This CSV file is neither UTF-8 nor GB18030 text."))
-        return []
-    try:
-        reader = csv.reader(io.StringIO(text, newline=""))
-        return [
-            (n, [unescape_cell(cell.strip()) for cell in row])
-            for n, row in enumerate(reader, start=1)
-        ]
-    except csv.Error as exc:
-        report.error(_("This CSV file cannot be read: %(error)s") % {"error": exc})
-        return []
+    xlsx = filename.lower().endswith(".xlsx")
+    rows = _xlsx_rows(data, report) if xlsx else _csv_rows(data, report)
+    return [(n, [unescape_cell(_cell_text(cell).strip()) for cell in row]) for n, row in rows]
 
 
 def _header_fields(header: tuple, report: Report) -> dict[str, int] | None:
@@ -209,7 +195,8 @@ def _header_fields(header: tuple, report: Report) -> dict[str, int] | None:
     return fields
 
 
-def _read_rows(rows, report: Report) -> list[SourceItem]:
+def _read_rows(rows: Iterator, report: Report) -> list[SourceItem]:
+    """`rows` is one iterator: the header is taken from it, then the body."""
     header_row = None
     for number, row in rows:
         if any(_cell_text(v).strip() for v in row):
