@@ -13,27 +13,31 @@ from .models import Bank, Blueprint, ItemStatistics, Paper, QuestionType
 # The only version fields a player ever gets. Keys, explanations and anything derived
 # from them (correct flags, scores) stay out until they are due.
 PLAYER_OPTION_FIELDS = ("id", "text")
+# What a paper item loads for the player, and what only a submitted paper adds.
+PLAYER_ITEM_FIELDS = (
+    "id",
+    "paper_id",
+    "position",
+    "points",
+    "option_order",
+    "version__type",
+    "version__stem",
+    "version__stem_en",
+    "version__options",
+)
+DUE_AFTER_SUBMISSION = (
+    "version__key",
+    "version__explanation",
+    "version__explanation_en",
+    "version__source",
+)
 
 
 def player_view(paper: Paper, *, english: bool = False) -> dict[str, Any]:
     """The player-facing form of a drawn paper (JSON-ready): stems, and options as
     opaque ids with their text in this player's order. Two queries when the paper
     was fetched with select_related("blueprint"), three otherwise."""
-    items = (
-        paper.items.select_related("version")
-        .only(
-            "id",
-            "paper_id",
-            "position",
-            "points",
-            "option_order",
-            "version__type",
-            "version__stem",
-            "version__stem_en",
-            "version__options",
-        )
-        .order_by("position")
-    )
+    items = paper.items.select_related("version").only(*PLAYER_ITEM_FIELDS).order_by("position")
     answered = set(paper.responses.order_by().values_list("item_id", flat=True))
     view_items = []
     for item in items:
@@ -122,21 +126,7 @@ def paper_results(paper: Paper, *, english: bool = False) -> dict[str, Any]:
         raise KeysNotDueError(paper.pk)
     items = (
         paper.items.select_related("version")
-        .only(
-            "id",
-            "paper_id",
-            "position",
-            "points",
-            "option_order",
-            "version__type",
-            "version__stem",
-            "version__stem_en",
-            "version__options",
-            "version__key",
-            "version__explanation",
-            "version__explanation_en",
-            "version__source",
-        )
+        .only(*PLAYER_ITEM_FIELDS, *DUE_AFTER_SUBMISSION)
         .order_by("position")
     )
     responses = {response.item_id: response for response in paper.responses.order_by()}
