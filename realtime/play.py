@@ -442,6 +442,16 @@ def snapshot(live: LiveRound, *, role: str, player: LivePlayer | None = None) ->
             frame["you"].pop("gained", None)
         if live.plays_as_teams:
             frame["you"]["captain"] = player.is_captain
+            if player.team_id is not None and "team" not in frame["you"]:
+                # Joined since the standings were computed: the team's row is there.
+                row = next((r for r in standing.rows if r.get("team") == player.team_id), None)
+                if row is not None:
+                    frame["you"]["team"] = {
+                        "id": row["team"], "name": row["name"],
+                        "points": row["points"], "rank": row["rank"],
+                    }  # fmt: skip
+                    if live.kind == LiveRound.Kind.FINALS:
+                        frame["you"].update(points=row["points"], rank=row["rank"])
         frame["permutations"] = permutations(player, questions)
     return frame
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from openpyxl.utils import get_column_letter
+
 from accounts.models import School
 from quizzes.io.report import Report
 from quizzes.io.report import gettext_lazy as _
@@ -66,7 +68,7 @@ def read_roster(data: bytes, filename: str, *, teams: bool) -> tuple[list[Roster
             return cells[index] if index is not None and index < len(cells) else ""
 
         def column(field):
-            return chr(ord("A") + where[field])
+            return get_column_letter(where[field] + 1)
 
         name, school_name, team = cell("name"), cell("school"), cell("team")
         if not name:

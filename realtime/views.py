@@ -7,39 +7,36 @@ Nothing here reads or renders a key, an explanation or a correct flag.
 
 from __future__ import annotations
 
-from functools import wraps
+from urllib.parse import urlencode
 
 import segno
-from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.html import strip_tags
 from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
-from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from accounts.decorators import staff_required
 from accounts.models import user_display
 from quizzes.bank_selectors import banks_for
-from quizzes.models import Bank, QuestionVersion, VersionStatus
 
 from . import play, services
-from .models import LivePlayer, LiveRound
+from .forms import RosterForm, RoundForm, TeamForm, TurnsForm
+from .models import LivePlayer, LiveQuestion, LiveRound, LiveTeam
 from .nicknames import MAX_LENGTH as NICKNAME_MAX_LENGTH
 from .nicknames import generated_nickname
 from .results import results_xlsx
+from .scoring import RISK_STAKES, START_SCORE
 from .selectors import PIN_RE, round_for_pin, screen_key, screen_key_valid
-
-MIN_SECONDS, MAX_SECONDS = 5, 300
-MAX_QUESTIONS = 100
-PAGE_KINDS = (LiveRound.Kind.CLASSIC, LiveRound.Kind.ACCURACY)
-
 
 # --- helpers ---------------------------------------------------------------------------
 
@@ -58,19 +55,6 @@ def _qr_svg(url: str, scale: int) -> str:
 
 def _join_url(request: HttpRequest, live: LiveRound) -> str:
     return request.build_absolute_uri(reverse("realtime:play", args=[live.pin]))
-
-
-def staff_required(view):
-    """Teachers, organizers and admins host rounds."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request, *args, **kwargs):
-        if not (request.user.is_staff_member or request.user.is_superuser):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def client_strings() -> dict[str, str]:
@@ -146,6 +130,54 @@ def client_strings() -> dict[str, str]:
         "locked_no": _("Open: players can join."),
         "distribution": _("Answers per option"),
         "no_distribution": _("Typed answers are not charted."),
+        **team_strings(),
+    }
+
+
+def team_strings() -> dict[str, str]:
+    """Texts of team rounds and the stage finals: teams, captains, turns, buzz, stakes."""
+    return {
+        "error_team": _("Choose your team."),
+        "team_of": _("Your team: %(team)s"),
+        "captain": _("captain"),
+        "team_points": _("Team: %(points)s points"),
+        "team_standing": _("%(team)s: %(points)s points, rank %(rank)s"),
+        "team_rank_line": _("%(team)s is number %(rank)s with %(points)s points."),
+        "team_members_one": _("%(n)s player"),
+        "team_members": _("%(n)s players"),
+        "you_captain": _("You are your team's captain: you answer, buzz and stake for the team."),
+        "you_member": _("Your team's captain answers for the team. Follow the questions here."),
+        "captain_answers": _("Your captain answers this question for the team."),
+        "captain_answered": _("Your captain answered for the team."),
+        "lost": _("−%(points)s points"),
+        "turn_all": _("Every team answers"),
+        "turn_compulsory": _("Compulsory (必答): %(team)s answers"),
+        "turn_buzzer": _("Buzzer (抢答): the first team to buzz answers"),
+        "turn_risk": _("Risk (风险): %(team)s answers for its stake"),
+        "turn_tiebreak": _("Tie-break: no points, it breaks a tie"),
+        "value_plus": _("+%(value)s points if right"),
+        "value_both": _("±%(value)s points"),
+        "stake_is": _("Stake: %(stake)s points"),
+        "stake_none": _("No stake chosen: the team plays for 10 points."),
+        "other_turn": _("It is %(team)s's turn. Watch and wait."),
+        "not_our_question": _("This question was not your team's."),
+        "buzz_sending": _("Buzzing…"),
+        "buzz_first": _("You buzzed first! Answer now."),
+        "buzz_led_by": _("%(team)s buzzed first."),
+        "buzz_nobody": _("Nobody has buzzed yet."),
+        "buzz_reject_too_late": _("Too late to buzz."),
+        "buzz_reject_too_early": _("The question was not open yet."),
+        "buzz_reject_not_open": _("The question is closed."),
+        "buzz_reject_other": _("Your buzz was not accepted."),
+        "stake_sending": _("Sending your stake…"),
+        "stake_done": _("Your stake: %(stake)s points."),
+        "staked": _("%(team)s stakes %(stake)s points on question %(n)s."),
+        "stake_reject_too_late": _("Too late: the question has been shown."),
+        "stake_reject_already_staked": _("Your team has already chosen another stake."),
+        "stake_reject_other": _("Your stake was not accepted."),
+        "reject_not_captain": _("Only your team's captain answers."),
+        "reject_not_your_turn": _("It is not your team's turn."),
+        "no_team": _("No team"),
     }
 
 
@@ -187,12 +219,68 @@ def player(request: HttpRequest, pin: str) -> HttpResponse:
         # Roster rounds: students type (or scan) the join code their school gave them.
         "joinMode": live.join_mode,
         "rosterToken": (request.GET.get("roster") or "")[:64],
+        **_team_config(live),
     }
     return render(
         request,
         "realtime/player.html",
         {"live": live, "config": config, "strings": client_strings()},
     )
+
+
+def _team_config(live: LiveRound) -> dict:
+    """What the scripts need to know of a team round before its socket says more."""
+    return {
+        "kind": live.kind,
+        "teamMode": live.team_mode,
+        "playsAsTeams": live.plays_as_teams,
+        "captainsAnswer": live.captains_answer,
+        "startScore": START_SCORE if live.kind == LiveRound.Kind.FINALS else 0,
+        "stakes": list(RISK_STAKES),
+        "teamsUrl": reverse("realtime:teams", args=[live.pin]),
+        "teams": _teams(live) if live.plays_as_teams else [],
+    }
+
+
+def _teams(live: LiveRound) -> list[dict]:
+    teams = (
+        LiveTeam.objects.filter(round=live)
+        .select_related("school")
+        .annotate(players=Count("members", filter=Q(members__kicked=False)))
+        .order_by("position", "pk")
+    )
+    return [
+        {
+            "id": team.pk,
+            "name": team.name,
+            "school": team.school.name if team.school else "",
+            "members": team.players,
+        }
+        for team in teams
+    ]
+
+
+@never_cache
+@require_GET
+def teams(request: HttpRequest, pin: str) -> JsonResponse:
+    """The teams of a team round (to choose one at join) and, in the stage finals, who
+    answers each question (so a captain knows when to stake). Nothing of the questions
+    themselves. With ?roster=<token>: the team that join slip is for."""
+    live = _round_or_404(pin)
+    data: dict = {"teams": _teams(live) if live.plays_as_teams else []}
+    if live.kind == LiveRound.Kind.FINALS:
+        data["turns"] = [
+            {"index": position, "turn": turn, "team": team, "value": value}
+            for position, turn, team, value in live.questions.order_by("position").values_list(
+                "position", "turn", "team_id", "value"
+            )
+        ]
+    token = (request.GET.get("roster") or "")[:64]
+    if token:
+        entry = live.roster.select_related("team").filter(token=token).first()
+        if entry is not None and entry.team is not None:
+            data["mine"] = {"id": entry.team.pk, "name": entry.team.name}
+    return JsonResponse(data)
 
 
 @never_cache
@@ -203,59 +291,6 @@ def nickname(request: HttpRequest) -> JsonResponse:
 
 
 # --- host ------------------------------------------------------------------------------
-
-
-class RoundForm(forms.Form):
-    field_order = ["title", "seconds_per_question", "kind", "versions"]
-
-    title = forms.CharField(label=gettext_lazy("Title"), max_length=120)
-    versions = forms.ModelMultipleChoiceField(
-        label=gettext_lazy("Questions"),
-        queryset=QuestionVersion.objects.none(),
-        widget=forms.CheckboxSelectMultiple,
-        help_text=gettext_lazy("Published questions of this bank, played in this order."),
-        error_messages={
-            "required": gettext_lazy("Choose at least one question."),
-            "invalid_choice": gettext_lazy("Choose published questions of this bank only."),
-            "invalid_pk_value": gettext_lazy("Choose published questions of this bank only."),
-        },
-    )
-    seconds_per_question = forms.IntegerField(
-        label=gettext_lazy("Seconds per question"),
-        min_value=MIN_SECONDS,
-        max_value=MAX_SECONDS,
-        initial=20,
-    )
-    kind = forms.ChoiceField(
-        label=gettext_lazy("Scoring"),
-        # Stage finals need teams and captains: not created from this simple form.
-        choices=[(v, label) for v, label in LiveRound.Kind.choices if v in PAGE_KINDS],
-        initial=LiveRound.Kind.CLASSIC,
-        widget=forms.RadioSelect,
-    )
-
-    def __init__(self, *args, bank: Bank, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["versions"]
-        field.queryset = (
-            QuestionVersion.objects.filter(question__bank=bank, status=VersionStatus.PUBLISHED)
-            .select_related("question")
-            .order_by("question_id")
-        )
-        field.label_from_instance = self.version_label
-
-    @staticmethod
-    def version_label(version: QuestionVersion) -> str:
-        stem = Truncator(strip_tags(version.stem)).chars(80)
-        return f"#{version.question_id} · {version.get_type_display()} · {stem}"
-
-    def clean_versions(self):
-        versions = list(self.cleaned_data["versions"])
-        if len(versions) > MAX_QUESTIONS:
-            raise ValidationError(
-                _("A live round has at most %(n)s questions.") % {"n": MAX_QUESTIONS}
-            )
-        return versions
 
 
 @staff_required
@@ -281,10 +316,11 @@ def round_new(request: HttpRequest) -> HttpResponse:
                     versions=data["versions"],
                     kind=data["kind"],
                     seconds_per_question=data["seconds_per_question"],
+                    join_mode=data["join_mode"],
+                    team_mode=data["team_mode"] or LiveRound.TeamMode.NONE,
                 )
             except (ValidationError, PermissionDenied) as refused:
-                messages = getattr(refused, "messages", None) or [str(refused)]
-                form.add_error(None, " ".join(messages))
+                form.add_error(None, " ".join(_reasons(refused)))
             else:
                 return redirect("realtime:host", live.pin)
     status = 400 if request.method == "POST" and (bank is None or form.errors) else 200
@@ -296,6 +332,10 @@ def round_new(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _reasons(refused: Exception) -> list[str]:
+    return list(getattr(refused, "messages", None) or [str(refused)])
+
+
 def _hosted_round(request: HttpRequest, pin: str) -> LiveRound:
     live = _round_or_404(pin)
     if not play.is_host(live, request.user):
@@ -303,11 +343,7 @@ def _hosted_round(request: HttpRequest, pin: str) -> LiveRound:
     return live
 
 
-@never_cache
-@login_required
-@require_GET
-def host(request: HttpRequest, pin: str) -> HttpResponse:
-    live = _hosted_round(request, pin)
+def _host_context(request: HttpRequest, live: LiveRound) -> dict:
     join_url = _join_url(request, live)
     screen_url = reverse("realtime:screen", args=[live.pin]) + "?key=" + screen_key(live)
     questions = list(live.questions.order_by("position").values_list("position", flat=True))
@@ -315,32 +351,226 @@ def host(request: HttpRequest, pin: str) -> HttpResponse:
         "role": "host",
         "pin": live.pin,
         "playersUrl": reverse("realtime:host_players", args=[live.pin]),
+        **_team_config(live),
     }
-    return render(
-        request,
-        "realtime/host.html",
-        {
-            "live": live,
-            "join_url": join_url,
-            "qr": _qr_svg(join_url, scale=5),
-            "screen_url": screen_url,
-            "questions": [n + 1 for n in questions],
-            "config": config,
-            "strings": client_strings(),
-        },
-    )
+    return {
+        "live": live,
+        "join_url": join_url,
+        "qr": _qr_svg(join_url, scale=5),
+        "screen_url": screen_url,
+        "questions": [n + 1 for n in questions],
+        "config": config,
+        "strings": client_strings(),
+    }
+
+
+@never_cache
+@login_required
+@require_GET
+def host(request: HttpRequest, pin: str) -> HttpResponse:
+    live = _hosted_round(request, pin)
+    context = _host_context(request, live)
+    context.update(_setup_context(live))
+    return render(request, "realtime/host.html", context)
 
 
 @never_cache
 @login_required
 @require_GET
 def host_players(request: HttpRequest, pin: str) -> JsonResponse:
-    """The players of the round, for the console's list (kick buttons)."""
+    """The players of the round, for the console's list (kick buttons); in team rounds
+    with their team and whether they are its captain, and the teams."""
     live = _hosted_round(request, pin)
     players = LivePlayer.objects.filter(round=live, kicked=False).order_by("joined_at")
+    if not live.plays_as_teams:
+        return JsonResponse(
+            {
+                "players": [{"id": p.pk, "nickname": p.nickname} for p in players],
+                "locked": live.locked,
+            }
+        )
     return JsonResponse(
-        {"players": [{"id": p.pk, "nickname": p.nickname} for p in players], "locked": live.locked}
+        {
+            "players": [
+                {"id": p.pk, "nickname": p.nickname, "team": p.team_id, "captain": p.is_captain}
+                for p in players
+            ],
+            "teams": _teams(live),
+            "locked": live.locked,
+        }
     )
+
+
+# --- host: the lobby setup (teams, turns of the finals, roster) --------------------------------
+
+
+def _setup_context(live: LiveRound, **forms_and_results) -> dict:
+    """The setup section of the console: shown only while the round is in the lobby."""
+    roster = live.join_mode == LiveRound.JoinMode.ROSTER
+    # Individual rounds in open mode have nothing to set up.
+    in_lobby = live.status == LiveRound.Status.LOBBY and (live.plays_as_teams or roster)
+    setup = {
+        "in_lobby": in_lobby,
+        "teams": live.plays_as_teams,
+        "finals": live.kind == LiveRound.Kind.FINALS,
+        "roster": roster,
+    }
+    if live.plays_as_teams:
+        setup["team_list"] = _teams(live)
+    if setup["roster"]:
+        setup["roster_count"] = live.roster.count()
+    if in_lobby:
+        if live.plays_as_teams:
+            setup["team_form"] = TeamForm()
+        if setup["finals"]:
+            setup["turns_form"] = TurnsForm(live=live)
+        if setup["roster"]:
+            setup["roster_form"] = RosterForm()
+    setup.update(forms_and_results)
+    return {"setup": setup}
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _setup_done(request: HttpRequest, live: LiveRound, done: str, notice: str) -> HttpResponse:
+    """A change (`done`: team, turns, roster) was saved. htmx swaps in the fresh section;
+    a plain form post goes back to the console (post/redirect/get) with a message."""
+    if _is_htmx(request):
+        context = _setup_context(live, notice=notice, done=done)
+        return render(request, "realtime/_setup.html", {"live": live, **context})
+    messages.success(request, notice)
+    return redirect(reverse("realtime:host", args=[live.pin]) + "#live-setup")
+
+
+def _setup_refused(request: HttpRequest, live: LiveRound, **forms_and_results) -> HttpResponse:
+    """Nothing was saved: the section again, with the reasons next to the fields. (htmx
+    swaps only successful responses, so it gets a 200; a plain post gets a 400.)"""
+    live.refresh_from_db(fields=["status"])
+    if live.status != LiveRound.Status.LOBBY:
+        forms_and_results = {"error": _("The round has started: the setup can no longer change.")}
+    context = _setup_context(live, **forms_and_results)
+    if _is_htmx(request):
+        return render(request, "realtime/_setup.html", {"live": live, **context})
+    page = _host_context(request, live)
+    page.update(context)
+    return render(request, "realtime/host.html", page, status=400)
+
+
+@login_required
+@require_POST
+def host_team_add(request: HttpRequest, pin: str) -> HttpResponse:
+    live = _hosted_round(request, pin)
+    if not live.plays_as_teams:
+        raise Http404
+    form = TeamForm(request.POST)
+    if form.is_valid():
+        try:
+            team = services.team_create(
+                live=live,
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                school=form.cleaned_data["school"],
+            )
+        except (ValidationError, PermissionDenied) as refused:
+            form.add_error("name" if _code(refused) == "team_name" else None, _reasons(refused))
+        else:
+            return _setup_done(
+                request, live, "team", _("Team “%(name)s” added.") % {"name": team.name}
+            )
+    return _setup_refused(request, live, team_form=form)
+
+
+def _code(refused: Exception) -> str:
+    return getattr(refused, "code", "") or ""
+
+
+@login_required
+@require_POST
+def host_turns(request: HttpRequest, pin: str) -> HttpResponse:
+    """Every question's turn, team and value in one go: all of them or none."""
+    live = _hosted_round(request, pin)
+    if live.kind != LiveRound.Kind.FINALS:
+        raise Http404
+    form = TurnsForm(request.POST, live=live)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                for position, turn, team, value in form.turns():
+                    services.question_turn_set(
+                        live=live,
+                        actor=request.user,
+                        position=position,
+                        turn=turn,
+                        team=team,
+                        value=value,
+                    )
+        except (ValidationError, PermissionDenied, LiveQuestion.DoesNotExist) as refused:
+            form.add_error(None, _reasons(refused))
+        else:
+            return _setup_done(request, live, "turns", _("The turns are saved."))
+    return _setup_refused(request, live, turns_form=form)
+
+
+@login_required
+@require_POST
+def host_roster(request: HttpRequest, pin: str) -> HttpResponse:
+    """A roster file, taken whole or not at all; the problems by row and column."""
+    live = _hosted_round(request, pin)
+    if live.join_mode != LiveRound.JoinMode.ROSTER:
+        raise Http404
+    form = RosterForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _setup_refused(request, live, roster_form=form)
+    try:
+        entries, report = services.roster_import(
+            live=live, actor=request.user, data=form.file_bytes, filename=form.filename
+        )
+    except (ValidationError, PermissionDenied) as refused:
+        form.add_error(None, _reasons(refused))
+        return _setup_refused(request, live, roster_form=form)
+    if not report.ok:
+        return _setup_refused(
+            request,
+            live,
+            roster_form=form,
+            roster_report=report.as_dicts(),
+            roster_file=form.filename,
+        )
+    notice = ngettext(
+        "%(count)s student added to the roster.",
+        "%(count)s students added to the roster.",
+        len(entries),
+    ) % {"count": len(entries)}
+    return _setup_done(request, live, "roster", notice)
+
+
+@never_cache
+@login_required
+@require_GET
+def host_slips(request: HttpRequest, pin: str) -> HttpResponse:
+    """Join slips to print and cut: one per student on the roster, with a QR code of the
+    player page and the student's token. The host only (the tokens are the students)."""
+    live = _hosted_round(request, pin)
+    join_url = _join_url(request, live)
+    slips = []
+    for entry in live.roster.select_related("school", "team").order_by(
+        "team__position", "team__name", "school__name", "name"
+    ):
+        url = join_url + "?" + urlencode({"roster": entry.token})
+        slips.append({"entry": entry, "url": url, "qr": _qr_svg(url, scale=3)})
+    response = render(
+        request,
+        "realtime/slips.html",
+        {
+            "live": live,
+            "slips": slips,
+            "enter_url": request.build_absolute_uri(reverse("realtime:enter")),
+        },
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @never_cache
@@ -372,7 +602,7 @@ def screen(request: HttpRequest, pin: str) -> HttpResponse:
     if not screen_key_valid(live, key):
         raise PermissionDenied
     join_url = _join_url(request, live)
-    config = {"role": "screen", "pin": live.pin, "key": key}
+    config = {"role": "screen", "pin": live.pin, "key": key, **_team_config(live)}
     response = render(
         request,
         "realtime/screen.html",

@@ -86,3 +86,104 @@ def shots_dir() -> Path | None:
     path = Path(value)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# --- A live server for the live-round tests --------------------------------------------------
+# (The same as tests/e2e/test_live_round.py's own, which overrides these in its module.)
+
+
+@pytest.fixture
+def live_server_process(transactional_db, browser):
+    """daphne in its own process, on this test's database (committed rows: a
+    transactional test). Stopped before the database is flushed."""
+    from urllib.parse import urlparse
+
+    from django.db import connection
+
+    from tests.support.daphne import daphne
+
+    settings_dict = connection.settings_dict
+    # The browser fixture lifts Django's async guard in this process; not in daphne's.
+    env = {"DJANGO_ALLOW_ASYNC_UNSAFE": ""}
+    if connection.vendor == "sqlite":
+        env["SQLITE_PATH"] = str(settings_dict["NAME"])
+    else:
+        url = urlparse(os.environ["DATABASE_URL"])
+        env["DATABASE_URL"] = url._replace(path="/" + settings_dict["NAME"]).geturl()
+    with daphne(env=env) as base:
+        yield base
+
+
+class BrowserPages:
+    """Browser contexts opened by a test, each with its console errors recorded."""
+
+    def __init__(self, browser) -> None:
+        self.browser = browser
+        self.contexts = []
+        self.errors: list[str] = []
+
+    def open(self, viewport: dict):
+        context = self.browser.new_context(viewport=viewport, device_scale_factor=1)
+        context.set_default_timeout(15_000)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.on(
+            "console",
+            lambda msg: self.errors.append(f"console: {msg.text}") if msg.type == "error" else None,
+        )
+        return page
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture
+def browser_pages(browser):
+    opened = BrowserPages(browser)
+    yield opened
+    opened.close()
+
+
+def sign_in(page, base: str, user) -> None:
+    """A session made here, in the shared database, handed to the browser as its cookie.
+    (The login form would need the same password hasher in both processes: this test
+    process uses a fast one that daphne does not know.)"""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": base,
+            }
+        ]
+    )
+
+
+def publish_question(bank, raw: dict):
+    """A question written into `bank`, reviewed and published; its version."""
+    from quizzes import services as bank_services
+
+    author = bank.owners.first()
+    question = bank_services.question_create(
+        bank=bank,
+        author=author,
+        raw={
+            "dimension": "knowledge",
+            "topic": "emergency",
+            "difficulty": "easy",
+            "source": "应急科普",
+            **raw,
+        },
+    )
+    version = question.versions.get()
+    bank_services.version_submit(version=version, actor=author)
+    bank_services.version_publish(version=version, reviewer=bank.reviewers.first())
+    version.refresh_from_db()
+    return version

@@ -255,3 +255,18 @@ async def test_over_the_socket_captains_buzz_and_stake_and_no_frame_shows_a_key_
     assert [row["rank"] for row in finished["leaderboard"]] == [1, 2, 3]
     for socket in (host, *captains):
         await socket.close()
+
+
+def test_a_player_who_joins_after_a_reveal_sees_the_team_standing_at_once():
+    live, host, (a, b, c) = finals_round()
+    set_turns(live, host, (a, b, c))
+    cap_a = services.player_join(live=live, nickname="甲队", team=a)
+    play.round_command(live=live, actor=host, name="start")
+    assert answer(cap_a, live, 0, True).accepted
+    reveal(live, host)
+    live.refresh_from_db()
+    play.snapshot(live, role="player", player=cap_a)  # the standings are cached now
+    late = services.player_join(live=live, nickname="甲队二号", team=a)
+    you = play.snapshot(live, role="player", player=late)["you"]
+    assert you["team"] == {"id": a.pk, "name": "A", "points": 110, "rank": 1}
+    assert (you["points"], you["rank"], you["captain"]) == (110, 1, False)

@@ -7,9 +7,11 @@ console only opens for the round's host, and the projector page only with its ke
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from realtime import services
@@ -274,7 +276,9 @@ def test_a_round_is_created_and_the_host_goes_to_its_console(client, teacher_ban
         ({"seconds_per_question": 1000}, "seconds_per_question"),
         ({"seconds_per_question": "soon"}, "seconds_per_question"),
         ({"kind": "buzzer-of-doom"}, "kind"),
-        ({"kind": "finals"}, "kind"),  # needs teams: not from this page
+        ({"kind": "finals", "team_mode": "mean"}, "team_mode"),  # finals: one device per team
+        ({"team_mode": "everyone"}, "team_mode"),
+        ({"join_mode": "guess"}, "join_mode"),
         ({"versions": ["DRAFT"]}, "versions"),
         ({"versions": ["OTHER"]}, "versions"),
         ({"versions": ["nope"]}, "versions"),
@@ -375,3 +379,437 @@ def test_only_the_host_downloads_the_results_workbook(client):
     ]
     assert "'=HYPERLINK(1)" in cells  # escaped, not a formula
     assert not any(isinstance(c, str) and c.startswith("=") for c in cells)
+
+
+# --- new rounds: kinds, teams and joining ---------------------------------------------------
+
+
+def test_the_new_round_page_offers_every_kind_team_mode_and_join_mode(client, teacher_bank):
+    teacher, bank, _published, _draft = teacher_bank
+    login(client, teacher)
+    html = client.get(reverse("realtime:new"), {"bank": bank.pk}).content.decode()
+    for name, value in [
+        ("kind", "classic"),
+        ("kind", "accuracy"),
+        ("kind", "finals"),
+        ("team_mode", ""),
+        ("team_mode", "mean"),
+        ("team_mode", "device"),
+        ("join_mode", "open"),
+        ("join_mode", "roster"),
+    ]:
+        assert re.search(rf'name="{name}" value="{value}"', html), (name, value)
+
+
+@pytest.mark.parametrize(
+    ("choice", "expected"),
+    [
+        ({"kind": "finals"}, ("finals", "device", "open")),
+        ({"kind": "finals", "team_mode": "device"}, ("finals", "device", "open")),
+        (
+            {"kind": "classic", "team_mode": "mean", "join_mode": "roster"},
+            ("classic", "mean", "roster"),
+        ),
+        ({"kind": "accuracy", "team_mode": "device"}, ("accuracy", "device", "open")),
+        ({"kind": "classic", "team_mode": ""}, ("classic", "", "open")),
+    ],
+)
+def test_a_round_is_created_with_the_kind_teams_and_joining_chosen(
+    client, teacher_bank, choice, expected
+):
+    teacher, bank, published, _draft = teacher_bank
+    login(client, teacher)
+    response = client.post(
+        reverse("realtime:new"),
+        {
+            "bank": bank.pk,
+            "title": "决赛",
+            "versions": [published[0].pk],
+            "seconds_per_question": 20,
+            **choice,
+        },
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    live = LiveRound.objects.get()
+    assert (live.kind, live.team_mode, live.join_mode) == expected
+
+
+# --- the lobby setup on the host console ------------------------------------------------------
+
+
+def team_round(
+    *, kind="finals", team_mode="", join_mode="open", types=("single", "single", "single")
+):
+    bank = BankFactory()
+    versions = [
+        QuestionFactory(bank=bank, type=qtype, stem=f"STEM{n}{MARK}").versions.get()
+        for n, qtype in enumerate(types)
+    ]
+    return services.round_create(
+        host=bank.owners.first(),
+        title="科学擂台决赛",
+        versions=versions,
+        kind=kind,
+        team_mode=team_mode,
+        join_mode=join_mode,
+    )
+
+
+def setup_url(live, name):
+    return reverse(f"realtime:host_{name}", args=[live.pin])
+
+
+def turns_data(live, **rows):
+    """Every question's row; `rows` overrides some: {"0": ("compulsory", team, 10)}."""
+    data = {}
+    for q in live.questions.order_by("position"):
+        turn, team, value = rows.get(str(q.position), ("all", None, 10))
+        data[f"turn_{q.position}"] = turn
+        data[f"team_{q.position}"] = "" if team is None else str(team.pk)
+        data[f"value_{q.position}"] = str(value)
+    return data
+
+
+def turns_of(live):
+    return list(live.questions.order_by("position").values_list("turn", "team_id", "value"))
+
+
+def test_the_host_console_of_a_final_shows_the_setup_in_the_lobby_only(client):
+    from tests.factories import SchoolFactory
+
+    live = team_round()
+    SchoolFactory(name="海淀实验中学")
+    login(client, live.host)
+    html = client.get(host_url(live)).content.decode()
+    assert 'id="live-setup"' in html
+    assert setup_url(live, "team_add") in html and setup_url(live, "turns") in html
+    assert setup_url(live, "roster") not in html  # an open round has no roster
+    for position in range(3):
+        assert f'name="turn_{position}"' in html
+    assert 'name="school"' in html and "<optgroup" in html and "海淀实验中学" in html
+
+    from realtime import play
+
+    services.team_create(live=live, actor=live.host, name="甲队")
+    play.round_command(live=live, actor=live.host, name="start")
+    html = client.get(host_url(live)).content.decode()
+    assert 'id="live-setup"' not in html
+    assert 'name="turn_0"' not in html
+
+
+def test_an_individual_open_round_has_no_setup_section(client):
+    live = make_round()
+    login(client, live.host)
+    html = client.get(host_url(live)).content.decode()
+    assert 'id="live-setup"' not in html
+    assert client.post(setup_url(live, "team_add"), {"name": "甲队"}).status_code == 404
+    assert client.post(setup_url(live, "turns"), {}).status_code == 404
+    assert client.post(setup_url(live, "roster"), {}).status_code == 404
+
+
+def test_the_host_adds_a_team_with_a_school(client):
+    from tests.factories import SchoolFactory
+
+    live = team_round()
+    school = SchoolFactory(name="海淀实验中学")
+    login(client, live.host)
+    response = client.post(setup_url(live, "team_add"), {"name": "  甲队  ", "school": school.pk})
+    assert response.status_code == 302
+    assert response["Location"] == host_url(live) + "#live-setup"
+    team = live.teams.get()
+    assert (team.name, team.school) == ("甲队", school)
+    html = client.get(response["Location"]).content.decode()
+    assert "甲队" in html and "海淀实验中学" in html
+    assert 'class="message message-success"' in html  # the notice, once, after the redirect
+
+
+def test_htmx_gets_the_setup_section_back_in_place(client):
+    live = team_round()
+    login(client, live.host)
+    response = client.post(setup_url(live, "team_add"), {"name": "乙队"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="live-setup"' in html
+    assert "<html" not in html  # the section only
+    assert "乙队" in html and "data-setup-notice" in html
+    refused = client.post(setup_url(live, "team_add"), {"name": ""}, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 200  # htmx swaps only successful responses
+    assert 'class="errorlist' in refused.content.decode()
+    assert live.teams.count() == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"name": ""},
+        {"name": "   "},
+        {"name": "x" * 61},
+        {"name": "甲队", "school": "999999"},
+        {"name": "甲队", "school": "not-a-school"},
+        {"name": "老队"},  # the name is taken
+    ],
+)
+def test_a_bad_team_is_refused_and_changes_nothing(client, data):
+    live = team_round()
+    services.team_create(live=live, actor=live.host, name="老队")
+    login(client, live.host)
+    response = client.post(setup_url(live, "team_add"), data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'class="errorlist' in html and 'role="alert"' in html
+    assert list(live.teams.values_list("name", flat=True)) == ["老队"]
+
+
+def test_the_host_sets_the_turns_of_the_final(client):
+    live = team_round()
+    a = services.team_create(live=live, actor=live.host, name="甲队")
+    b = services.team_create(live=live, actor=live.host, name="乙队")
+    login(client, live.host)
+    data = turns_data(
+        live, **{"0": ("compulsory", a, 20), "1": ("buzzer", b, 15), "2": ("risk", b, 10)}
+    )
+    response = client.post(setup_url(live, "turns"), data)
+    assert response.status_code == 302
+    # A buzzer question names no team, whatever the form said.
+    assert turns_of(live) == [("compulsory", a.pk, 20), ("buzzer", None, 15), ("risk", b.pk, 10)]
+    html = client.get(host_url(live)).content.decode()
+    assert re.search(r'name="turn_2"[^>]*>.*?<option value="risk" selected', html, re.S)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"1": ("compulsory", None, 10)},  # a compulsory question names its team
+        {"1": ("risk", None, 10)},
+        {"1": ("all", None, 0)},
+        {"1": ("all", None, 101)},
+        {"1": ("sudden-death", None, 10)},
+        {"1": ("compulsory", "OTHER", 10)},  # a team of another round
+    ],
+)
+def test_bad_turns_are_refused_whole_and_change_nothing(client, bad):
+    live = team_round()
+    a = services.team_create(live=live, actor=live.host, name="甲队")
+    other = team_round()
+    elsewhere = services.team_create(live=other, actor=other.host, name="外队")
+    turn, team, value = bad["1"]
+    rows = {"0": ("compulsory", a, 30), "1": (turn, elsewhere if team == "OTHER" else team, value)}
+    login(client, live.host)
+    before = turns_of(live)
+    response = client.post(setup_url(live, "turns"), turns_data(live, **rows))
+    assert response.status_code == 400
+    assert 'class="errorlist' in response.content.decode()
+    assert turns_of(live) == before  # question 0 is not changed either
+
+
+def test_setup_is_for_the_host_only(client):
+    live = team_round(join_mode="roster")
+    services.team_create(live=live, actor=live.host, name="甲队")
+    before = turns_of(live)
+    posts = [
+        (setup_url(live, "team_add"), {"name": "入侵队"}),
+        (setup_url(live, "turns"), turns_data(live, **{"0": ("buzzer", None, 50)})),
+        (setup_url(live, "roster"), {"file": SimpleUploadedFile("r.csv", b"a")}),
+    ]
+    for url, data in posts:
+        response = client.post(url, data)  # not signed in
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    for intruder in (UserFactory(role="organizer"), UserFactory(role="teacher"), adult()):
+        login(client, intruder)
+        for url, data in posts:
+            if "file" in data:
+                data = {"file": SimpleUploadedFile("r.csv", b"a")}
+            assert client.post(url, data).status_code == 403
+        assert client.get(setup_url(live, "slips")).status_code == 403
+        client.logout()
+    assert list(live.teams.values_list("name", flat=True)) == ["甲队"]
+    assert turns_of(live) == before
+    assert not live.roster.exists()
+
+
+def test_setup_is_refused_once_the_round_has_started(client):
+    from realtime import play
+
+    live = team_round(join_mode="roster")
+    a = services.team_create(live=live, actor=live.host, name="甲队")
+    play.round_command(live=live, actor=live.host, name="start")
+    login(client, live.host)
+    before = turns_of(live)
+    for url, data in [
+        (setup_url(live, "team_add"), {"name": "迟到队"}),
+        (setup_url(live, "turns"), turns_data(live, **{"1": ("compulsory", a, 10)})),
+        (
+            setup_url(live, "roster"),
+            {"file": SimpleUploadedFile("r.csv", "姓名,学校,队伍\n王,X,甲队".encode())},
+        ),
+    ]:
+        response = client.post(url, data)
+        assert response.status_code == 400, url
+        html = response.content.decode()
+        assert "data-setup-error" in html
+        assert 'name="turn_0"' not in html  # no forms once the round has started
+    assert list(live.teams.values_list("name", flat=True)) == ["甲队"]
+    assert turns_of(live) == before
+    assert not live.roster.exists()
+
+
+# --- rosters and join slips -----------------------------------------------------------------
+
+
+def roster_csv(rows) -> SimpleUploadedFile:
+    data = "\n".join(",".join(row) for row in rows).encode("utf-8")
+    return SimpleUploadedFile("名单.csv", data, content_type="text/csv")
+
+
+def test_a_roster_file_is_imported_and_the_slips_are_printed(client):
+    from tests.factories import SchoolFactory
+
+    live = team_round(kind="classic", team_mode="mean", join_mode="roster")
+    SchoolFactory(name="海淀实验中学")
+    SchoolFactory(name="西城第二中学")
+    login(client, live.host)
+    response = client.post(
+        setup_url(live, "roster"),
+        {
+            "file": roster_csv(
+                [
+                    ["姓名", "学校", "队伍"],
+                    ["王小明", "海淀实验中学", "甲队"],
+                    ["李华", "西城第二中学", "乙队"],
+                ]
+            )
+        },
+    )
+    assert response.status_code == 302
+    entries = list(live.roster.select_related("team", "school").order_by("name"))
+    assert [(e.name, e.team.name) for e in entries] == [("李华", "乙队"), ("王小明", "甲队")]
+    html = client.get(host_url(live)).content.decode()
+    assert setup_url(live, "slips") in html
+
+    response = client.get(setup_url(live, "slips"))
+    assert response.status_code == 200
+    assert response["Referrer-Policy"] == "no-referrer"
+    html = response.content.decode()
+    assert html.count('class="slip"') == 2
+    assert html.count("<svg") >= 2  # one QR code per slip, inline
+    for entry in entries:
+        url = f"http://testserver{player_url(live)}?roster={entry.token}"
+        assert f'data-url="{url}"' in html
+        assert entry.token in html and entry.name in html and entry.school.name in html
+        assert entry.team.name in html
+    assert live.pin in html
+    assert "js/live/slips.js" in html and "css/live.css" in html
+
+
+def test_a_roster_with_problems_is_refused_whole_and_they_are_shown_by_row_and_column(client):
+    from tests.factories import SchoolFactory
+
+    live = team_round(kind="classic", join_mode="roster")
+    SchoolFactory(name="海淀实验中学")
+    login(client, live.host)
+    response = client.post(
+        setup_url(live, "roster"),
+        {
+            "file": roster_csv(
+                [
+                    ["姓名", "学校"],
+                    ["王小明", "海淀实验中学"],
+                    ["李华", "火星小学"],
+                    ["", "海淀实验中学"],
+                ]
+            )
+        },
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "data-roster-report" in html
+    assert 'data-row="3" data-column="B"' in html and "火星小学" in html
+    assert 'data-row="4" data-column="A"' in html
+    assert not live.roster.exists()  # not even 王小明
+
+
+@pytest.mark.parametrize(
+    "upload",
+    [
+        SimpleUploadedFile("名单.txt", "姓名,学校\n王,X".encode()),
+        SimpleUploadedFile("名单.xlsx", b"not a workbook"),
+        SimpleUploadedFile("名单.csv", b""),
+    ],
+)
+def test_a_roster_file_that_cannot_be_read_is_refused(client, upload):
+    live = team_round(kind="classic", join_mode="roster")
+    login(client, live.host)
+    response = client.post(setup_url(live, "roster"), {"file": upload})
+    assert response.status_code == 400
+    assert 'class="errorlist' in response.content.decode() or "data-roster-report" in (
+        response.content.decode()
+    )
+    assert not live.roster.exists()
+
+
+def test_the_slips_page_is_for_the_host_only(client):
+    live = team_round(kind="classic", join_mode="roster")
+    response = client.get(setup_url(live, "slips"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    login(client, UserFactory(role="teacher"))
+    assert client.get(setup_url(live, "slips")).status_code == 403
+    login(client, live.host)
+    html = client.get(setup_url(live, "slips")).content.decode()
+    assert 'class="slip"' not in html and 'class="notice"' in html
+
+
+# --- teams for players ------------------------------------------------------------------------
+
+
+def test_the_teams_of_a_round_are_listed_for_the_join_form_without_questions(client):
+    from tests.factories import SchoolFactory
+
+    live = team_round()
+    school = SchoolFactory(name="朝阳中学")
+    a = services.team_create(live=live, actor=live.host, name="甲队", school=school)
+    b = services.team_create(live=live, actor=live.host, name="乙队")
+    services.question_turn_set(live=live, actor=live.host, position=1, turn="risk", team=b)
+    services.player_join(live=live, nickname="队长", team=a)
+    data = client.get(reverse("realtime:teams", args=[live.pin])).json()
+    assert data["teams"] == [
+        {"id": a.pk, "name": "甲队", "school": "朝阳中学", "members": 1},
+        {"id": b.pk, "name": "乙队", "school": "", "members": 0},
+    ]
+    assert data["turns"][1] == {"index": 1, "turn": "risk", "team": b.pk, "value": 10}
+    assert MARK not in json.dumps(data, ensure_ascii=False)
+    html = client.get(player_url(live)).content.decode()
+    assert "data-team-choice" in html and '"甲队"' in html.replace("\\u7532\\u961f", "甲队")
+    assert "data-buzz" in html and "data-stake-panel" in html
+
+
+def test_a_roster_slip_tells_its_player_their_team(client):
+    from tests.factories import SchoolFactory
+
+    live = team_round(kind="classic", team_mode="device", join_mode="roster")
+    SchoolFactory(name="海淀实验中学")
+    entries, report = services.roster_import(
+        live=live,
+        actor=live.host,
+        data="姓名,学校,队伍\n王小明,海淀实验中学,甲队".encode(),
+        filename="r.csv",
+    )
+    assert report.ok
+    url = reverse("realtime:teams", args=[live.pin])
+    assert client.get(url, {"roster": entries[0].token}).json()["mine"]["name"] == "甲队"
+    assert "mine" not in client.get(url, {"roster": "forged"}).json()
+    html = client.get(player_url(live), {"roster": entries[0].token}).content.decode()
+    assert "data-team-choice" not in html  # the slip names the team: nothing to choose
+
+
+def test_the_host_sees_the_players_of_a_team_round_with_their_team_and_captain(client):
+    live = team_round()
+    a = services.team_create(live=live, actor=live.host, name="甲队")
+    captain = services.player_join(live=live, nickname="队长", team=a)
+    member = services.player_join(live=live, nickname="队员", team=a)
+    login(client, live.host)
+    data = client.get(reverse("realtime:host_players", args=[live.pin])).json()
+    assert data["players"] == [
+        {"id": captain.pk, "nickname": "队长", "team": a.pk, "captain": True},
+        {"id": member.pk, "nickname": "队员", "team": a.pk, "captain": False},
+    ]
+    assert [t["name"] for t in data["teams"]] == ["甲队"]

@@ -3,7 +3,17 @@
 // console shows those buttons, and asks for a fresh snapshot after every change.
 
 import { LiveClient } from "./client.js";
-import { Announcer, Countdown, el, readJson, show, translator } from "./ui.js";
+import {
+  Announcer,
+  Countdown,
+  TeamBook,
+  el,
+  readJson,
+  show,
+  translator,
+  turnText,
+  valueText,
+} from "./ui.js";
 
 const config = readJson("live-config");
 const t = translator(readJson("live-strings"));
@@ -20,7 +30,23 @@ const state = {
   players: new Map(),
   locked: false,
   answers: 0,
+  question: null,
+  standings: null, // the last team leaderboard rows, once a question was revealed
+  buzz: null,
+  stakes: [],
 };
+
+const teamRound = Boolean(config.playsAsTeams);
+const finals = config.kind === "finals";
+const teams = new TeamBook({
+  url: teamRound ? config.teamsUrl : "",
+  teams: config.teams,
+  onChange: () => {
+    drawPlayers();
+    drawStandings();
+    drawTurn();
+  },
+});
 
 const client = new LiveClient({
   pin: config.pin,
@@ -54,7 +80,21 @@ function onFrame(frame) {
       return;
     case "player_joined":
       addPlayer(frame.player);
+      if (config.captainsAnswer) {
+        loadPlayersSoon(); // who is captain: the first to join each team
+      }
       drawPlayers();
+      return;
+    case "buzzed":
+      state.buzz = { question: frame.question, team: frame.team };
+      drawTurn();
+      return;
+    case "staked":
+      state.stakes = state.stakes.filter(
+        (row) => !(row.question === frame.question && row.team === frame.team),
+      );
+      state.stakes.push({ question: frame.question, team: frame.team, stake: frame.stake });
+      drawTurn();
       return;
     case "player_left":
       state.players.delete(frame.player);
@@ -75,6 +115,7 @@ function onFrame(frame) {
       return;
     case "question_opened":
       state.answers = 0;
+      state.buzz = null;
       drawCount();
       drawQuestion(frame.question);
       announcer.say(t("question_of", { n: frame.question.index + 1, total: state.total }));
@@ -85,6 +126,12 @@ function onFrame(frame) {
       break;
     case "revealed":
       announcer.say(t("status_revealed"));
+      takeStandings(frame.leaderboard);
+      break;
+    case "leaderboard":
+    case "finished":
+    case "question_voided":
+      takeStandings(frame.leaderboard);
       break;
     case "paused":
       if (typeof frame.remaining_ms === "number") {
@@ -107,6 +154,22 @@ function onFrame(frame) {
 
 function applySnapshot(frame) {
   state.status = frame.status;
+  if (frame.teams) {
+    teams.update(frame.teams);
+  }
+  if (frame.leaderboard) {
+    takeStandings(frame.leaderboard);
+  }
+  if (finals) {
+    state.buzz = frame.buzz ? { question: frame.question_index, ...frame.buzz } : null;
+    state.stakes = frame.stakes || [];
+  }
+  // Teams, turns and the roster are set up in the lobby only.
+  const setup = document.querySelector("[data-setup]");
+  const lobby = frame.status === "lobby" || (frame.status === "paused" && frame.paused_from === "lobby");
+  if (setup && !lobby) {
+    setup.remove();
+  }
   state.allowed = frame.allowed || [];
   state.questionIndex = frame.question_index;
   state.total = frame.total_questions;
@@ -143,15 +206,20 @@ function applySnapshot(frame) {
       countdown.stop(true);
     }
   } else {
+    state.question = null;
+    drawTurn();
     $("[data-stem]").replaceChildren();
     countdown.stop(false);
   }
   drawCount(frame.players);
   drawLock();
+  drawStandings();
   root.dataset.status = frame.status;
 }
 
 function drawQuestion(question, frozenMs) {
+  state.question = question;
+  drawTurn();
   $("[data-stem]").innerHTML = question.stem;
   if (typeof frozenMs === "number") {
     countdown.freeze(frozenMs, question.closes_at - question.opens_at);
@@ -169,6 +237,18 @@ function drawCount(players) {
 
 // --- players, lock ---------------------------------------------------------------------------
 
+let loadTimer = null;
+
+/** Read the list again, once for a burst of joins (a hall joining at once). */
+function loadPlayersSoon() {
+  if (loadTimer === null) {
+    loadTimer = setTimeout(() => {
+      loadTimer = null;
+      loadPlayers();
+    }, 1500);
+  }
+}
+
 async function loadPlayers() {
   try {
     const response = await fetch(config.playersUrl, {
@@ -183,8 +263,12 @@ async function loadPlayers() {
     for (const player of data.players) {
       addPlayer(player);
     }
+    if (data.teams) {
+      teams.update(data.teams);
+    }
     state.locked = data.locked;
     drawPlayers();
+    drawStandings();
     drawLock();
   } catch (_error) {
     // The list comes back with the next reconnect.
@@ -192,18 +276,74 @@ async function loadPlayers() {
 }
 
 function addPlayer(player) {
-  state.players.set(player.id, player);
+  state.players.set(player.id, { ...(state.players.get(player.id) || {}), ...player });
 }
 
 function drawPlayers() {
   const list = $("[data-players]");
   list.replaceChildren();
-  for (const player of state.players.values()) {
-    list.append(
-      el(
+  if (teamRound) {
+    // Grouped by team, in the teams' order; the captain first in each.
+    const groups = new Map(teams.list().map((team) => [team.id, []]));
+    const loose = [];
+    for (const player of state.players.values()) {
+      const group = player.team !== null && player.team !== undefined ? groups.get(player.team) : null;
+      if (group) {
+        group.push(player);
+      } else if (player.team !== null && player.team !== undefined) {
+        groups.set(player.team, [player]);
+        teams.name(player.team); // unknown: ask for the teams again
+      } else {
+        loose.push(player);
+      }
+    }
+    for (const [id, members] of groups) {
+      members.sort((a, b) => Number(Boolean(b.captain)) - Number(Boolean(a.captain)));
+      const sub = el("ul", { class: "player-sublist" }, ...members.map(playerItem));
+      list.append(
+        el(
+          "li",
+          { class: "player-team", "data-team": String(id) },
+          el("span", { class: "player-team-name", text: teams.name(id) || "?" }),
+          el("span", {
+            class: "player-team-count muted",
+            text: " (" + t(members.length === 1 ? "team_members_one" : "team_members", { n: members.length }) + ")",
+          }),
+          sub,
+        ),
+      );
+    }
+    if (loose.length) {
+      list.append(
+        el(
+          "li",
+          { class: "player-team" },
+          el("span", { class: "player-team-name", text: t("no_team") }),
+          el("ul", { class: "player-sublist" }, ...loose.map(playerItem)),
+        ),
+      );
+    }
+  } else {
+    for (const player of state.players.values()) {
+      list.append(playerItem(player));
+    }
+  }
+  for (const node of $$("[data-player-count]")) {
+    node.textContent = String(state.players.size);
+  }
+  show($("[data-no-players]"), state.players.size === 0);
+}
+
+function playerItem(player) {
+  return el(
         "li",
         { class: "player-item", "data-player": player.id },
-        el("span", { class: "player-name", text: player.nickname }),
+        el(
+          "span",
+          { class: "player-name" },
+          player.nickname,
+          player.captain ? el("span", { class: "captain-badge", text: t("captain") }) : null,
+        ),
         el("button", {
           type: "button",
           class: "button button-small",
@@ -215,13 +355,63 @@ function drawPlayers() {
             }
           },
         }),
+      );
+}
+
+/** Team standings: the last leaderboard, else every team at the start score. */
+function takeStandings(rows) {
+  if (teamRound && Array.isArray(rows)) {
+    state.standings = rows;
+    drawStandings();
+  }
+}
+
+function drawStandings() {
+  const list = $("[data-standings]");
+  if (!list) {
+    return;
+  }
+  const rows =
+    state.standings ||
+    teams.list().map((team) => ({ rank: 1, team: team.id, name: team.name, points: config.startScore }));
+  show($("[data-no-standings]"), rows.length === 0);
+  list.replaceChildren(
+    ...rows.map((row) =>
+      el(
+        "li",
+        { class: "standing", "data-team": String(row.team) },
+        el("span", { class: "board-rank", text: String(row.rank) }),
+        el("span", { class: "board-name", text: row.name }),
+        el("span", { class: "board-points", text: row.points + " " + t("points") }),
       ),
-    );
+    ),
+  );
+}
+
+/** The finals: whose turn the current question is, who leads the buzz, the stakes. */
+function drawTurn() {
+  const line = $("[data-turn]");
+  if (!line) {
+    return;
   }
-  for (const node of $$("[data-player-count]")) {
-    node.textContent = String(state.players.size);
-  }
-  show($("[data-no-players]"), state.players.size === 0);
+  const question = state.question;
+  const parts = question ? [turnText(question, (id) => teams.name(id), t), valueText(question, t)] : [];
+  line.textContent = parts.filter(Boolean).join(" · ");
+  show(line, Boolean(line.textContent));
+  const buzzLine = $("[data-buzz-line]");
+  const lead = question && state.buzz && state.buzz.question === question.index ? state.buzz : null;
+  buzzLine.textContent =
+    question && question.turn === "buzzer"
+      ? lead
+        ? t("buzz_led_by", { team: teams.name(lead.team) || "?" })
+        : t("buzz_nobody")
+      : "";
+  show(buzzLine, Boolean(buzzLine.textContent));
+  const stakeLine = $("[data-stake-line]");
+  stakeLine.textContent = state.stakes
+    .map((row) => t("staked", { team: teams.name(row.team) || "?", stake: row.stake, n: row.question + 1 }))
+    .join(" ");
+  show(stakeLine, state.stakes.length > 0);
 }
 
 function drawLock() {
@@ -270,6 +460,13 @@ $("[data-void-form]").addEventListener("submit", (event) => {
   if (window.confirm(t("void_confirm", { n: index + 1 }))) {
     command("void", { question: index });
   }
+});
+
+// The setup section (lobby) is sent again by htmx after each change: the teams may
+// have changed, so read them again.
+document.body.addEventListener("htmx:afterSwap", () => {
+  teams.refresh();
+  loadPlayers();
 });
 
 client.start();

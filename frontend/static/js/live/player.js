@@ -12,6 +12,7 @@ import {
   Countdown,
   LABELS,
   SHAPES,
+  TeamBook,
   drawLeaderboard,
   el,
   keyOptionIds,
@@ -20,6 +21,8 @@ import {
   readJson,
   show,
   translator,
+  turnText,
+  valueText,
 } from "./ui.js";
 
 const config = readJson("live-config");
@@ -31,6 +34,13 @@ for (const node of root.querySelectorAll("[data-view]")) {
   views[node.dataset.view] = node;
 }
 const announcer = new Announcer($("[data-announce]"));
+
+// Team rounds (a mean of the members, or one device per team) and the stage finals.
+const teamRound = Boolean(config.playsAsTeams);
+const finals = config.kind === "finals";
+const captainsAnswer = Boolean(config.captainsAnswer);
+const rosterJoin = config.joinMode === "roster";
+const LOBBY_POLL_MS = 8000;
 
 // --- storage: the resume token, the answer in flight, the last result -----------------
 
@@ -72,16 +82,52 @@ const state = {
   leaderboard: [],
   draft: [], // choices picked so far (multiple, ordering)
   joined: false,
+  questionIndex: -1,
+  chosenTeam: null, // the team picked on the join form
+  captain: null, // this device answers for its team (snapshot you.captain)
+  buzz: null, // {question, team, received_at}: who leads the current buzzer question
+  myBuzz: null, // {question, state: "sending" | "ack" | "rejected", reason}
+  stakes: [], // [{question, team, stake}] chosen so far (snapshot, staked)
+  myStake: null, // {question, stake, state: "sending" | "ack" | "rejected", reason}
+  turnsFrozen: false, // the turns were read after the start (they cannot change then)
 };
+
+const teams = new TeamBook({
+  url: teamRound ? config.teamsUrl : "",
+  teams: config.teams,
+  onChange: () => redrawTeams(),
+});
+// For tests and the console: what this page knows (it knows no key before the reveal).
+window.sciarenaPlayer = { state, teams };
+
+function myTeam() {
+  return state.me && state.me.team !== undefined && state.me.team !== null ? state.me.team : null;
+}
+
+function setMyTeam(id) {
+  if (!state.me || id === null || id === undefined || state.me.team === id) {
+    return;
+  }
+  state.me.team = id;
+  store.set("", state.me);
+  redrawTeams();
+}
 
 const client = new LiveClient({
   pin: config.pin,
-  hello: () =>
-    state.me && state.me.token
-      ? { type: "resume", token: state.me.token }
-      : config.joinMode === "roster"
-        ? { type: "join", roster_token: state.nickname || "" }
-        : { type: "join", nickname: state.nickname || "" },
+  hello: () => {
+    if (state.me && state.me.token) {
+      return { type: "resume", token: state.me.token };
+    }
+    if (rosterJoin) {
+      return { type: "join", roster_token: state.nickname || "" };
+    }
+    const message = { type: "join", nickname: state.nickname || "" };
+    if (teamRound && state.chosenTeam !== null) {
+      message.team = state.chosenTeam;
+    }
+    return message;
+  },
   onFrame: (frame) => onFrame(frame),
   onConnection: (status) => drawConnection(status),
 });
@@ -98,6 +144,7 @@ const countdown = new Countdown({
     if (state.status === "question_open") {
       setAnswerStatus(state.answer ? null : t("time_up"));
       lockAnswers(true);
+      applyTurn();
     }
   },
 });
@@ -117,15 +164,75 @@ const joinForm = $("[data-join-form]");
 const nicknameInput = $("[data-nickname]");
 const joinError = $("[data-join-error]");
 
-function showJoinError(text) {
+const teamChoice = $("[data-team-choice]");
+
+function showJoinError(text, field) {
   joinError.textContent = text || "";
   show(joinError, Boolean(text));
-  if (text) {
-    nicknameInput.setAttribute("aria-invalid", "true");
-    nicknameInput.focus();
-  } else {
-    nicknameInput.removeAttribute("aria-invalid");
+  const target = field || nicknameInput;
+  nicknameInput.removeAttribute("aria-invalid");
+  if (teamChoice) {
+    teamChoice.removeAttribute("aria-invalid");
   }
+  if (text) {
+    target.setAttribute("aria-invalid", "true");
+    const focusable = target.matches("input") ? target : target.querySelector("input");
+    if (focusable) {
+      focusable.focus();
+    }
+  }
+}
+
+/** The teams to choose from on the join form (team rounds without a roster). */
+function drawJoinTeams() {
+  if (!teamChoice) {
+    return;
+  }
+  const box = $("[data-team-options]");
+  const picked = state.chosenTeam;
+  const list = teams.list();
+  box.replaceChildren(
+    ...list.map((team) =>
+      el(
+        "label",
+        { class: "team-option" },
+        el("input", {
+          type: "radio",
+          name: "team",
+          value: String(team.id),
+          checked: picked === team.id,
+          onchange: () => {
+            state.chosenTeam = team.id;
+          },
+        }),
+        el("span", { class: "team-option-name", text: team.name }),
+        team.school ? el("span", { class: "team-option-school", text: team.school }) : null,
+        typeof team.members === "number"
+          ? el("span", {
+              class: "team-option-count",
+              text: t(team.members === 1 ? "team_members_one" : "team_members", { n: team.members }),
+            })
+          : null,
+      ),
+    ),
+  );
+  show($("[data-no-teams]"), list.length === 0);
+}
+
+let lobbyPoll = null;
+
+/** While the join form waits for the host's teams, or a captain waits in the lobby for
+ * the turns (a risk question first?), ask again now and then. */
+function pollTeams() {
+  clearTimeout(lobbyPoll);
+  const joining = teamChoice && root.dataset.phase === "join" && teams.list().length === 0;
+  const staking = finals && state.captain && state.status === "lobby";
+  if (!joining && !staking) {
+    return;
+  }
+  lobbyPoll = setTimeout(() => {
+    teams.refresh().finally(pollTeams);
+  }, LOBBY_POLL_MS);
 }
 
 joinForm.addEventListener("submit", (event) => {
@@ -134,6 +241,14 @@ joinForm.addEventListener("submit", (event) => {
   if (!state.nickname && (!config.signedIn || config.joinMode === "roster")) {
     showJoinError(t(config.joinMode === "roster" ? "error_roster_token" : "error_nickname"));
     return;
+  }
+  if (teamChoice) {
+    const checked = teamChoice.querySelector("input[name=team]:checked");
+    state.chosenTeam = checked ? Number(checked.value) : null;
+    if (state.chosenTeam === null) {
+      showJoinError(t("error_team"), teamChoice);
+      return;
+    }
   }
   showJoinError("");
   joinForm.querySelector("button[type=submit]").disabled = true;
@@ -173,7 +288,10 @@ function joinRefused(frame) {
         : frame.detail || t("error_other");
   setView("join");
   joinForm.querySelector("button[type=submit]").disabled = false;
-  showJoinError(frame.code === "unknown_player" ? "" : text);
+  if (frame.code === "team") {
+    teams.refresh(); // the list may have changed since the page was drawn
+  }
+  showJoinError(frame.code === "unknown_player" ? "" : text, frame.code === "team" ? teamChoice : null);
 }
 
 // --- frames --------------------------------------------------------------------------
@@ -183,10 +301,26 @@ function onFrame(frame) {
     case "welcome":
       state.joined = true;
       if (frame.token) {
-        state.me = { token: frame.token, player: frame.player.id, nickname: frame.player.nickname };
+        const same = state.me && state.me.token === frame.token;
+        const team = same ? myTeam() : teamRound && !rosterJoin ? state.chosenTeam : null;
+        state.me = {
+          token: frame.token,
+          player: frame.player.id,
+          nickname: frame.player.nickname,
+          team,
+        };
         store.set("", state.me);
+        if (teamRound && rosterJoin && team === null && state.nickname) {
+          // A roster slip names the team: ask which (the socket says so only later).
+          teams.refresh({ roster: state.nickname }).then((data) => {
+            if (data && data.mine) {
+              setMyTeam(data.mine.id);
+            }
+          });
+        }
       }
       $("[data-me]").textContent = state.me ? state.me.nickname : "";
+      redrawTeams();
       break;
     case "snapshot":
       applySnapshot(frame);
@@ -194,7 +328,10 @@ function onFrame(frame) {
     case "question_opened":
       state.status = "question_open";
       state.pausedFrom = null;
+      state.questionIndex = frame.question_index;
+      state.buzz = null;
       openQuestion(frame.question, true);
+      drawStake();
       break;
     case "question_closed":
       state.status = "question_closed";
@@ -209,18 +346,23 @@ function onFrame(frame) {
       takeYou(frame.you, frame.reveal ? frame.reveal.index : null);
       state.leaderboard = frame.leaderboard || [];
       drawReveal(true);
+      needTurns();
+      drawStake();
       break;
     case "leaderboard":
       state.status = "leaderboard";
       takeYou(frame.you, null);
       state.leaderboard = frame.leaderboard || [];
       drawBoard("leaderboard");
+      needTurns();
+      drawStake();
       break;
     case "finished":
       state.status = "finished";
       takeYou(frame.you, null);
       state.leaderboard = frame.leaderboard || [];
       drawBoard("finished");
+      drawStake();
       break;
     case "question_voided":
       takeYou(frame.you, null);
@@ -238,6 +380,7 @@ function onFrame(frame) {
         lockAnswers(true);
       }
       drawPaused(frame.remaining_ms);
+      drawStake();
       break;
     case "resumed":
       state.status = frame.status;
@@ -248,7 +391,9 @@ function onFrame(frame) {
         state.question.opens_at = frame.opened_at;
         countdown.run(frame.opened_at, frame.closes_at);
         lockAnswers(Boolean(state.answer) || !answersOpen());
+        applyTurn();
       }
+      drawStake();
       break;
     case "aborted":
       state.status = "aborted";
@@ -267,11 +412,27 @@ function onFrame(frame) {
     case "reject":
       onReject(frame);
       break;
+    case "buzzed":
+      onBuzzed(frame);
+      break;
+    case "buzz_ack":
+    case "buzz_reject":
+      onBuzzReply(frame);
+      break;
+    case "staked":
+      onStaked(frame);
+      break;
+    case "stake_ack":
+    case "stake_reject":
+      onStakeReply(frame);
+      break;
     case "error":
       if (!state.joined || frame.code === "unknown_player") {
         joinRefused(frame);
       } else if (frame.code === "rate_limited" && state.answer && state.answer.state === "sending") {
         setTimeout(sendAnswer, 1000);
+      } else if (frame.code === "rate_limited") {
+        setTimeout(resendPending, 1000);
       }
       break;
     default:
@@ -285,8 +446,17 @@ function takeYou(you, revealedIndex) {
   }
   state.you = { ...(state.you || {}), ...you };
   state.total = you.points;
-  if (revealedIndex !== null && revealedIndex !== undefined && "correct" in you) {
-    state.result = { index: revealedIndex, correct: you.correct, gained: you.gained };
+  if (you.team) {
+    setMyTeam(you.team.id);
+  }
+  // In the finals a team may gain or lose points without an answer of its own (a risk
+  // question not answered), so a change alone is a result too.
+  if (revealedIndex !== null && revealedIndex !== undefined && ("correct" in you || "gained" in you)) {
+    state.result = {
+      index: revealedIndex,
+      correct: "correct" in you ? you.correct : null,
+      gained: you.gained || 0,
+    };
     store.set(".result", state.result);
   }
   drawTotal();
@@ -299,9 +469,23 @@ function applySnapshot(frame) {
   state.permutations = frame.permutations || [];
   state.leaderboard = frame.leaderboard || [];
   state.reveal = frame.reveal || null;
+  state.questionIndex = frame.question_index;
+  if (frame.teams) {
+    teams.update(frame.teams);
+  }
   if (frame.you) {
     state.you = frame.you;
     state.total = frame.you.points;
+    if ("captain" in frame.you) {
+      state.captain = Boolean(frame.you.captain);
+    }
+    if (frame.you.team) {
+      setMyTeam(frame.you.team.id);
+    }
+  }
+  if (finals) {
+    state.buzz = frame.buzz ? { question: frame.question_index, ...frame.buzz } : null;
+    state.stakes = frame.stakes || [];
   }
   $("[data-title]").textContent = frame.title;
   drawTotal();
@@ -312,6 +496,7 @@ function applySnapshot(frame) {
   }
   if (visible === "lobby") {
     setView("lobby");
+    drawLobby();
   } else if (visible === "question_open" || visible === "question_closed") {
     openQuestion(frame.question, false);
     if (visible === "question_closed") {
@@ -332,6 +517,10 @@ function applySnapshot(frame) {
   } else {
     show(views.paused, false);
   }
+  resendPending();
+  needTurns();
+  drawStake();
+  pollTeams();
 }
 
 function reconcileAnswer(index, answeredId, visible) {
@@ -381,8 +570,70 @@ function setNotice(text) {
 }
 
 function drawTotal() {
+  drawTeamName();
   const node = $("[data-total]");
-  node.textContent = state.me ? t("total", { points: state.total || 0 }) : "";
+  if (!state.me) {
+    node.textContent = "";
+  } else if (finals) {
+    // In the finals every score is the team's.
+    const points = teamPoints();
+    node.textContent = points === null ? "" : t("team_points", { points });
+  } else {
+    node.textContent = t("total", { points: state.total || 0 });
+  }
+}
+
+/** The team's points if known: the server's word, or the finals' start before any reveal. */
+function teamPoints() {
+  const you = state.you || {};
+  if (you.team && typeof you.team.points === "number") {
+    return you.team.points;
+  }
+  if (finals && state.questionIndex < 0) {
+    return config.startScore;
+  }
+  return null;
+}
+
+/** Everything that shows the player's team: header, lobby, join form, turns. */
+function redrawTeams() {
+  drawJoinTeams();
+  drawTotal();
+  if (root.dataset.phase === "lobby") {
+    drawLobby();
+  }
+  if (root.dataset.phase === "question" && state.question) {
+    applyTurn();
+  }
+  drawStake();
+}
+
+/** The header: the team's name, and a badge on the captain's phone. */
+function drawTeamName() {
+  const node = $("[data-team-name]");
+  if (!node) {
+    return;
+  }
+  const name = state.me && myTeam() !== null ? teams.name(myTeam()) : "";
+  node.replaceChildren(name);
+  if (name && captainsAnswer && state.captain) {
+    node.append(" ", el("span", { class: "captain-badge", text: t("captain") }));
+  }
+  show(node, Boolean(name));
+}
+
+function drawLobby() {
+  const banner = $("[data-lobby-team]");
+  if (!banner) {
+    return;
+  }
+  const name = myTeam() !== null ? teams.name(myTeam()) : "";
+  banner.textContent = name ? t("team_of", { team: name }) : "";
+  show(banner, Boolean(name));
+  const note = $("[data-captain-note]");
+  const known = captainsAnswer && state.captain !== null;
+  note.textContent = known ? t(state.captain ? "you_captain" : "you_member") : "";
+  show(note, known);
 }
 
 function ended(text) {
@@ -436,12 +687,17 @@ function openQuestion(question, fresh) {
   const open = state.status === "question_open" && countdown.remaining() > 0;
   lockAnswers(!open || Boolean(state.answer));
   drawAnswerStatus();
+  applyTurn();
   if (fresh) {
     const stemText = $("[data-stem]").textContent.trim();
+    const turn = $("[data-turn]");
+    const note = $("[data-wait-note]");
     announcer.say(
       t("question_of", { n: question.index + 1, total: state.totalQuestions || "?" }) +
         ". " +
-        stemText,
+        (turn && !turn.hidden ? turn.textContent + ". " : "") +
+        stemText +
+        (note && !note.hidden ? " " + note.textContent : ""),
     );
   }
 }
@@ -630,8 +886,285 @@ function lockAnswers(locked) {
   }
 }
 
+// --- teams: who answers, the buzz, the stake ------------------------------------------------
+
+/** The buzz that leads the current question, if it is a buzzer question. */
+function currentBuzz(question) {
+  return state.buzz && question && state.buzz.question === question.index ? state.buzz : null;
+}
+
+/**
+ * Whether this device answers the question: "" if it does, else why not: "captain"
+ * (the team's captain answers), "other" (another team's compulsory or risk question),
+ * "buzz" (a buzzer question nobody leads yet), "buzz_other" (another team leads).
+ */
+function answerGate(question) {
+  if (!teamRound || !question) {
+    return "";
+  }
+  if (captainsAnswer && state.captain === false) {
+    return "captain";
+  }
+  if (!finals || !question.turn) {
+    return "";
+  }
+  const mine = myTeam();
+  if (question.turn === "compulsory" || question.turn === "risk") {
+    return question.team === mine ? "" : "other";
+  }
+  if (question.turn === "buzzer") {
+    const lead = currentBuzz(question);
+    if (!lead) {
+      return "buzz";
+    }
+    return lead.team === mine ? "" : "buzz_other";
+  }
+  return "";
+}
+
+function stakeOf(index, team) {
+  const found = state.stakes.find((row) => row.question === index && row.team === team);
+  return found ? found.stake : null;
+}
+
+/** Show or hide the answer buttons, the buzz button and the notes for this question. */
+function applyTurn() {
+  const question = state.question;
+  if (!teamRound || !question) {
+    return;
+  }
+  const gate = answerGate(question);
+  const answered = Boolean(state.answer);
+  show($("[data-answer-area]"), gate === "" || answered);
+  const lead = currentBuzz(question);
+  let note = "";
+  if (!answered && gate === "captain") {
+    note = t("captain_answers");
+  } else if (!answered && gate === "other") {
+    note = t("other_turn", { team: teams.name(question.team) || "?" });
+  }
+  const waitNote = $("[data-wait-note]");
+  waitNote.textContent = note;
+  show(waitNote, Boolean(note));
+  if (!finals) {
+    return;
+  }
+  const banner = $("[data-turn]");
+  const parts = [turnText(question, (id) => teams.name(id), t)];
+  if (question.turn === "risk") {
+    const stake = stakeOf(question.index, question.team);
+    parts.push(stake !== null ? t("stake_is", { stake }) : t("stake_none"));
+  } else {
+    parts.push(valueText(question, t));
+  }
+  banner.textContent = parts.filter(Boolean).join(" · ");
+  banner.dataset.turn = question.turn || "";
+  show(banner, Boolean(question.turn));
+  // The buzz: captains press while the question is open and nobody leads.
+  const buzzer = question.turn === "buzzer";
+  const mine = state.myBuzz && state.myBuzz.question === question.index ? state.myBuzz : null;
+  const canBuzz = buzzer && state.captain === true && !lead && state.status === "question_open";
+  show($("[data-buzz-area]"), canBuzz && answersOpen());
+  $("[data-buzz]").disabled = !answersOpen() || Boolean(mine && mine.state === "sending");
+  let status = "";
+  if (buzzer && lead) {
+    status = lead.team === myTeam() ? t("buzz_first") : t("buzz_led_by", { team: teams.name(lead.team) || "?" });
+  } else if (buzzer && mine && mine.state === "sending") {
+    status = t("buzz_sending");
+  } else if (buzzer && mine && mine.state === "rejected") {
+    const key = "buzz_reject_" + mine.reason;
+    status = t(key) !== key ? t(key) : t("buzz_reject_other");
+  } else if (buzzer && state.status === "question_open" && state.captain === false) {
+    status = t("buzz_nobody");
+  }
+  const statusNode = $("[data-buzz-status]");
+  statusNode.textContent = status;
+  statusNode.classList.toggle("is-mine", Boolean(lead && lead.team === myTeam()));
+  show(statusNode, Boolean(status));
+  root.dataset.buzzState = buzzer ? (lead ? (lead.team === myTeam() ? "mine" : "other") : "open") : "";
+}
+
+function buzz() {
+  const question = state.question;
+  if (!question || !answersOpen() || currentBuzz(question)) {
+    return;
+  }
+  state.myBuzz = { question: question.index, state: "sending" };
+  client.send({ type: "buzz", question: question.index });
+  applyTurn();
+}
+
+const buzzButton = $("[data-buzz]");
+if (buzzButton) {
+  buzzButton.addEventListener("click", buzz);
+}
+
+function onBuzzed(frame) {
+  state.buzz = { question: frame.question, team: frame.team, received_at: frame.received_at };
+  if (state.question && state.question.index === frame.question) {
+    applyTurn();
+    lockAnswers(!answersOpen() || Boolean(state.answer));
+    announcer.say(
+      frame.team === myTeam() ? t("buzz_first") : t("buzz_led_by", { team: teams.name(frame.team) || "?" }),
+    );
+  }
+}
+
+function onBuzzReply(frame) {
+  if (frame.type === "buzz_ack") {
+    state.myBuzz = { question: frame.question, state: "ack", first: frame.first };
+    if (frame.first && !currentBuzz(state.question)) {
+      state.buzz = { question: frame.question, team: myTeam(), received_at: frame.received_at };
+    } else if (!frame.first && !currentBuzz(state.question)) {
+      client.requestSnapshot(); // another team leads: the snapshot says which
+    }
+  } else {
+    state.myBuzz = { question: frame.question, state: "rejected", reason: frame.reason };
+  }
+  if (state.question && state.question.index === frame.question) {
+    applyTurn();
+    lockAnswers(!answersOpen() || Boolean(state.answer));
+  }
+}
+
+/** The risk question this captain stakes on now, if any: the next one, its team's. */
+function stakeQuestion() {
+  if (!finals || state.captain !== true || myTeam() === null) {
+    return null;
+  }
+  const visible = state.status === "paused" ? state.pausedFrom : state.status;
+  if (!["lobby", "revealed", "leaderboard"].includes(visible)) {
+    return null;
+  }
+  const next = visible === "lobby" ? 0 : state.questionIndex + 1;
+  const plan = teams.turn(next);
+  if (!plan || plan.turn !== "risk" || plan.team !== myTeam()) {
+    return null;
+  }
+  return next;
+}
+
+/** Captains need the turns to know when to stake: read them after the start (once,
+ * they are fixed then) and now and then in the lobby (the host may still change them). */
+function needTurns() {
+  if (!finals || state.captain !== true) {
+    return;
+  }
+  if (state.status !== "lobby" && state.status !== null) {
+    if (!state.turnsFrozen) {
+      state.turnsFrozen = true;
+      teams.refresh();
+    }
+  } else if (!teams.turns.length) {
+    teams.refresh();
+  }
+}
+
+function drawStake() {
+  const panel = $("[data-stake-panel]");
+  if (!panel) {
+    return;
+  }
+  const index = stakeQuestion();
+  show(panel, index !== null);
+  if (index === null) {
+    return;
+  }
+  const chosen = stakeOf(index, myTeam());
+  const mine = state.myStake && state.myStake.question === index ? state.myStake : null;
+  for (const button of panel.querySelectorAll("[data-stake]")) {
+    const value = Number(button.dataset.stake);
+    const picked = chosen !== null ? chosen === value : Boolean(mine && mine.stake === value);
+    button.setAttribute("aria-pressed", picked ? "true" : "false");
+    button.disabled = chosen !== null || Boolean(mine && mine.state === "sending");
+  }
+  let status = "";
+  const node = $("[data-stake-status]");
+  node.classList.remove("is-ok", "is-bad");
+  if (chosen !== null) {
+    status = "✓ " + t("stake_done", { stake: chosen });
+    node.classList.add("is-ok");
+  } else if (mine && mine.state === "sending") {
+    status = t("stake_sending");
+  } else if (mine && mine.state === "rejected") {
+    const key = "stake_reject_" + mine.reason;
+    status = "✗ " + (t(key) !== key ? t(key) : t("stake_reject_other"));
+    node.classList.add("is-bad");
+  }
+  node.textContent = status;
+  show(node, Boolean(status));
+  panel.dataset.question = String(index);
+  panel.dataset.staked = chosen !== null ? String(chosen) : "";
+}
+
+function sendStake(stake) {
+  const index = stakeQuestion();
+  if (index === null || stakeOf(index, myTeam()) !== null) {
+    return;
+  }
+  state.myStake = { question: index, stake, state: "sending" };
+  client.send({ type: "stake", question: index, stake });
+  drawStake();
+}
+
+for (const button of root.querySelectorAll("[data-stake]")) {
+  button.addEventListener("click", () => sendStake(Number(button.dataset.stake)));
+}
+
+function onStaked(frame) {
+  state.stakes = state.stakes.filter((row) => !(row.question === frame.question && row.team === frame.team));
+  state.stakes.push({ question: frame.question, team: frame.team, stake: frame.stake });
+  drawStake();
+  if (state.question && state.question.index === frame.question) {
+    applyTurn();
+  }
+  const text = t("staked", {
+    team: teams.name(frame.team) || "?",
+    stake: frame.stake,
+    n: frame.question + 1,
+  });
+  if (frame.team !== myTeam() || state.captain !== true) {
+    setNotice(text);
+  }
+  announcer.say(text);
+}
+
+function onStakeReply(frame) {
+  if (frame.type === "stake_ack") {
+    state.myStake = { question: frame.question, stake: frame.stake, state: "ack" };
+    if (stakeOf(frame.question, myTeam()) === null && myTeam() !== null) {
+      state.stakes.push({ question: frame.question, team: myTeam(), stake: frame.stake });
+    }
+    announcer.say(t("stake_done", { stake: frame.stake }));
+  } else {
+    const mine = state.myStake && state.myStake.question === frame.question ? state.myStake : {};
+    state.myStake = { ...mine, question: frame.question, state: "rejected", reason: frame.reason };
+  }
+  drawStake();
+}
+
+/** After a reconnect: send again a buzz or a stake that got no reply (both are safe to
+ * repeat: one buzz and one stake per team, a resend gets the same reply). */
+function resendPending() {
+  const question = state.question;
+  if (state.myBuzz && state.myBuzz.state === "sending") {
+    if (question && question.index === state.myBuzz.question && state.status === "question_open") {
+      client.send({ type: "buzz", question: state.myBuzz.question });
+    } else {
+      state.myBuzz = null;
+    }
+  }
+  if (state.myStake && state.myStake.state === "sending") {
+    if (stakeQuestion() === state.myStake.question) {
+      client.send({ type: "stake", question: state.myStake.question, stake: state.myStake.stake });
+    } else {
+      state.myStake = null;
+    }
+  }
+}
+
 function submit(choice) {
-  if (state.answer || !answersOpen()) {
+  if (state.answer || !answersOpen() || answerGate(state.question) !== "") {
     return;
   }
   state.answer = {
@@ -744,6 +1277,7 @@ function closeQuestion(fresh) {
   countdown.stop(true);
   if (state.question) {
     lockAnswers(true);
+    applyTurn();
   }
   drawAnswerStatus();
   if (fresh) {
@@ -763,6 +1297,7 @@ function drawReveal(fresh) {
   const result =
     state.result && reveal && state.result.index === reveal.index ? state.result : null;
   const answered = state.answer && state.answer.state === "received";
+  const gate = question && reveal && question.index === reveal.index ? answerGate(question) : "";
   let headline = "";
   if (result && result.correct === true) {
     banner.classList.add("is-right");
@@ -770,20 +1305,38 @@ function drawReveal(fresh) {
   } else if (result && result.correct === false) {
     banner.classList.add("is-wrong");
     headline = "✗ " + t("wrong");
+  } else if (gate === "captain" && !finals) {
+    banner.classList.add("is-none");
+    headline = t("captain_answered");
+  } else if (gate === "other" || gate === "buzz" || gate === "buzz_other") {
+    banner.classList.add("is-none");
+    headline = t("not_our_question");
   } else if (!answered && fresh) {
     banner.classList.add("is-none");
     headline = t("no_answer");
   }
-  banner.dataset.result = result ? (result.correct ? "right" : "wrong") : "none";
+  banner.dataset.result =
+    result && result.correct !== null ? (result.correct ? "right" : "wrong") : "none";
   $("[data-result-headline]").textContent = headline;
   show($("[data-result-headline]"), Boolean(headline));
   const gained = $("[data-gained]");
-  gained.textContent = result ? t("gained", { points: result.gained || 0 }) : "";
-  show(gained, Boolean(result));
+  const points = result ? result.gained || 0 : 0;
+  gained.textContent = result ? (points < 0 ? t("lost", { points: -points }) : t("gained", { points })) : "";
+  show(gained, Boolean(result) && (result.correct !== null || points !== 0));
   const you = state.you || {};
-  $("[data-result-total]").textContent = t("total", { points: you.points || 0 });
+  $("[data-result-total]").textContent = finals
+    ? t("team_points", { points: you.points || 0 })
+    : t("total", { points: you.points || 0 });
   $("[data-result-rank]").textContent = you.rank ? t("rank", { rank: you.rank }) : "";
   $("[data-result-streak]").textContent = you.streak ? t("streak", { streak: you.streak }) : "";
+  const teamLine = $("[data-result-team]");
+  if (teamLine) {
+    const standing = !finals && you.team ? you.team : null;
+    teamLine.textContent = standing
+      ? t("team_standing", { team: standing.name, points: standing.points, rank: standing.rank })
+      : "";
+    show(teamLine, Boolean(standing));
+  }
   drawKey(question, reveal);
   const explanation = $("[data-explanation]");
   const hasExplanation = Boolean(reveal && reveal.explanation);
@@ -848,15 +1401,29 @@ function drawBoard(kind) {
   setView(kind === "finished" ? "finished" : "leaderboard");
   const view = kind === "finished" ? views.finished : views.leaderboard;
   const list = view.querySelector("[data-board]");
-  drawLeaderboard(list, state.leaderboard, {
-    highlight: state.me ? state.me.player : undefined,
-    t,
-    rowHeight: 3.25,
-  });
+  let highlight;
+  if (teamRound) {
+    highlight = myTeam() !== null ? "team-" + myTeam() : undefined;
+  } else {
+    highlight = state.me ? state.me.player : undefined;
+  }
+  drawLeaderboard(list, state.leaderboard, { highlight, t, rowHeight: 3.25 });
   const you = state.you || {};
-  const summary = you.rank
-    ? t("your_rank", { rank: you.rank, points: you.points || 0 })
-    : t("total", { points: you.points || 0 });
+  let summary;
+  if (teamRound && you.team) {
+    summary = t("team_rank_line", {
+      team: you.team.name,
+      rank: you.team.rank,
+      points: you.team.points,
+    });
+    if (!finals) {
+      summary += " " + t("total", { points: you.points || 0 });
+    }
+  } else {
+    summary = you.rank
+      ? t("your_rank", { rank: you.rank, points: you.points || 0 })
+      : t("total", { points: you.points || 0 });
+  }
   view.querySelector("[data-board-you]").textContent = summary;
   announcer.say((kind === "finished" ? t("finished") + " " : t("leaderboard") + ". ") + summary);
 }
@@ -864,6 +1431,7 @@ function drawBoard(kind) {
 // --- start -----------------------------------------------------------------------------------
 
 drawConnection("connecting");
+drawJoinTeams();
 if (state.me && state.me.token) {
   setView("connecting");
   client.start();
@@ -872,5 +1440,9 @@ if (state.me && state.me.token) {
   show($("[data-connection]"), false);
   if (config.nickname && !nicknameInput.value) {
     nicknameInput.value = config.nickname;
+  }
+  if (teamChoice) {
+    teams.refresh(); // the page may have been open for a while
+    pollTeams();
   }
 }

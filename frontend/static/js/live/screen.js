@@ -7,6 +7,7 @@ import { LiveClient } from "./client.js";
 import {
   Announcer,
   Countdown,
+  TeamBook,
   drawDistribution,
   drawLeaderboard,
   el,
@@ -15,6 +16,8 @@ import {
   readJson,
   show,
   translator,
+  turnText,
+  valueText,
 } from "./ui.js";
 
 const config = readJson("live-config");
@@ -27,15 +30,31 @@ for (const node of root.querySelectorAll("[data-view]")) {
 }
 const announcer = new Announcer($("[data-announce]"));
 
+const finals = config.kind === "finals";
+
 const state = {
   status: "lobby",
+  pausedFrom: null,
   question: null,
+  questionIndex: -1,
   total: 0,
   players: 0,
-  names: new Map(),
+  names: new Map(), // player id -> {nickname, team}
   leaderboard: [],
   reveal: null,
+  buzz: null, // {question, team, received_at}: who leads the current buzzer question
+  stakes: [], // [{question, team, stake}]
 };
+
+const teams = new TeamBook({
+  url: config.playsAsTeams ? config.teamsUrl : "",
+  teams: config.teams,
+  onChange: () => {
+    drawPlayers();
+    drawTurn();
+    drawStakeNote();
+  },
+});
 
 const client = new LiveClient({
   pin: config.pin,
@@ -73,7 +92,7 @@ function onFrame(frame) {
       break;
     case "player_joined":
       state.players += 1;
-      state.names.set(frame.player.id, frame.player.nickname);
+      state.names.set(frame.player.id, { nickname: frame.player.nickname, team: frame.player.team });
       drawPlayers();
       break;
     case "player_left":
@@ -88,7 +107,28 @@ function onFrame(frame) {
       break;
     case "question_opened":
       state.status = "question_open";
+      state.questionIndex = frame.question_index;
+      state.buzz = null;
       drawQuestion(frame.question, true);
+      drawStakeNote();
+      break;
+    case "buzzed":
+      state.buzz = { question: frame.question, team: frame.team, received_at: frame.received_at };
+      drawTurn();
+      if (state.buzz.question === state.questionIndex) {
+        announcer.say($("[data-buzz]").textContent);
+      }
+      break;
+    case "staked":
+      state.stakes = state.stakes.filter(
+        (row) => !(row.question === frame.question && row.team === frame.team),
+      );
+      state.stakes.push({ question: frame.question, team: frame.team, stake: frame.stake });
+      drawTurn();
+      drawStakeNote();
+      announcer.say(
+        t("staked", { team: teams.name(frame.team) || "?", stake: frame.stake, n: frame.question + 1 }),
+      );
       break;
     case "question_closed":
       state.status = "question_closed";
@@ -99,12 +139,14 @@ function onFrame(frame) {
       state.reveal = frame.reveal;
       state.leaderboard = frame.leaderboard || [];
       drawReveal();
+      drawStakeNote();
       break;
     case "leaderboard":
     case "finished":
       state.status = frame.type;
       state.leaderboard = frame.leaderboard || [];
       drawBoard(frame.type === "finished");
+      drawStakeNote();
       break;
     case "question_voided":
       state.leaderboard = frame.leaderboard || state.leaderboard;
@@ -114,6 +156,8 @@ function onFrame(frame) {
       }
       break;
     case "paused":
+      state.pausedFrom = frame.paused_from;
+      state.status = "paused";
       show(views.paused, true);
       if (typeof frame.remaining_ms === "number") {
         countdown.freeze(frame.remaining_ms);
@@ -148,6 +192,15 @@ function onFrame(frame) {
 
 function applySnapshot(frame) {
   state.status = frame.status;
+  state.pausedFrom = frame.paused_from || null;
+  state.questionIndex = frame.question_index;
+  if (frame.teams) {
+    teams.update(frame.teams);
+  }
+  if (finals) {
+    state.buzz = frame.buzz ? { question: frame.question_index, ...frame.buzz } : null;
+    state.stakes = frame.stakes || [];
+  }
   state.total = frame.total_questions;
   state.players = frame.players;
   state.leaderboard = frame.leaderboard || [];
@@ -183,6 +236,7 @@ function applySnapshot(frame) {
   } else {
     show(views.paused, false);
   }
+  drawStakeNote();
 }
 
 function drawPlayers() {
@@ -191,7 +245,76 @@ function drawPlayers() {
   }
   const list = $("[data-names]");
   const names = Array.from(state.names.values()).slice(-40);
-  list.replaceChildren(...names.map((name) => el("li", { text: name })));
+  list.replaceChildren(
+    ...names.map((player) => {
+      const team = player.team !== null && player.team !== undefined ? teams.name(player.team) : "";
+      return el(
+        "li",
+        {},
+        player.nickname,
+        team ? el("span", { class: "screen-name-team", text: " · " + team }) : null,
+      );
+    }),
+  );
+  const teamList = $("[data-teams]");
+  if (teamList) {
+    teamList.replaceChildren(
+      ...teams.list().map((team) =>
+        el(
+          "li",
+          { "data-team": String(team.id) },
+          el("strong", { text: team.name }),
+          team.school ? el("span", { class: "screen-team-school", text: " " + team.school }) : null,
+        ),
+      ),
+    );
+  }
+}
+
+/** The finals: who answers this question, and who leads the buzz. */
+function drawTurn() {
+  const banner = $("[data-turn]");
+  const question = state.question;
+  if (!banner || !question) {
+    return;
+  }
+  const parts = [turnText(question, (id) => teams.name(id), t)];
+  if (question.turn === "risk") {
+    const row = state.stakes.find((s) => s.question === question.index && s.team === question.team);
+    parts.push(row ? t("stake_is", { stake: row.stake }) : t("stake_none"));
+  } else {
+    parts.push(valueText(question, t));
+  }
+  banner.textContent = parts.filter(Boolean).join(" · ");
+  banner.dataset.turn = question.turn || "";
+  show(banner, Boolean(question.turn));
+  const buzzNode = $("[data-buzz]");
+  const lead = state.buzz && state.buzz.question === question.index ? state.buzz : null;
+  if (question.turn === "buzzer") {
+    buzzNode.textContent = lead
+      ? t("buzz_led_by", { team: teams.name(lead.team) || "?" })
+      : t("buzz_nobody");
+    buzzNode.classList.toggle("is-lead", Boolean(lead));
+    show(buzzNode, true);
+  } else {
+    show(buzzNode, false);
+  }
+}
+
+/** Between questions: the stake a team chose for the coming risk question. */
+function drawStakeNote() {
+  const node = $("[data-stake-note]");
+  if (!node) {
+    return;
+  }
+  const visible = state.status === "paused" ? state.pausedFrom : state.status;
+  const next = visible === "lobby" ? 0 : state.questionIndex + 1;
+  const between = ["lobby", "revealed", "leaderboard"].includes(visible);
+  const rows = between ? state.stakes.filter((row) => row.question === next) : [];
+  node.textContent = rows
+    .map((row) => t("staked", { team: teams.name(row.team) || "?", stake: row.stake, n: row.question + 1 }))
+    .join(" ");
+  show(node, rows.length > 0);
 }
 
 function drawMeta(question) {
@@ -219,10 +342,13 @@ function drawQuestion(question, fresh) {
   $("[data-answers]").textContent = "0";
   show($("[data-closed]"), false);
   countdown.run(question.opens_at, question.closes_at);
+  drawTurn();
   if (fresh) {
+    const turn = $("[data-turn]");
     announcer.say(
       t("question_of", { n: question.index + 1, total: state.total }) +
         ". " +
+        (turn && !turn.hidden ? turn.textContent + ". " : "") +
         $("[data-stem]").textContent.trim(),
     );
   }

@@ -174,21 +174,33 @@ export function ordered(options, permutation) {
     .map((i) => ({ option: options[i], index: i }));
 }
 
-/** A leaderboard list keyed by player id, so rows glide to their new place (CSS). */
+/** The key of a leaderboard row: players by id, teams (team rounds, finals) by team id. */
+export function rowKey(row) {
+  return row.team !== undefined && row.player === undefined ? "team-" + row.team : String(row.player);
+}
+
+/** A leaderboard list keyed by player (or team) id, so rows glide to their new place (CSS).
+ * `highlight` is the key of the row to mark as "you" (see rowKey). */
 export function drawLeaderboard(list, rows, { highlight, t, rowHeight }) {
   const existing = new Map();
-  for (const item of list.querySelectorAll("[data-player]")) {
-    existing.set(item.dataset.player, item);
+  for (const item of list.querySelectorAll("[data-key]")) {
+    existing.set(item.dataset.key, item);
   }
   const keep = new Set();
   rows.forEach((row, position) => {
-    const id = String(row.player);
+    const id = rowKey(row);
     keep.add(id);
     let item = existing.get(id);
     if (!item) {
+      const isTeam = id.startsWith("team-");
       item = el(
         "li",
-        { class: "board-row is-new", "data-player": id },
+        {
+          class: "board-row is-new" + (isTeam ? " is-team" : ""),
+          "data-key": id,
+          "data-player": isTeam ? null : id,
+          "data-team": isTeam ? String(row.team) : null,
+        },
         el("span", { class: "board-rank" }),
         el("span", { class: "board-name" }),
         el("span", { class: "board-points" }),
@@ -197,10 +209,10 @@ export function drawLeaderboard(list, rows, { highlight, t, rowHeight }) {
       requestAnimationFrame(() => requestAnimationFrame(() => item.classList.remove("is-new")));
     }
     item.querySelector(".board-rank").textContent = String(row.rank);
-    item.querySelector(".board-name").textContent = row.nickname;
+    item.querySelector(".board-name").textContent = row.name !== undefined ? row.name : row.nickname;
     item.querySelector(".board-points").textContent = row.points + " " + t("points");
     item.classList.toggle("is-first", position === 0);
-    item.classList.toggle("is-you", highlight !== undefined && String(highlight) === id);
+    item.classList.toggle("is-you", highlight !== undefined && highlight !== null && String(highlight) === id);
     item.style.transform = "translateY(" + position * rowHeight + "em)";
     item.style.setProperty("--position", String(position));
   });
@@ -210,6 +222,104 @@ export function drawLeaderboard(list, rows, { highlight, t, rowHeight }) {
     }
   }
   list.style.height = rows.length * rowHeight + "em";
+}
+
+/**
+ * The teams of a team round, by id, and (stage finals) who answers each question. The
+ * page starts with the teams it was rendered with; snapshots add theirs; `refresh()`
+ * asks the server (GET /live/<pin>/teams/) when a team id is unknown or turns are needed.
+ */
+export class TeamBook {
+  constructor({ url, teams, onChange }) {
+    this.url = url;
+    this.teams = new Map();
+    this.turns = [];
+    this.onChange = onChange || (() => {});
+    this.loading = null;
+    this.asked = new Set();
+    this.update(teams || []);
+  }
+
+  update(list) {
+    for (const team of list || []) {
+      this.teams.set(team.id, { ...(this.teams.get(team.id) || {}), ...team });
+    }
+  }
+
+  name(id) {
+    const team = this.teams.get(id);
+    if (!team && id !== null && id !== undefined && !this.asked.has(id)) {
+      this.asked.add(id); // once per unknown id: a team made after this page was drawn
+      this.refresh();
+    }
+    return team ? team.name : "";
+  }
+
+  list() {
+    return Array.from(this.teams.values());
+  }
+
+  turn(index) {
+    return this.turns.find((row) => row.index === index) || null;
+  }
+
+  /** Fetch the teams (and turns); `params` may name a roster token. Resolves to the data. */
+  refresh(params) {
+    if (!this.url) {
+      return Promise.resolve(null);
+    }
+    if (this.loading && !params) {
+      return this.loading;
+    }
+    const query = params ? "?" + new URLSearchParams(params).toString() : "";
+    const loading = fetch(this.url + query, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    })
+      .then((response) => (response.ok ? response.json() : null))
+      .then((data) => {
+        if (data) {
+          this.teams = new Map();
+          this.update(data.teams);
+          this.turns = data.turns || [];
+          this.onChange(data);
+        }
+        return data;
+      })
+      .catch(() => null)
+      .finally(() => {
+        if (this.loading === loading) {
+          this.loading = null;
+        }
+      });
+    if (!params) {
+      this.loading = loading;
+    }
+    return loading;
+  }
+}
+
+/** Who answers a question of the stage finals, for people: "Buzzer: …", "Compulsory: A". */
+export function turnText(question, teamName, t) {
+  if (!question || !question.turn) {
+    return "";
+  }
+  const team = question.team !== null && question.team !== undefined ? teamName(question.team) : "";
+  return t("turn_" + question.turn, { team: team || "?" });
+}
+
+/** What a question of the finals is worth: "+10 points if right", "±10 points". */
+export function valueText(question, t) {
+  if (!question || typeof question.value !== "number") {
+    return "";
+  }
+  if (question.turn === "compulsory" || question.turn === "all") {
+    return t("value_plus", { value: question.value });
+  }
+  if (question.turn === "buzzer") {
+    return t("value_both", { value: question.value });
+  }
+  return "";
 }
 
 /** The text of a key for people to read (after the reveal only). */
