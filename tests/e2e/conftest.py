@@ -89,7 +89,6 @@ def shots_dir() -> Path | None:
 
 
 # --- A live server for the live-round tests --------------------------------------------------
-# (The same as tests/e2e/test_live_round.py's own, which overrides these in its module.)
 
 
 @pytest.fixture

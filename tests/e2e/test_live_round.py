@@ -13,20 +13,14 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
-from django.conf import settings
-from django.db import connection
-from django.test import Client
 
-from quizzes import services as bank_services
 from realtime.models import LiveAnswer, LivePlayer, LiveRound
 from tests.factories import UserFactory
 from tests.quizzes.factories import BankFactory
-from tests.support.daphne import daphne
 
-from .conftest import PHONE
+from .conftest import PHONE, publish_question, sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -55,95 +49,10 @@ QUESTIONS = [
 ]
 
 
-def publish(bank, raw: dict):
-    author = bank.owners.first()
-    question = bank_services.question_create(
-        bank=bank,
-        author=author,
-        raw={
-            **raw,
-            "dimension": "knowledge",
-            "topic": "emergency",
-            "difficulty": "easy",
-            "source": "应急科普",
-        },
-    )
-    version = question.versions.get()
-    bank_services.version_submit(version=version, actor=author)
-    bank_services.version_publish(version=version, reviewer=bank.reviewers.first())
-    version.refresh_from_db()
-    return version
-
-
-@pytest.fixture
-def server(transactional_db, browser):
-    """daphne in its own process, on this test's database (committed rows: a
-    transactional test). Stopped before the database is flushed."""
-    settings_dict = connection.settings_dict
-    # The browser fixture lifts Django's async guard in this process; not in daphne's.
-    env = {"DJANGO_ALLOW_ASYNC_UNSAFE": ""}
-    if connection.vendor == "sqlite":
-        env["SQLITE_PATH"] = str(settings_dict["NAME"])
-    else:
-        url = urlparse(os.environ["DATABASE_URL"])
-        env["DATABASE_URL"] = url._replace(path="/" + settings_dict["NAME"]).geturl()
-    with daphne(env=env) as base:
-        yield base
-
-
-class Pages:
-    """Browser contexts opened by the test, each with its console errors recorded."""
-
-    def __init__(self, browser) -> None:
-        self.browser = browser
-        self.contexts = []
-        self.errors: list[str] = []
-
-    def open(self, viewport: dict):
-        context = self.browser.new_context(viewport=viewport, device_scale_factor=1)
-        context.set_default_timeout(15_000)
-        self.contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
-        page.on(
-            "console",
-            lambda msg: self.errors.append(f"console: {msg.text}") if msg.type == "error" else None,
-        )
-        return page
-
-    def close(self) -> None:
-        for context in self.contexts:
-            context.close()
-
-
-@pytest.fixture
-def pages(browser):
-    opened = Pages(browser)
-    yield opened
-    opened.close()
-
-
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.wait_for_timeout(1000)  # let the CSS transitions (bars, leaderboard) finish
     page.screenshot(path=str(SHOTS / f"live-{name}.png"), full_page=name.startswith("player"))
-
-
-def sign_in(page, base: str, user) -> None:
-    """A session made here, in the shared database, handed to the browser as its cookie.
-    (The login form would need the same password hasher in both processes: this test
-    process uses a fast one that daphne does not know.)"""
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": base,
-            }
-        ]
-    )
 
 
 def wait_phase(page, phase: str) -> None:
@@ -181,10 +90,11 @@ def total_text(page) -> str:
     return page.locator("[data-total]").inner_text()
 
 
-def test_a_full_live_round_with_host_screen_and_two_phones(server, pages):
+def test_a_full_live_round_with_host_screen_and_two_phones(live_server_process, browser_pages):
+    server, pages = live_server_process, browser_pages
     host_user = UserFactory(role="teacher")
     bank = BankFactory(owner=host_user, name="应急科普题库")
-    versions = [publish(bank, raw) for raw in QUESTIONS]
+    versions = [publish_question(bank, raw) for raw in QUESTIONS]
     right_option = versions[0].key["options"][0]
     wrong_option = next(o["id"] for o in versions[0].options if o["id"] != right_option)
 
