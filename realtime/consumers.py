@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from . import engine, play, services
+from .batch import batcher
 from .events import dumps
 from .models import LiveAnswer, LivePlayer, LiveRound, LiveTeam
 from .relay import Listener, relay
@@ -264,13 +265,15 @@ class RoundConsumer(AsyncWebsocketConsumer):
         question = message.get("question")
         if not isinstance(question, int) or isinstance(question, bool):
             return await self.error("bad_field", "question")
-        result = await database_sync_to_async(play.answer_submit)(
-            player=self.player,
-            answer_id=message.get("answer_id"),
-            question_index=question,
-            response=message.get("choice"),
-            received_at=received_at,
-        )
+        try:
+            result = await batcher().submit(
+                play.AnswerRequest(
+                    self.player, message.get("answer_id"), question, message.get("choice"),
+                    received_at,
+                )
+            )  # fmt: skip
+        except Exception:  # the batch failed: nothing acked, the client resends
+            return await self.error("retry", "answer")
         await self.send_frame(result.frame())
 
     async def on_buzz(self, message, received_at) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -651,6 +651,17 @@ def _round_for_answer(pk: int) -> LiveRound:
     return LiveRound.objects.get(pk=pk)
 
 
+@dataclass(frozen=True)
+class AnswerRequest:
+    """One answer as received: `received_at` is the server's receive time."""
+
+    player: LivePlayer
+    answer_id: Any
+    question_index: int
+    response: Any
+    received_at: int
+
+
 def answer_submit(
     *,
     player: LivePlayer,
@@ -659,75 +670,125 @@ def answer_submit(
     response: Any,
     received_at: int,
 ) -> AnswerResult:
-    """Record one answer, decided by the server's receive time alone.
+    """Record one answer (see answers_submit)."""
+    [result] = answers_submit(
+        [AnswerRequest(player, answer_id, question_index, response, received_at)]
+    )
+    return result
+
+
+def answers_submit(requests: list[AnswerRequest]) -> list[AnswerResult]:
+    """Record a batch of answers, each decided by the server's receive time alone.
 
     Idempotent on `answer_id`: a resend gets the same ack and stores nothing new. One
-    answer per player and question: a second, different answer is rejected. The
-    caller sends the ack only after this returns, so after the row is committed.
+    answer per player and question: a second, different answer is rejected. One
+    transaction per round in the batch, with the round share-locked (so a reveal waits
+    for it), a few queries whatever the batch size. The caller sends the acks only
+    after this returns, so after the rows are committed. realtime.batch gathers the
+    answers a process receives while the previous batch is being written.
     """
-    if not isinstance(answer_id, str) or not 0 < len(answer_id) <= MAX_ANSWER_ID:
-        return AnswerResult(str(answer_id)[:MAX_ANSWER_ID], False, "bad_answer_id")
-    previous = (
-        LiveAnswer.objects.filter(player=player, answer_id=answer_id)
-        .values_list("received_at", flat=True)
-        .first()
-    )
-    if previous is not None:
-        return AnswerResult(answer_id, True, received_at=previous)
-    try:
-        with transaction.atomic():
-            live = _round_for_answer(player.round_id)
-            if LivePlayer.objects.filter(pk=player.pk, kicked=True).exists():
-                return AnswerResult(answer_id, False, "kicked")
-            state = round_state(live, total_questions=live.question_index + 1)
-            if question_index != state.question_index:
-                return AnswerResult(answer_id, False, "not_current_question")
-            # The close may already have happened (early, or by the timer): what counts is
-            # whether the server received the answer in time, until the key is revealed.
-            if state.status == engine.Status.QUESTION_CLOSED:
-                state = engine.RoundState(
-                    status=engine.Status.QUESTION_OPEN,
-                    question_index=state.question_index,
-                    total_questions=state.total_questions,
-                    opened_at=state.opened_at,
-                    closes_at=state.closes_at,
-                    seq=state.seq,
-                )
-            verdict = engine.answer_accepted(state, received_at, live.grace_ms)
-            if not verdict:
-                return AnswerResult(answer_id, False, verdict.reason or "not_open")
-            question = (
-                LiveQuestion.objects.select_related("version")
-                .filter(round=live, position=question_index)
-                .first()
-            )
-            if question is None or question.voided:
-                return AnswerResult(answer_id, False, "not_current_question")
-            turn = answer_turn(live, question, player)
-            if turn:
-                return AnswerResult(answer_id, False, turn)
-            if not _response_fits(question, response):
-                return AnswerResult(answer_id, False, "bad_response")
-            LiveAnswer.objects.create(
-                round=live,
-                question=question,
-                player=player,
-                answer_id=answer_id,
-                response=response,
-                received_at=received_at,
-                elapsed_ms=engine.elapsed_ms(state, received_at),
-                correct=is_correct(question.version.type, question.version.key, response),
-            )
-    except IntegrityError:
-        same = (
-            LiveAnswer.objects.filter(player=player, answer_id=answer_id)
-            .values_list("received_at", flat=True)
+    results: list[AnswerResult | None] = [None] * len(requests)
+    by_round: dict[int, list[int]] = {}
+    for n, request in enumerate(requests):
+        answer_id = request.answer_id
+        if not isinstance(answer_id, str) or not 0 < len(answer_id) <= MAX_ANSWER_ID:
+            results[n] = AnswerResult(str(answer_id)[:MAX_ANSWER_ID], False, "bad_answer_id")
+        else:
+            by_round.setdefault(request.player.round_id, []).append(n)
+    for round_id, numbers in by_round.items():
+        batch = [requests[n] for n in numbers]
+        for n, result in zip(numbers, _round_answers(round_id, batch), strict=True):
+            results[n] = result
+    return results  # type: ignore[return-value]
+
+
+def _round_answers(round_id: int, batch: list[AnswerRequest]) -> list[AnswerResult]:
+    players = {r.player.pk for r in batch}
+    with transaction.atomic():
+        live = _round_for_answer(round_id)
+        earlier = {
+            (player, answer_id): at
+            for player, answer_id, at in LiveAnswer.objects.filter(
+                player_id__in=players, answer_id__in={r.answer_id for r in batch}
+            ).values_list("player_id", "answer_id", "received_at")
+        }
+        kicked = set(
+            LivePlayer.objects.filter(pk__in=players, kicked=True).values_list("pk", flat=True)
+        )
+        state = round_state(live, total_questions=live.question_index + 1)
+        # The close may already have happened (early, or by the timer): what counts is
+        # whether the server received the answer in time, until the key is revealed.
+        if state.status == engine.Status.QUESTION_CLOSED:
+            state = replace(state, status=engine.Status.QUESTION_OPEN)
+        question = (
+            LiveQuestion.objects.select_related("version")
+            .filter(round=live, position=state.question_index)
             .first()
         )
-        if same is not None:  # a concurrent resend of the same answer won
-            return AnswerResult(answer_id, True, received_at=same)
-        return AnswerResult(answer_id, False, "already_answered")
-    return AnswerResult(answer_id, True, received_at=received_at)
+        verdicts: list[AnswerResult | None] = []
+        rows: dict[int, LiveAnswer] = {}  # the first valid answer of each player
+        for r in batch:
+            verdicts.append(_answer_verdict(live, state, question, r, earlier, kicked, rows))
+        if rows:
+            LiveAnswer.objects.bulk_create(rows.values(), ignore_conflicts=True)
+            stored = {
+                player: (answer_id, at)
+                for player, answer_id, at in LiveAnswer.objects.filter(
+                    question=question, player_id__in=rows
+                ).values_list("player_id", "answer_id", "received_at")
+            }
+    results = []
+    for r, verdict in zip(batch, verdicts, strict=True):
+        if verdict is None:  # written, or lost to another answer of the player's
+            answer_id, at = stored.get(r.player.pk, (None, None))
+            if answer_id is None:  # a concurrent batch stored this answer_id first
+                at = (
+                    LiveAnswer.objects.filter(player=r.player, answer_id=r.answer_id)
+                    .values_list("received_at", flat=True)
+                    .first()
+                )
+                answer_id = r.answer_id if at is not None else None
+            verdict = (
+                AnswerResult(r.answer_id, True, received_at=at)
+                if answer_id == r.answer_id
+                else AnswerResult(r.answer_id, False, "already_answered")
+            )
+        results.append(verdict)
+    return results
+
+
+def _answer_verdict(live, state, question, r: AnswerRequest, earlier, kicked, rows):
+    """An early result for one answer of the batch, or None when it is to be written
+    (then `rows` holds it, unless the player's first answer in this batch is there)."""
+    previous = earlier.get((r.player.pk, r.answer_id))
+    if previous is not None:
+        return AnswerResult(r.answer_id, True, received_at=previous)
+    if r.player.pk in kicked:
+        return AnswerResult(r.answer_id, False, "kicked")
+    if r.question_index != state.question_index:
+        return AnswerResult(r.answer_id, False, "not_current_question")
+    verdict = engine.answer_accepted(state, r.received_at, live.grace_ms)
+    if not verdict:
+        return AnswerResult(r.answer_id, False, verdict.reason or "not_open")
+    if question is None or question.voided:
+        return AnswerResult(r.answer_id, False, "not_current_question")
+    turn = answer_turn(live, question, r.player)
+    if turn:
+        return AnswerResult(r.answer_id, False, turn)
+    if not _response_fits(question, r.response):
+        return AnswerResult(r.answer_id, False, "bad_response")
+    if r.player.pk not in rows:
+        rows[r.player.pk] = LiveAnswer(
+            round=live,
+            question=question,
+            player=r.player,
+            answer_id=r.answer_id,
+            response=r.response,
+            received_at=r.received_at,
+            elapsed_ms=engine.elapsed_ms(state, r.received_at),
+            correct=is_correct(question.version.type, question.version.key, r.response),
+        )
+    return None
 
 
 # --- stage finals: buzz and stake ---------------------------------------------------

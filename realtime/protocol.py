@@ -138,6 +138,8 @@ ERROR_CODES = (
     "duration_required",
     "bad_question_index",
     "busy",  # the round kept changing under the command: try again
+    # answers
+    "retry",  # the answer's batch could not be written: nothing was stored; resend it
 )
 
 # Which roles receive each server frame (a player only ever gets its own `kicked`).

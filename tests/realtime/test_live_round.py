@@ -527,3 +527,75 @@ async def test_the_close_timer_closes_the_question_once_time_is_up():
     await asyncio.sleep(0.1)
     assert (await sync_to_async(LiveRound.objects.get)(pk=live.pk)).status == "question_closed"
     await host.close()
+
+
+def test_a_batch_of_answers_is_judged_one_by_one_and_stores_one_row_per_player():
+    live = make_round(types=["single"])
+    other = make_round(types=["single"])
+    version = live.questions.get().version
+    play.round_command(live=live, actor=live.host, name="start")
+    play.round_command(live=other, actor=other.host, name="start")
+    ana, ben, cai, dan = (services.player_join(live=live, nickname=n) for n in "ABCD")
+    eve = services.player_join(live=other, nickname="E")
+    play.player_kick(live=live, actor=live.host, player_id=dan.pk)
+    now = play.now_ms()
+    right = choice_for(version, right=True)
+    late = LiveRound.objects.get(pk=live.pk).closes_at + live.grace_ms + 1
+    requests = [
+        play.AnswerRequest(ana, "a1", 0, right, now),
+        play.AnswerRequest(ana, "a1", 0, right, now + 5),  # the same answer resent
+        play.AnswerRequest(ana, "a2", 0, right, now + 9),  # a second answer
+        play.AnswerRequest(ben, "b1", 0, "not-an-option", now),
+        play.AnswerRequest(ben, "b2", 0, right, late),
+        play.AnswerRequest(cai, "", 0, right, now),
+        play.AnswerRequest(cai, "c1", 3, right, now),
+        play.AnswerRequest(dan, "d1", 0, right, now),
+        play.AnswerRequest(eve, "e1", 0, choice_for(other.questions.get().version, True), now),
+    ]
+    results = play.answers_submit(requests)
+    assert [(r.accepted, r.reason) for r in results] == [
+        (True, ""), (True, ""), (False, "already_answered"),
+        (False, "bad_response"), (False, "too_late"),
+        (False, "bad_answer_id"), (False, "not_current_question"),
+        (False, "kicked"), (True, ""),
+    ]  # fmt: skip
+    assert results[0].received_at == results[1].received_at == now
+    stored = set(LiveAnswer.objects.values_list("player__nickname", "answer_id", "received_at"))
+    assert stored == {("A", "a1", now), ("E", "e1", now)}
+    # The same batch again: the acks again, nothing new stored.
+    again = play.answers_submit(requests[:2])
+    assert [(r.accepted, r.received_at) for r in again] == [(True, now), (True, now)]
+    assert LiveAnswer.objects.count() == 2
+
+
+@pytest.mark.asyncio
+async def test_answers_arriving_together_are_written_in_few_batches(monkeypatch):
+    from realtime.batch import AnswerBatcher
+
+    live = await sync_to_async(make_round)(types=["single"])
+    version = await sync_to_async(lambda: live.questions.get().version)()
+    await sync_to_async(play.round_command)(live=live, actor=live.host, name="start")
+    players = [
+        await sync_to_async(services.player_join)(live=live, nickname=f"P{n}") for n in range(30)
+    ]
+    sizes = []
+    real = play.answers_submit
+
+    def spy(requests):
+        sizes.append(len(requests))
+        return real(requests)
+
+    monkeypatch.setattr(play, "answers_submit", spy)
+    batcher = AnswerBatcher()
+    now = play.now_ms()
+    results = await asyncio.gather(
+        *(
+            batcher.submit(
+                play.AnswerRequest(p, f"x{p.pk}", 0, choice_for(version, right=True), now)
+            )
+            for p in players
+        )
+    )
+    assert all(r.accepted for r in results)
+    assert sum(sizes) == 30 and len(sizes) < 30  # the first alone, the rest together
+    assert await sync_to_async(LiveAnswer.objects.count)() == 30

@@ -1,0 +1,64 @@
+"""Per-process batching of answers (DESIGN.md, live-round rule 2, at hall scale).
+
+A whole hall answers within a few seconds. Writing each answer in its own transaction
+queues them behind one another on the process's database thread, and acks come late.
+Here the answers a process receives while a batch is being written wait for the next
+batch, which realtime.play.answers_submit writes in one transaction per round: the
+first answer goes at once, and under load a batch holds whatever arrived meanwhile.
+Each answer is still judged by its own server receive time, and acked only after its
+batch has committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from channels.db import database_sync_to_async
+
+from . import play
+
+logger = logging.getLogger(__name__)
+MAX_BATCH = 500
+
+
+class AnswerBatcher:
+    def __init__(self) -> None:
+        self.waiting: list[tuple[play.AnswerRequest, asyncio.Future]] = []
+        self.writer: asyncio.Task | None = None
+
+    async def submit(self, request: play.AnswerRequest) -> play.AnswerResult:
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.append((request, future))
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.create_task(self._write(), name="answer-batcher")
+        return await future
+
+    async def _write(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
+            try:
+                results = await database_sync_to_async(play.answers_submit)(
+                    [request for request, _future in batch]
+                )
+            except Exception as error:  # nothing of this batch was acked; clients resend
+                logger.exception("an answer batch failed")
+                for _request, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for (_request, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+
+_batchers: dict[int, AnswerBatcher] = {}
+
+
+def batcher() -> AnswerBatcher:
+    """The batcher of the running event loop (one per daphne process)."""
+    loop = asyncio.get_running_loop()
+    found = _batchers.get(id(loop))
+    if found is None:
+        found = _batchers[id(loop)] = AnswerBatcher()
+    return found
