@@ -134,7 +134,9 @@ class RoundConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=dumps(frame))
 
     async def send_text(self, text: str) -> None:
-        await self.send(text_data=text)
+        """The relay's write to this socket: straight to the server's send, without
+        the consumer's wrappers (this runs once per socket for every broadcast)."""
+        await self.base_send({"type": "websocket.send", "text": text})
         if self.role == "player" and text.startswith(KICKED_PREFIX):
             await self.close(code=CLOSE_KICKED)
 
