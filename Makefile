@@ -47,7 +47,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 bench: $(STAMP)
-	@set -e; for script in bench/*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(PY) $$script; done
+	@set -e; for script in bench/[!_]*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(PY) $$script; done
 
 messages: $(STAMP)
 	$(PY) manage.py makemessages -l zh_Hans -l en --ignore='.venv/*' --ignore='tests/*' --ignore='bench/*'

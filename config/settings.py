@@ -286,6 +286,8 @@ STORAGES = {
 WS_MAX_MESSAGE_BYTES = int(os.environ.get("WS_MAX_MESSAGE_BYTES", "16384"))
 # Origins allowed to open a WebSocket; defaults to ALLOWED_HOSTS.
 WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS", [])
+# Bench-only WebSocket routes (realtime/bench.py); only bench/live_round.py sets it.
+BENCH_ROUTES = os.environ.get("BENCH_ROUTES") == "1"
 
 # --- Security: production values whenever DEBUG is off --------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -6,3 +6,10 @@ websocket_urlpatterns = [
     path("ws/clock/", consumers.ClockConsumer.as_asgi()),
     path("ws/live/<str:pin>/", consumers.RoundConsumer.as_asgi()),
 ]
+
+from django.conf import settings  # noqa: E402
+
+if settings.BENCH_ROUTES:  # bench/live_round.py's baselines and profiler (realtime/bench.py)
+    from . import bench
+
+    websocket_urlpatterns += bench.websocket_urlpatterns

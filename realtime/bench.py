@@ -1,0 +1,259 @@
+"""Bench-only WebSocket apps: the two baselines of bench/live_round.py, and a profiler.
+
+Routed only when settings.BENCH_ROUTES is on (BENCH_ROUTES=1), which nothing but the
+bench sets. They measure the same question frame fanned out two other ways, through
+the same daphne processes and the same channel layer as the real round:
+
+* /ws/bench/group/<role>/: stock Channels fan-out. Every "listen" socket adds its own
+  channel to one group; a "trigger" socket's message becomes one `group_send`, which
+  the channel layer turns into one message per socket, each handled by its consumer.
+* /ws/bench/floor/<role>/: the floor. A bare ASGI app keeps its "listen" sockets in a
+  process-global list; one task per process reads one channel (in one group, like the
+  relay in realtime.relay) and writes the pre-serialised frame to each socket in a
+  loop. What is left is daphne's own cost per frame.
+
+A trigger message is {"frame": {...}}: the frame is stamped with "server_now" (server
+ms) just before it is handed to the channel layer, as realtime.play does for
+"question_opened", serialised once and fanned out.
+
+/ws/bench/stats/ answers with this process's garbage-collector pauses since the last
+ask (count, total and longest, by generation) and the number of objects it tracks;
+{"op": "freeze"} first freezes the heap (bench/live_round.py --gc-freeze).
+
+/ws/bench/profile/ turns cProfile on and off in this process when BENCH_PROFILE names
+a directory: {"op": "start"} profiles the event-loop thread and the one thread that
+runs database_sync_to_async work; {"op": "stop"} writes <pid>-loop.prof and
+<pid>-sync.prof there and answers {"ok": true, "files": [...]}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import gc
+import json
+import os
+import time
+from pathlib import Path
+
+from asgiref.sync import sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from django.urls import path
+
+from .events import dumps
+from .play import now_ms
+
+GROUP = "bench.group"
+FLOOR_GROUP = "bench.floor"
+
+
+def stamped(text: str) -> str:
+    """The trigger's frame, stamped with the server's clock and serialised once."""
+    message = json.loads(text)
+    frame = dict(message.get("frame") or {"type": "bench"})
+    frame["server_now"] = now_ms()
+    return dumps(frame)
+
+
+class GroupSendConsumer(AsyncWebsocketConsumer):
+    """Stock per-player fan-out: one group member per socket."""
+
+    async def connect(self) -> None:
+        self.role = self.scope["url_route"]["kwargs"]["role"]
+        if self.role == "listen":
+            await self.channel_layer.group_add(GROUP, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code) -> None:
+        if self.role == "listen":
+            await self.channel_layer.group_discard(GROUP, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        if self.role != "trigger" or text_data is None:
+            return
+        await self.channel_layer.group_send(
+            GROUP, {"type": "bench.frame", "text": stamped(text_data)}
+        )
+
+    async def bench_frame(self, event) -> None:
+        await self.send(text_data=event["text"])
+
+
+class _Floor:
+    """This process's floor sockets and the one task that writes to them."""
+
+    def __init__(self) -> None:
+        self.sends: dict[int, object] = {}
+        self.task: asyncio.Task | None = None
+        self.lock = asyncio.Lock()
+
+    async def start(self, layer) -> None:
+        async with self.lock:
+            if self.task is None:
+                channel = await layer.new_channel()
+                await layer.group_add(FLOOR_GROUP, channel)
+                self.task = asyncio.create_task(self.run(layer, channel), name="bench:floor")
+
+    async def run(self, layer, channel: str) -> None:
+        while True:
+            message = await layer.receive(channel)
+            out = {"type": "websocket.send", "text": message["text"]}
+            for send in list(self.sends.values()):
+                try:
+                    await send(out)
+                except Exception:  # noqa: S112 - a socket that went away; its app removes it
+                    continue
+
+
+_floors: dict[int, _Floor] = {}
+
+
+def _floor() -> _Floor:
+    loop = asyncio.get_running_loop()
+    found = _floors.get(id(loop))
+    if found is None:
+        found = _floors[id(loop)] = _Floor()
+    return found
+
+
+async def floor_app(scope, receive, send) -> None:
+    """A bare ASGI WebSocket app: no consumer, no per-socket channel."""
+    role = scope["url_route"]["kwargs"]["role"]
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    layer = get_channel_layer()
+    floor = _floor()
+    await floor.start(layer)
+    await send({"type": "websocket.accept"})
+    key = id(send)
+    if role == "listen":
+        floor.sends[key] = send
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            if role == "trigger" and message.get("text"):
+                text = stamped(message["text"])
+                await layer.group_send(FLOOR_GROUP, {"type": "bench.floor", "text": text})
+    finally:
+        floor.sends.pop(key, None)
+
+
+# --- garbage-collector pauses ------------------------------------------------------------
+
+
+class _GcPauses:
+    """How long this process's garbage collections took, by generation: a full (gen 2)
+    collection with thousands of sockets' objects alive stops the event loop."""
+
+    def __init__(self) -> None:
+        self.started: float | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        self.count = [0, 0, 0]
+        self.total_ms = [0.0, 0.0, 0.0]
+        self.max_ms = [0.0, 0.0, 0.0]
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+            return
+        if self.started is None:
+            return
+        ms = (time.perf_counter() - self.started) * 1000
+        gen = info["generation"]
+        self.count[gen] += 1
+        self.total_ms[gen] += ms
+        self.max_ms[gen] = max(self.max_ms[gen], ms)
+        self.started = None
+
+    def take(self) -> dict:
+        taken = {
+            "count": self.count,
+            "total_ms": [round(ms, 1) for ms in self.total_ms],
+            "max_ms": [round(ms, 1) for ms in self.max_ms],
+        }
+        self.reset()
+        return taken
+
+
+gc_pauses = _GcPauses()
+gc.callbacks.append(gc_pauses)
+
+
+async def stats_app(scope, receive, send) -> None:
+    """{"op": "gc"}: this process's collections since the last ask, by generation, and
+    how many objects the collector tracks. {"op": "freeze"} (a diagnosis): collect, then
+    move every object alive into the permanent generation (gc.freeze), so that later
+    full collections no longer walk them."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        op = json.loads(message.get("text") or "{}").get("op")
+        if op == "freeze":
+            gc.collect()
+            gc.freeze()
+        reply = {
+            "pid": os.getpid(),
+            "gc": gc_pauses.take(),
+            "objects": len(gc.get_objects()),
+            "frozen": gc.get_freeze_count(),
+        }
+        await send({"type": "websocket.send", "text": json.dumps(reply)})
+
+
+# --- profiling ------------------------------------------------------------------------
+
+_profilers: dict[str, cProfile.Profile] = {}
+
+
+async def profile_app(scope, receive, send) -> None:
+    """cProfile on demand, for the bench's --profile runs (BENCH_PROFILE=<dir>)."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    target = os.environ.get("BENCH_PROFILE")
+    if not target:
+        await send({"type": "websocket.close", "code": 4403})
+        return
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        op = json.loads(message.get("text") or "{}").get("op")
+        files: list[str] = []
+        if op == "start" and not _profilers:
+            _profilers["loop"] = cProfile.Profile()
+            _profilers["sync"] = cProfile.Profile()
+            _profilers["loop"].enable()
+            # Thread-sensitive sync_to_async runs in the same single thread as every
+            # database_sync_to_async call of the consumers: profile that thread too.
+            await sync_to_async(_profilers["sync"].enable)()
+        elif op == "stop" and _profilers:
+            _profilers["loop"].disable()
+            await sync_to_async(_profilers["sync"].disable)()
+            Path(target).mkdir(parents=True, exist_ok=True)
+            for name, profiler in _profilers.items():
+                out = str(Path(target) / f"{os.getpid()}-{name}.prof")
+                profiler.dump_stats(out)
+                files.append(out)
+            _profilers.clear()
+        await send({"type": "websocket.send", "text": json.dumps({"ok": True, "files": files})})
+
+
+websocket_urlpatterns = [
+    path("ws/bench/group/<str:role>/", GroupSendConsumer.as_asgi()),
+    path("ws/bench/floor/<str:role>/", floor_app),
+    path("ws/bench/profile/", profile_app),
+    path("ws/bench/stats/", stats_app),
+]
