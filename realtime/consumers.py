@@ -342,7 +342,7 @@ class RoundConsumer(AsyncWebsocketConsumer):
         late answers are refused by their receive time whether or not this runs, and
         the conditional update makes a second timer (another host tab) a no-op."""
         live = await database_sync_to_async(LiveRound.objects.get)(pk=self.live.pk)
-        state = play.round_state(live, total_questions=live.question_index + 1)
+        state = play.timing_state(live)
         due = engine.close_due_at(state, live.grace_ms)
         if due is None:
             return

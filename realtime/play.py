@@ -63,6 +63,12 @@ def round_state(live: LiveRound, total_questions: int | None = None) -> engine.R
     )
 
 
+def timing_state(live: LiveRound) -> engine.RoundState:
+    """The round's state for deadline checks (answers, buzzes, the close timer), which
+    do not need the number of questions: saves a count query on the hot path."""
+    return round_state(live, total_questions=live.question_index + 1)
+
+
 def _state_fields(state: engine.RoundState) -> dict[str, Any]:
     return {
         "status": str(state.status),
@@ -715,7 +721,7 @@ def _round_answers(round_id: int, batch: list[AnswerRequest]) -> list[AnswerResu
         kicked = set(
             LivePlayer.objects.filter(pk__in=players, kicked=True).values_list("pk", flat=True)
         )
-        state = round_state(live, total_questions=live.question_index + 1)
+        state = timing_state(live)
         # The close may already have happened (early, or by the timer): what counts is
         # whether the server received the answer in time, until the key is revealed.
         if state.status == engine.Status.QUESTION_CLOSED:
@@ -815,7 +821,7 @@ def buzz_submit(*, player: LivePlayer, question_index: int, received_at: int) ->
     live, refused = _captain_of_round(player)
     if refused:
         return {"type": "buzz_reject", "question": question_index, "reason": refused}
-    state = round_state(live, total_questions=live.question_index + 1)
+    state = timing_state(live)
     question = LiveQuestion.objects.filter(round=live, position=question_index).first()
     if question is None or question.turn != LiveQuestion.Turn.BUZZER:
         return {"type": "buzz_reject", "question": question_index, "reason": "not_buzzer"}
