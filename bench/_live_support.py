@@ -301,6 +301,7 @@ class Generator:
                 self.frames += 1
 
     async def _play(self, n: int, ws, spread_s: float, offset_s: float) -> None:
+        loop = asyncio.get_running_loop()
         try:
             async for text in ws:
                 received = now_ms()
@@ -313,9 +314,11 @@ class Generator:
                     self.broadcast_by_question[q].append(received - frame["server_now"])
                     self.counts["opened"][q] += 1
                     self.received_at[f"opened:{q}"].append(received)
+                    # A timer, not a task, while the frames of a broadcast pour in: the
+                    # later frames' receive times must not carry the earlier ones' work.
                     choice = self.rng.choice([o["id"] for o in question["options"]])
                     delay = offset_s + self.rng.uniform(0, spread_s)
-                    self._spawn(self._answer(n, ws, q, choice, delay))
+                    loop.call_later(delay, self._fire, n, ws, q, choice)
                 elif kind in ("ack", "reject"):
                     sent = self.pending.pop(frame.get("answer_id"), None)
                     if sent is None:
@@ -343,8 +346,10 @@ class Generator:
         except Exception as failed:
             self.errors[type(failed).__name__] += 1
 
-    async def _answer(self, n: int, ws, q: int, choice: str, delay: float) -> None:
-        await asyncio.sleep(delay)
+    def _fire(self, n: int, ws, q: int, choice: str) -> None:
+        self._spawn(self._answer(n, ws, q, choice))
+
+    async def _answer(self, n: int, ws, q: int, choice: str) -> None:
         answer_id = f"{n}.{q}.{self.rng.getrandbits(48):012x}"
         self.pending[answer_id] = (now_ms(), q)
         self.counts["sent"][q] += 1
