@@ -5,7 +5,8 @@ plays scripted players with the `websockets` client on one asyncio loop. It need
 Django. bench/live_round.py drives one or two of them through JSON lines on their
 stdin and stdout:
 
-  {"op": "join", "players": [[n, url], ...], "concurrency": c, "spread_s": 3.0}
+  {"op": "join", "players": [[n, url], ...], "concurrency": c, "spread_s": 3.0,
+   "offset_s": 0.0}
       connect and join every player (at most c handshakes and joins at a time), then
       play: on each question_opened, answer at a random time within spread_s (after
       offset_s) with a unique answer_id and one of the frame's option ids.
@@ -55,19 +56,21 @@ def rounded(value: float | None, digits: int = 1) -> float | None:
 
 
 def raise_fd_limit(wanted: int) -> int:
-    """Raise RLIMIT_NOFILE (soft, and hard if allowed) for this process and its children."""
+    """Raise RLIMIT_NOFILE for this process and the servers it starts: the soft limit up
+    to the hard one, and the hard one too where that is allowed (root). Returns the soft
+    limit in force."""
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft >= wanted:
         return soft
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+            return wanted
     target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
     with contextlib.suppress(ValueError, OSError):
-        if hard != resource.RLIM_INFINITY and hard < wanted:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))  # needs privilege
-            target = wanted
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, max(target, hard)))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 

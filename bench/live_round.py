@@ -558,6 +558,7 @@ async def run(args, servers: list[Server], info: dict, procs: Procs) -> dict:
             await trigger.close()
             latencies = [ms for s in samples for ms in s["broadcast_ms"]]
             baselines[name] = {
+                "min": min(latencies) if latencies else None,
                 "p50": percentile(latencies, 0.5),
                 "p99": percentile(latencies, 0.99),
                 "by_repeat": [
@@ -617,6 +618,7 @@ async def run(args, servers: list[Server], info: dict, procs: Procs) -> dict:
         broadcast_samples=len(broadcast),
         broadcast_p50_ms=rounded(percentile(broadcast, 0.5)),
         broadcast_p99_ms=rounded(percentile(broadcast, 0.99)),
+        broadcast_min_ms=rounded(min(broadcast) if broadcast else None),
         broadcast_max_ms=rounded(max(broadcast) if broadcast else None),
         broadcast_p99_by_question_ms=by_question,
         ack_p50_ms=rounded(percentile(acks, 0.5)),
@@ -638,12 +640,14 @@ async def run(args, servers: list[Server], info: dict, procs: Procs) -> dict:
         gc_objects_base=gc_base and gc_base["objects"],
         gc_join=gc_join,
         gc_round=gc_round,
+        group_send_min_ms=rounded(baselines["group"]["min"]),
         group_send_p50_ms=rounded(baselines["group"]["p50"]),
         group_send_p99_ms=rounded(baselines["group"]["p99"]),
         group_send_samples=baselines["group"]["samples"],
         group_send_p99_by_repeat_ms=baselines["group"]["by_repeat"],
         cpu_group_send_s=baselines["group"]["cpu"],
         gc_group_send=baselines["group"]["gc"],
+        floor_min_ms=rounded(baselines["floor"]["min"]),
         floor_p50_ms=rounded(baselines["floor"]["p50"]),
         floor_p99_ms=rounded(baselines["floor"]["p99"]),
         floor_samples=baselines["floor"]["samples"],
@@ -665,6 +669,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     load_before = round(os.getloadavg()[0], 2)  # other work on the machine skews figures
     fds = raise_fd_limit(4 * args.players + 1024)
+    if fds < 2 * args.players + 256:
+        print(f"open-files limit {fds} is too low for {args.players} players", file=sys.stderr)
     mode = "distributed" if args.distributed else "embedded"
     workdir = Path(tempfile.mkdtemp(prefix="bench-live-"))
     env = server_env(args, workdir)

@@ -10,11 +10,12 @@ the same daphne processes and the same channel layer as the real round:
 * /ws/bench/floor/<role>/: the floor. A bare ASGI app keeps its "listen" sockets in a
   process-global list; one task per process reads one channel (in one group, like the
   relay in realtime.relay) and writes the pre-serialised frame to each socket in a
-  loop. What is left is daphne's own cost per frame.
+  loop. What is left is daphne's own cost per frame (and that of the middleware stack,
+  origin check, sessions and auth, which every route here sits behind, as the round's).
 
 A trigger message is {"frame": {...}}: the frame is stamped with "server_now" (server
-ms) just before it is handed to the channel layer, as realtime.play does for
-"question_opened", serialised once and fanned out.
+ms) just before it is handed to the channel layer, as realtime.events.publish does
+after the commit, serialised once and fanned out.
 
 /ws/bench/stats/ answers with this process's garbage-collector pauses since the last
 ask (count, total and longest, by generation) and the number of objects it tracks;
