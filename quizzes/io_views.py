@@ -21,7 +21,6 @@ from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import quote
 
 from django import forms
 from django.contrib import messages
@@ -29,6 +28,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET
@@ -263,15 +263,15 @@ def bank_import_confirm(request, bank_id):
 
 
 def _attachment(stem: str, extension: str, fallback: str) -> str:
-    """Content-Disposition for a download: a plain ASCII filename for old clients, and
-    the real (often Chinese) name as RFC 5987 filename*."""
+    """Content-Disposition for a download (Django's header): the real (often Chinese)
+    name as RFC 5987 filename*, and before it a plain ASCII filename for old clients."""
     clean = _UNSAFE_IN_FILENAME.sub("_", stem).strip(" ._")[:80] or fallback
     name = f"{clean}{extension}"
-    ascii_name = name if name.isascii() else f"{fallback}{extension}"
-    header = f'attachment; filename="{ascii_name}"'
-    if name != ascii_name:
-        header += f"; filename*=UTF-8''{quote(name, safe='')}"
-    return header
+    header = content_disposition_header(True, name)
+    if name.isascii():
+        return header
+    plain = content_disposition_header(True, f"{fallback}{extension}")
+    return plain + header.removeprefix("attachment")
 
 
 @staff_required

@@ -11,26 +11,16 @@ Screenshots go to /tmp/finals-*.png (phones at 390x844, the screen at 1280x720).
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
-
-import pytest
 
 from realtime.models import LiveAnswer, LiveBuzz, LiveRound, LiveStake
 from tests.factories import SchoolFactory, UserFactory
 from tests.quizzes.factories import BankFactory
 
 from .conftest import PHONE, publish_question, sign_in
+from .live import LIVE_ROUND_MARKS, SCREEN, command, save_shot, wait_phase
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("districts_loaded"),
-]
-
-SCREEN = {"width": 1280, "height": 720}
-SHOTS = Path(os.environ.get("LIVE_SHOTS_DIR", "/tmp"))
+pytestmark = LIVE_ROUND_MARKS
 
 QUESTIONS = [
     {
@@ -58,23 +48,7 @@ QUESTIONS = [
 
 
 def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_timeout(900)  # let the CSS transitions (bars, leaderboard) finish
-    full = name.startswith(("phone", "host"))
-    page.screenshot(path=str(SHOTS / f"finals-{name}.png"), full_page=full)
-
-
-def wait_phase(page, phase: str) -> None:
-    page.wait_for_selector(f'[data-live-root][data-phase="{phase}"]')
-
-
-def command(host, name: str) -> None:
-    button = host.locator(f'[data-command="{name}"]')
-    button.wait_for(state="visible")
-    host.wait_for_function(
-        f"!document.querySelector('[data-command=\"{name}\"]').disabled", timeout=15_000
-    )
-    button.click()
+    save_shot(page, f"finals-{name}", settle_ms=900, full_page=name.startswith(("phone", "host")))
 
 
 def join_team(page, base: str, pin: str, nickname: str, team: str) -> None:

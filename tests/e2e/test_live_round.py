@@ -10,26 +10,16 @@ Screenshots go to /tmp/live-*.png (phones at 390x844, the screen at 1280x720).
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
-
-import pytest
 
 from realtime.models import LiveAnswer, LivePlayer, LiveRound
 from tests.factories import UserFactory
 from tests.quizzes.factories import BankFactory
 
 from .conftest import PHONE, publish_question, sign_in
+from .live import LIVE_ROUND_MARKS, SCREEN, command, save_shot, wait_phase
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("districts_loaded"),
-]
-
-SCREEN = {"width": 1280, "height": 720}
-SHOTS = Path(os.environ.get("LIVE_SHOTS_DIR", "/tmp"))
+pytestmark = LIVE_ROUND_MARKS
 
 QUESTIONS = [
     {
@@ -50,13 +40,7 @@ QUESTIONS = [
 
 
 def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_timeout(1000)  # let the CSS transitions (bars, leaderboard) finish
-    page.screenshot(path=str(SHOTS / f"live-{name}.png"), full_page=name.startswith("player"))
-
-
-def wait_phase(page, phase: str) -> None:
-    page.wait_for_selector(f'[data-live-root][data-phase="{phase}"]')
+    save_shot(page, f"live-{name}", settle_ms=1000, full_page=name.startswith("player"))
 
 
 def join(page, base: str, pin: str, nickname: str, *, suggest: bool = False) -> None:
@@ -71,15 +55,6 @@ def join(page, base: str, pin: str, nickname: str, *, suggest: bool = False) -> 
     field.fill(nickname)
     page.locator("[data-join-form] button[type=submit]").click()
     wait_phase(page, "lobby")
-
-
-def command(host, name: str) -> None:
-    button = host.locator(f'[data-command="{name}"]')
-    button.wait_for(state="visible")
-    host.wait_for_function(
-        f"!document.querySelector('[data-command=\"{name}\"]').disabled", timeout=15_000
-    )
-    button.click()
 
 
 def answer_received(page) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 
-import openpyxl
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
@@ -15,6 +14,7 @@ from quizzes import services
 from quizzes.io import import_questions
 from quizzes.models import AuditEntry, Question, QuestionVersion
 from tests.factories import UserFactory
+from tests.quizzes import sheets
 
 pytestmark = pytest.mark.django_db
 
@@ -22,14 +22,7 @@ HEADERS = ["题型", "题干", "选项A", "选项B", "选项C", "答案", "容�
 
 
 def xlsx(rows: list[list], headers: list[str] = HEADERS) -> bytes:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.append(headers)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return sheets.xlsx(rows, headers)
 
 
 @pytest.fixture
@@ -42,15 +35,11 @@ def bank(owner):
     return services.bank_create(name="导入检查", owner=owner)
 
 
-GOOD = ["单选", "人体最大的器官是？", "皮肤", "心脏", "肝脏", "A", "", "科学知识", "健康", "教材"]
+GOOD = sheets.good_row(HEADERS)
 BAD_ROWS = [
-    GOOD,  # row 2
-    ["单选", "缺少答案的题目", "甲", "乙", "", "", "", "科学知识", "健康", "教材"],  # 3: key
-    ["问答", "未知题型的题目", "", "", "", "A", "", "科学知识", "健康", "教材"],  # 4: type
-    ["单选", "答案不对应选项", "甲", "乙", "", "D", "", "科学知识", "健康", "教材"],  # 5: key
-    ["判断", "", "", "", "", "对", "", "科学知识", "健康", "教材"],  # 6: empty stem
-    ["数值", "光速约为多少？", "", "", "", "很快", "", "科学知识", "健康", "教材"],  # 7
-]  # fmt: skip
+    *sheets.bad_rows(HEADERS),  # row 2 valid; errors in 3: key, 4: type, 5: key, 6: stem
+    sheets.row("数值", "光速约为多少？", sheets.NO_OPTIONS, "很快", headers=HEADERS),  # 7
+]
 
 
 def test_a_file_with_invalid_rows_is_refused_whole_with_a_precise_report(bank, owner):

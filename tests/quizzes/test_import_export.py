@@ -18,6 +18,7 @@ from quizzes.io.duplicates import near_duplicates
 from quizzes.models import AuditEntry, Question, QuestionVersion
 from quizzes.rich_text import plain_text
 from tests.factories import UserFactory
+from tests.quizzes import sheets
 
 pytestmark = pytest.mark.django_db
 
@@ -227,14 +228,8 @@ def test_formula_escaping_round_trips_exactly(text):
 
 
 def xlsx(rows: list[list], headers: list[str] | None = None) -> bytes:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.append(headers or ["题型", "题干", "选项A", "选项B", "选项C", "答案", "维度", "主题"])
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    short = ["题型", "题干", "选项A", "选项B", "选项C", "答案", "维度", "主题"]
+    return sheets.xlsx(rows, headers or short)
 
 
 def test_a_cell_that_is_a_formula_is_kept_as_text_with_a_warning(owner):

@@ -25,45 +25,20 @@ from quizzes.io import import_questions, tabular
 from quizzes.models import AuditEntry, Question, QuestionVersion
 from tests.factories import UserFactory, adult
 from tests.quizzes.factories import BankFactory, QuestionFactory
+from tests.quizzes.sheets import NO_OPTIONS, bad_rows, good_row, row, xlsx
 
 pytestmark = pytest.mark.django_db
 
-HEADERS = ["编号", "题型", "题干", "选项A", "选项B", "选项C", "答案", "解析"]
-HEADERS += ["维度", "主题", "出处"]
-NO_OPTIONS = ("", "", "")
-
-
-def row(qtype, stem, options=NO_OPTIONS, key="", explanation="", topic="健康") -> list[str]:
-    return ["", qtype, stem, *options, key, explanation, "科学知识", topic, "教材"]
-
-
 GOOD_ROWS = [
-    row("单选", "人体最大的器官是？", ("皮肤", "心脏", "肝脏"), "A", "皮肤面积最大。"),
+    good_row(),
     row(
         "多选", "以下哪些是可再生能源？", ("太阳能", "煤炭", "风能"), "AC", "太阳能和风能。", "能源"
     ),
     row("填空", "水的化学式是 ____。", NO_OPTIONS, "H2O|水", "由氢和氧组成。"),
     row("判断", "<script>alert(1)</script>闪电比雷声先被看到。", NO_OPTIONS, "对", "光比声音快。"),
 ]
-BAD_ROWS = [
-    GOOD_ROWS[0],  # row 2 is valid, and still not imported
-    row("单选", "缺少答案的题目", ("甲", "乙", "")),  # row 3: no key
-    row("问答", "未知题型的题目", NO_OPTIONS, "A"),  # row 4: unknown type
-    row("单选", "答案不对应选项", ("甲", "乙", ""), "D"),  # row 5: the key names no option
-    row("判断", "", NO_OPTIONS, "对"),  # row 6: empty stem
-]
+BAD_ROWS = bad_rows()
 BAD_CELLS = {(3, "G"), (4, "B"), (5, "G"), (6, "C")}  # (row, column) of each error
-
-
-def xlsx(rows: list[list], headers: list[str] = HEADERS) -> bytes:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.append(headers)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
 
 
 @pytest.fixture
@@ -118,7 +93,8 @@ def in_language(text: str) -> str:
 def filename_of(response) -> str:
     disposition = response["Content-Disposition"]
     assert disposition.startswith("attachment;")
-    found = re.search(r"filename\*=UTF-8''([^;]+)", disposition)
+    # RFC 8187: the charset name is case-insensitive (Django writes utf-8).
+    found = re.search(r"filename\*=UTF-8''([^;]+)", disposition, re.IGNORECASE)
     if found:
         return unquote(found.group(1))
     return re.search(r'filename="([^"]+)"', disposition).group(1)

@@ -104,6 +104,21 @@ async def command(host: Socket, name: str, **extra) -> None:
     await host.send({"type": "command", "name": name, **extra})
 
 
+async def send_answer(player: Socket, answer_id: str, index: int, choice) -> dict:
+    """Answer question `index`; the server's reply to it (an ack or a reject)."""
+    await player.send(
+        {"type": "answer", "answer_id": answer_id, "question": index, "choice": choice}
+    )
+    return await player.expect("ack", "reject")
+
+
+async def answer_acked(player: Socket, answer_id: str, index: int, choice) -> dict:
+    """Answer question `index` and expect the server to ack it; the ack."""
+    reply = await send_answer(player, answer_id, index, choice)
+    assert reply["type"] == "ack", reply
+    return reply
+
+
 def choice_for(version, right: bool):
     """A well-formed response to the version, right or wrong."""
     key, ids = version.key, [o["id"] for o in version.options]
@@ -151,24 +166,8 @@ async def test_a_full_round_never_shows_a_player_the_key_before_the_reveal(kind)
         for player in (alice, bob):
             opened = await player.expect("question_opened")
             assert opened["question"]["index"] == index
-        await alice.send(
-            {
-                "type": "answer",
-                "answer_id": f"a{index}",
-                "question": index,
-                "choice": choice_for(version, right=True),
-            }
-        )
-        assert (await alice.expect("ack", "reject"))["type"] == "ack"
-        await bob.send(
-            {
-                "type": "answer",
-                "answer_id": f"b{index}",
-                "question": index,
-                "choice": choice_for(version, right=False),
-            }
-        )
-        assert (await bob.expect("ack", "reject"))["type"] == "ack"
+        await answer_acked(alice, f"a{index}", index, choice_for(version, right=True))
+        await answer_acked(bob, f"b{index}", index, choice_for(version, right=False))
         await command(host, "close")
         for player in (alice, bob):
             await player.expect("question_closed")
@@ -237,20 +236,11 @@ async def test_a_duplicate_answer_id_is_acked_once_more_and_stored_once():
     player, _ = await player_socket(live, "Alice")
     await command(host, "start")
     await player.expect("question_opened")
-    answer = {
-        "type": "answer",
-        "answer_id": "x1",
-        "question": 0,
-        "choice": choice_for(version, right=True),
-    }
-    await player.send(answer)
-    first = await player.expect("ack", "reject")
-    await player.send(answer)
-    again = await player.expect("ack", "reject")
-    assert first["type"] == again["type"] == "ack"
+    right = choice_for(version, right=True)
+    first = await answer_acked(player, "x1", 0, right)
+    again = await answer_acked(player, "x1", 0, right)
     assert first["received_at"] == again["received_at"]
-    await player.send({**answer, "answer_id": "x2"})
-    assert (await player.expect("ack", "reject"))["reason"] == "already_answered"
+    assert (await send_answer(player, "x2", 0, right))["reason"] == "already_answered"
     assert await sync_to_async(LiveAnswer.objects.count)() == 1
     await host.close()
     await player.close()
@@ -270,15 +260,7 @@ async def test_a_late_answer_is_rejected_by_server_time_whatever_the_timers_did(
     await sync_to_async(LiveRound.objects.filter(pk=live.pk).update)(
         opened_at=past - 20_000, closes_at=past
     )
-    await player.send(
-        {
-            "type": "answer",
-            "answer_id": "late",
-            "question": 0,
-            "choice": choice_for(version, right=True),
-        }
-    )
-    reject = await player.expect("ack", "reject")
+    reject = await send_answer(player, "late", 0, choice_for(version, right=True))
     assert reject == {"type": "reject", "answer_id": "late", "reason": "too_late"}
     assert not await sync_to_async(LiveAnswer.objects.exists)()
     await host.close()
@@ -376,15 +358,7 @@ async def test_a_reconnecting_player_keeps_score_and_streak():
     player, welcome = await player_socket(live, "Alice")
     await command(host, "start")
     await player.expect("question_opened")
-    await player.send(
-        {
-            "type": "answer",
-            "answer_id": "a",
-            "question": 0,
-            "choice": choice_for(version, right=True),
-        }
-    )
-    await player.expect("ack")
+    await answer_acked(player, "a", 0, choice_for(version, right=True))
     await command(host, "close")
     await command(host, "reveal")
     points = (await player.expect("revealed"))["you"]["points"]
@@ -469,12 +443,13 @@ async def test_bad_messages_get_clear_errors_and_change_nothing():
     for text, code in cases:
         await player.comm.send_to(text_data=text)
         assert (await player.expect("error"))["code"] == code
-    await player.send({"type": "answer", "answer_id": "a", "question": 0, "choice": "nope"})
-    assert (await player.expect("reject"))["reason"] == "bad_response"
-    await player.send({"type": "answer", "answer_id": "", "question": 0, "choice": "nope"})
-    assert (await player.expect("reject"))["reason"] == "bad_answer_id"
-    await player.send({"type": "answer", "answer_id": "b", "question": 5, "choice": "nope"})
-    assert (await player.expect("reject"))["reason"] == "not_current_question"
+    for answer_id, index, reason in (
+        ("a", 0, "bad_response"),
+        ("", 0, "bad_answer_id"),
+        ("b", 5, "not_current_question"),
+    ):
+        reply = await send_answer(player, answer_id, index, "nope")
+        assert (reply["type"], reply["reason"]) == ("reject", reason)
     await command(host, "finish")
     assert (await host.expect("error"))["code"] == "not_allowed_in_status"
     assert not await sync_to_async(LiveAnswer.objects.exists)()
@@ -493,15 +468,7 @@ async def test_voiding_a_question_rescores_the_round_from_the_recorded_answers()
     for index, version in enumerate(versions):
         await command(host, "start" if index == 0 else "next")
         await player.expect("question_opened")
-        await player.send(
-            {
-                "type": "answer",
-                "answer_id": f"a{index}",
-                "question": index,
-                "choice": choice_for(version, right=True),
-            }
-        )
-        await player.expect("ack")
+        await answer_acked(player, f"a{index}", index, choice_for(version, right=True))
         await command(host, "close")
         await command(host, "reveal")
         before = (await player.expect("revealed"))["you"]["points"]

@@ -2,25 +2,11 @@
 // round's host may send them) and says which ones apply now (snapshot.allowed): the
 // console shows those buttons, and asks for a fresh snapshot after every change.
 
-import { LiveClient } from "./client.js";
-import {
-  Announcer,
-  Countdown,
-  TeamBook,
-  el,
-  readJson,
-  show,
-  translator,
-  turnText,
-  valueText,
-} from "./ui.js";
+import { TeamBook, el, livePage, show, turnText, valueText } from "./ui.js";
 
-const config = readJson("live-config");
-const t = translator(readJson("live-strings"));
-const root = document.querySelector("[data-live-root]");
-const $ = (selector) => root.querySelector(selector);
+const page = livePage();
+const { config, t, root, $, announcer } = page;
 const $$ = (selector) => Array.from(root.querySelectorAll(selector));
-const announcer = new Announcer($("[data-announce]"));
 
 const state = {
   status: null,
@@ -48,27 +34,14 @@ const teams = new TeamBook({
   },
 });
 
-const client = new LiveClient({
-  pin: config.pin,
+const { client, countdown } = page.round({
   hello: () => ({ type: "host" }),
   onFrame: (frame) => onFrame(frame),
   onConnection: (status) => {
-    const node = $("[data-connection]");
-    node.dataset.state = status;
-    node.textContent = status === "open" ? "" : status === "lost" ? t("reconnecting") : t("connecting");
     if (status === "open") {
       loadPlayers();
     }
   },
-});
-window.sciarenaLive = client;
-
-const countdown = new Countdown({
-  number: $("[data-countdown-number]"),
-  bar: $("[data-countdown-bar]"),
-  label: $("[data-countdown]"),
-  serverNow: () => client.serverNow(),
-  t,
 });
 
 // --- frames ------------------------------------------------------------------------------

@@ -6,10 +6,8 @@
 // for the server's ack or reject. The resume token is kept per PIN in localStorage, so
 // a reload or a lost network comes back as the same player with the same score.
 
-import { LiveClient, randomId } from "./client.js";
+import { randomId } from "./client.js";
 import {
-  Announcer,
-  Countdown,
   LABELS,
   SHAPES,
   TeamBook,
@@ -17,23 +15,15 @@ import {
   el,
   keyOptionIds,
   keyText,
+  livePage,
   ordered,
-  readJson,
   show,
-  translator,
   turnText,
   valueText,
 } from "./ui.js";
 
-const config = readJson("live-config");
-const t = translator(readJson("live-strings"));
-const root = document.querySelector("[data-live-root]");
-const $ = (selector) => root.querySelector(selector);
-const views = {};
-for (const node of root.querySelectorAll("[data-view]")) {
-  views[node.dataset.view] = node;
-}
-const announcer = new Announcer($("[data-announce]"));
+const page = livePage();
+const { config, t, root, $, views, announcer, drawConnection } = page;
 
 // Team rounds (a mean of the members, or one device per team) and the stage finals.
 const teamRound = Boolean(config.playsAsTeams);
@@ -113,8 +103,7 @@ function setMyTeam(id) {
   redrawTeams();
 }
 
-const client = new LiveClient({
-  pin: config.pin,
+const { client, countdown } = page.round({
   hello: () => {
     if (state.me && state.me.token) {
       return { type: "resume", token: state.me.token };
@@ -129,17 +118,6 @@ const client = new LiveClient({
     return message;
   },
   onFrame: (frame) => onFrame(frame),
-  onConnection: (status) => drawConnection(status),
-});
-// For tests and for curious people with a console: the live client of this page.
-window.sciarenaLive = client;
-
-const countdown = new Countdown({
-  number: $("[data-countdown-number]"),
-  bar: $("[data-countdown-bar]"),
-  label: $("[data-countdown]"),
-  serverNow: () => client.serverNow(),
-  t,
   onZero: () => {
     if (state.status === "question_open") {
       setAnswerStatus(state.answer ? null : t("time_up"));
@@ -148,15 +126,6 @@ const countdown = new Countdown({
     }
   },
 });
-
-// --- connection ---------------------------------------------------------------------
-
-function drawConnection(status) {
-  const node = $("[data-connection]");
-  node.dataset.state = status;
-  node.textContent =
-    status === "open" ? "" : status === "lost" ? t("reconnecting") : t("connecting");
-}
 
 // --- join ---------------------------------------------------------------------------------
 

@@ -3,32 +3,21 @@
 // an animated leaderboard. Options are listed without letters: every phone has its own
 // order, so letters here would not match what the players see.
 
-import { LiveClient } from "./client.js";
 import {
-  Announcer,
-  Countdown,
   TeamBook,
   drawDistribution,
   drawLeaderboard,
   el,
   keyOptionIds,
   keyText,
-  readJson,
+  livePage,
   show,
-  translator,
   turnText,
   valueText,
 } from "./ui.js";
 
-const config = readJson("live-config");
-const t = translator(readJson("live-strings"));
-const root = document.querySelector("[data-live-root]");
-const $ = (selector) => root.querySelector(selector);
-const views = {};
-for (const node of root.querySelectorAll("[data-view]")) {
-  views[node.dataset.view] = node;
-}
-const announcer = new Announcer($("[data-announce]"));
+const page = livePage();
+const { config, t, root, $, views, announcer } = page;
 
 const finals = config.kind === "finals";
 
@@ -56,24 +45,9 @@ const teams = new TeamBook({
   },
 });
 
-const client = new LiveClient({
-  pin: config.pin,
+const { client, countdown } = page.round({
   hello: () => ({ type: "screen", key: config.key }),
   onFrame: (frame) => onFrame(frame),
-  onConnection: (status) => {
-    const node = $("[data-connection]");
-    node.dataset.state = status;
-    node.textContent = status === "open" ? "" : status === "lost" ? t("reconnecting") : t("connecting");
-  },
-});
-window.sciarenaLive = client;
-
-const countdown = new Countdown({
-  number: $("[data-countdown-number]"),
-  bar: $("[data-countdown-bar]"),
-  label: $("[data-countdown]"),
-  serverNow: () => client.serverNow(),
-  t,
 });
 
 function setView(name) {

@@ -1,5 +1,8 @@
-// Shared drawing helpers for the live-round pages. Texts come translated from the
-// page (a JSON block written by the server), never hard-coded here.
+// Shared drawing helpers for the live-round pages, and the opening they share
+// (livePage). Texts come translated from the page (a JSON block written by the
+// server), never hard-coded here.
+
+import { LiveClient } from "./client.js";
 
 export const SHAPES = [
   { shape: "▲", name: "triangle" },
@@ -383,4 +386,63 @@ export function drawDistribution(container, entries, counts, t) {
     });
   });
   container.append(el("h3", { class: "dist-title", text: t("distribution") }), list);
+}
+
+// --- the opening of every live page ------------------------------------------------------------
+
+/**
+ * What the player, host and screen pages start with: the config and the translated
+ * strings the server wrote into the page, its root with a query on it ($), the named
+ * views ([data-view]), the screen-reader announcer, the connection line, and round()
+ * for the round's client and countdown.
+ */
+export function livePage() {
+  const config = readJson("live-config");
+  const t = translator(readJson("live-strings"));
+  const root = document.querySelector("[data-live-root]");
+  const $ = (selector) => root.querySelector(selector);
+  const views = {};
+  for (const node of root.querySelectorAll("[data-view]")) {
+    views[node.dataset.view] = node;
+  }
+  const announcer = new Announcer($("[data-announce]"));
+
+  /** The connection line ([data-connection]): empty while the socket is open. */
+  function drawConnection(status) {
+    const node = $("[data-connection]");
+    node.dataset.state = status;
+    node.textContent = status === "open" ? "" : status === "lost" ? t("reconnecting") : t("connecting");
+  }
+
+  /**
+   * The round's client, not started yet (the page calls client.start()), and the
+   * countdown on its clock. The client draws its state on the connection line, then
+   * calls onConnection if given. It is also window.sciarenaLive, for tests and for
+   * curious people with a console.
+   */
+  function round({ hello, onFrame, onConnection, onZero }) {
+    const client = new LiveClient({
+      pin: config.pin,
+      hello,
+      onFrame,
+      onConnection: (status) => {
+        drawConnection(status);
+        if (onConnection) {
+          onConnection(status);
+        }
+      },
+    });
+    window.sciarenaLive = client;
+    const countdown = new Countdown({
+      number: $("[data-countdown-number]"),
+      bar: $("[data-countdown-bar]"),
+      label: $("[data-countdown]"),
+      serverNow: () => client.serverNow(),
+      t,
+      onZero,
+    });
+    return { client, countdown };
+  }
+
+  return { config, t, root, $, views, announcer, drawConnection, round };
 }
