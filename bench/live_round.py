@@ -14,8 +14,10 @@ the acked answers are looked up in the database.
 
 Two baselines in the same run, through the same server processes and channel layer,
 with the same N sockets and the same question frame (realtime/bench.py):
-`group_send` (stock Channels, one group member per socket) and `floor` (a bare ASGI
-loop writing one pre-serialised frame to each socket of the process).
+`group_send` (stock Channels, one group member per socket, each consumer serialising
+the frame: the Channels tutorial's pattern), `group_send_text` (the same with the frame
+serialised once before the group send) and `floor` (a bare ASGI loop writing one
+pre-serialised frame to each socket of the process).
 
 Prints one JSON line; exits 1 if an acked answer is missing from the database, an
 answer went unanswered, or players could not join.
@@ -55,6 +57,8 @@ from bench._live_support import (  # noqa: E402
     rounded,
 )
 
+# The baselines (routes under /ws/bench/, realtime/bench.py) and their keys' prefix.
+BASELINES = {"group": "group_send", "group-text": "group_send_text", "floor": "floor"}
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_live"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
 STEM = (
@@ -525,7 +529,7 @@ async def run(args, servers: list[Server], info: dict, procs: Procs) -> dict:
         # Baselines: the same frame, N sockets, through the same processes.
         baselines = {}
         repeats = args.baseline_repeats or n_questions
-        for name in ("group", "floor"):
+        for name in BASELINES:
             await asyncio.sleep(1.0)
             shares = split(n_players, servers, workers, f"/ws/bench/{name}/listen/")
             listens = await asyncio.gather(
@@ -640,25 +644,28 @@ async def run(args, servers: list[Server], info: dict, procs: Procs) -> dict:
         gc_objects_base=gc_base and gc_base["objects"],
         gc_join=gc_join,
         gc_round=gc_round,
-        group_send_min_ms=rounded(baselines["group"]["min"]),
-        group_send_p50_ms=rounded(baselines["group"]["p50"]),
-        group_send_p99_ms=rounded(baselines["group"]["p99"]),
-        group_send_samples=baselines["group"]["samples"],
-        group_send_p99_by_repeat_ms=baselines["group"]["by_repeat"],
-        cpu_group_send_s=baselines["group"]["cpu"],
-        gc_group_send=baselines["group"]["gc"],
-        floor_min_ms=rounded(baselines["floor"]["min"]),
-        floor_p50_ms=rounded(baselines["floor"]["p50"]),
-        floor_p99_ms=rounded(baselines["floor"]["p99"]),
-        floor_samples=baselines["floor"]["samples"],
-        floor_p99_by_repeat_ms=baselines["floor"]["by_repeat"],
-        cpu_floor_s=baselines["floor"]["cpu"],
-        gc_floor=baselines["floor"]["gc"],
+        **{
+            f"{prefix}_{key}": value
+            for name, prefix in BASELINES.items()
+            for key, value in baseline_figures(baselines[name]).items()
+        },
         extensions=extensions,
         closed_by_timer=closed_by_timer,
         problems=problems,
     )
     return result
+
+
+def baseline_figures(measured: dict) -> dict:
+    return {
+        "min_ms": rounded(measured["min"]),
+        "p50_ms": rounded(measured["p50"]),
+        "p99_ms": rounded(measured["p99"]),
+        "samples": measured["samples"],
+        "p99_by_repeat_ms": measured["by_repeat"],
+        "cpu_s": measured["cpu"],
+        "gc": measured["gc"],
+    }
 
 
 def ratio(a, b) -> float | None:
@@ -758,10 +765,15 @@ def main(argv=None) -> int:
         "rss_kb_per_player_joined": per_player(result["rss_joined_kb"] - result["rss_base_kb"]),
         "group_send_p50_ms": result.pop("group_send_p50_ms"),
         "group_send_p99_ms": result.pop("group_send_p99_ms"),
+        "group_send_text_p50_ms": result.pop("group_send_text_p50_ms"),
+        "group_send_text_p99_ms": result.pop("group_send_text_p99_ms"),
         "floor_p50_ms": result.pop("floor_p50_ms"),
         "floor_p99_ms": result.pop("floor_p99_ms"),
     }
     out["group_send_over_broadcast_p99"] = ratio(out["group_send_p99_ms"], out["broadcast_p99_ms"])
+    out["group_send_text_over_broadcast_p99"] = ratio(
+        out["group_send_text_p99_ms"], out["broadcast_p99_ms"]
+    )
     out["broadcast_over_floor_p99"] = ratio(out["broadcast_p99_ms"], out["floor_p99_ms"])
     # What the server accepted of the client's permessage-deflate offer ("none": refused).
     out["compression"] = ",".join(negotiated) if negotiated else None

@@ -105,14 +105,25 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
-            # Persistent connections are per thread; under ASGI (daphne) Django runs
-            # sync code in ever-new threads, so keep 0 and pool in front (PgBouncer).
             DATABASE_URL,
             conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
         )
     }
+    DB_POOL_SIZE = int(os.environ.get("DB_POOL_SIZE", "8"))
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        if DB_POOL_SIZE > 0:
+            # Under daphne every database_sync_to_async call ends by closing the
+            # connection: without a pool that is a new PostgreSQL backend (a fork) per
+            # call, the most of a join's and an answer's cost at 2,000 players. With
+            # psycopg's pool the close hands the connection back. A pool replaces
+            # persistent connections (Django refuses both).
+            DATABASES["default"]["CONN_MAX_AGE"] = 0
+            DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+                "min_size": 1,
+                "max_size": DB_POOL_SIZE,
+                "timeout": 10,
+            }
 else:
     SQLITE_PATH = os.environ.get("SQLITE_PATH") or str(BASE_DIR / "db.sqlite3")
     DATABASES = {

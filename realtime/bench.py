@@ -4,9 +4,12 @@ Routed only when settings.BENCH_ROUTES is on (BENCH_ROUTES=1), which nothing but
 bench sets. They measure the same question frame fanned out two other ways, through
 the same daphne processes and the same channel layer as the real round:
 
-* /ws/bench/group/<role>/: stock Channels fan-out. Every "listen" socket adds its own
-  channel to one group; a "trigger" socket's message becomes one `group_send`, which
-  the channel layer turns into one message per socket, each handled by its consumer.
+* /ws/bench/group/<role>/: stock Channels fan-out, as the Channels tutorial writes it.
+  Every "listen" socket adds its own channel to one group; a "trigger" socket's message
+  becomes one `group_send` of the frame, which the channel layer turns into one
+  message per socket, and each socket's consumer serialises it (`send_json`).
+* /ws/bench/group-text/<role>/: the same, with the frame serialised once by the
+  trigger and the text passed through the group: stock fan-out's cheapest form.
 * /ws/bench/floor/<role>/: the floor. A bare ASGI app keeps its "listen" sockets in a
   process-global list; one task per process reads one channel (in one group, like the
   relay in realtime.relay) and writes the pre-serialised frame to each socket in a
@@ -38,7 +41,7 @@ import time
 from pathlib import Path
 
 from asgiref.sync import sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.urls import path
 
@@ -57,25 +60,43 @@ def stamped(text: str) -> str:
     return dumps(frame)
 
 
-class GroupSendConsumer(AsyncWebsocketConsumer):
-    """Stock per-player fan-out: one group member per socket."""
+class GroupSendConsumer(AsyncJsonWebsocketConsumer):
+    """Stock per-player fan-out: one group member per socket, each serialising the
+    frame it is handed."""
+
+    group = GROUP
 
     async def connect(self) -> None:
         self.role = self.scope["url_route"]["kwargs"]["role"]
         if self.role == "listen":
-            await self.channel_layer.group_add(GROUP, self.channel_name)
+            await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code) -> None:
         if self.role == "listen":
-            await self.channel_layer.group_discard(GROUP, self.channel_name)
+            await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def receive(self, text_data=None, bytes_data=None) -> None:
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         if self.role != "trigger" or text_data is None:
             return
-        await self.channel_layer.group_send(
-            GROUP, {"type": "bench.frame", "text": stamped(text_data)}
-        )
+        await self.channel_layer.group_send(self.group, self.message(text_data))
+
+    def message(self, text: str) -> dict:
+        frame = dict(json.loads(text).get("frame") or {"type": "bench"})
+        frame["server_now"] = now_ms()
+        return {"type": "bench.frame", "frame": frame}
+
+    async def bench_frame(self, event) -> None:
+        await self.send_json(event["frame"])
+
+
+class GroupTextConsumer(GroupSendConsumer):
+    """Stock fan-out with the frame serialised once, before the group send."""
+
+    group = "bench.group-text"
+
+    def message(self, text: str) -> dict:
+        return {"type": "bench.frame", "text": stamped(text)}
 
     async def bench_frame(self, event) -> None:
         await self.send(text_data=event["text"])
@@ -254,6 +275,7 @@ async def profile_app(scope, receive, send) -> None:
 
 websocket_urlpatterns = [
     path("ws/bench/group/<str:role>/", GroupSendConsumer.as_asgi()),
+    path("ws/bench/group-text/<str:role>/", GroupTextConsumer.as_asgi()),
     path("ws/bench/floor/<str:role>/", floor_app),
     path("ws/bench/profile/", profile_app),
     path("ws/bench/stats/", stats_app),

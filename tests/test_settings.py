@@ -17,6 +17,7 @@ print(json.dumps({
     "debug": settings.DEBUG,
     "db": settings.DATABASES["default"]["ENGINE"],
     "db_options": settings.DATABASES["default"].get("OPTIONS", {}),
+    "conn_max_age": settings.DATABASES["default"]["CONN_MAX_AGE"],
     "layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
     "layer_hosts": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts"),
     "cache": settings.CACHES["default"]["BACKEND"],
@@ -63,6 +64,9 @@ def test_with_database_and_redis_urls_it_is_the_distributed_setup():
         }
     )
     assert found["db"] == "django.db.backends.postgresql"
+    # Pooled: under daphne every database call ends by closing its connection.
+    assert found["db_options"]["pool"]["max_size"] == 8
+    assert found["conn_max_age"] == 0
     assert found["layer"] == "channels_redis.core.RedisChannelLayer"
     (host,) = found["layer_hosts"]
     assert host["address"] == "redis://cache.internal:6379/0"
@@ -71,6 +75,18 @@ def test_with_database_and_redis_urls_it_is_the_distributed_setup():
     assert found["eager"] is False
     assert found["acks_late"] is True
     assert found["broker"] == "redis://cache.internal:6379/0"
+
+
+def test_db_pool_size_0_turns_the_pool_off_for_persistent_connections():
+    found = probe(
+        {
+            "DATABASE_URL": "postgres://sciarena@db.internal:5432/sciarena",
+            "DB_POOL_SIZE": "0",
+            "DB_CONN_MAX_AGE": "60",
+        }
+    )
+    assert "pool" not in found["db_options"]
+    assert found["conn_max_age"] == 60
 
 
 def test_redis_py_is_below_8_as_channels_redis_needs():
@@ -100,3 +116,15 @@ def test_production_settings_pass_check_deploy_without_a_warning():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_asgi_entry_point_freezes_what_it_loaded():
+    # Full collections in a server process then skip the application's own objects
+    # (config/gctune.py).
+    result = run(
+        {}, "-c", "import gc, config.asgi; print(gc.get_freeze_count(), len(gc.get_objects()))"
+    )
+    assert result.returncode == 0, result.stderr
+    frozen, walked = map(int, result.stdout.split())
+    assert frozen > 50_000
+    assert walked < frozen / 5
