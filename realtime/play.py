@@ -378,11 +378,25 @@ def reveal_frame(question: LiveQuestion) -> dict:
     }
 
 
+def host_player_list(live: LiveRound) -> list[dict[str, Any]]:
+    """The host console's list: the players not kicked, in joining order, with their
+    team and whether they are its captain (LivePlayer.is_captain, a stored flag: the
+    first to join the team, kept even if kicked, so no client can work it out)."""
+    return [
+        {"id": pk, "nickname": nickname, "team": team, "captain": captain}
+        for pk, nickname, team, captain in LivePlayer.objects.filter(
+            round=live, kicked=False
+        ).values_list("pk", "nickname", "team_id", "is_captain")
+    ]
+
+
 def snapshot(live: LiveRound, *, role: str, player: LivePlayer | None = None) -> dict:
     """Everything a client needs to draw the round now (after a join, a reconnect or
     a gap in seq). What it holds depends on the state: the key only once revealed."""
     questions = _questions(live)
     state = round_state(live, len(questions))
+    # The host's list of players also gives the count, in the same query.
+    player_list = host_player_list(live) if role == "host" else None
     frame: dict[str, Any] = {
         "type": "snapshot",
         "v": PROTOCOL_VERSION,
@@ -394,7 +408,11 @@ def snapshot(live: LiveRound, *, role: str, player: LivePlayer | None = None) ->
         "title": live.title,
         "pin": live.pin,
         "locked": live.locked,
-        "players": LivePlayer.objects.filter(round=live, kicked=False).count(),
+        "players": (
+            len(player_list)
+            if player_list is not None
+            else LivePlayer.objects.filter(round=live, kicked=False).count()
+        ),
         "server_now": now_ms(),
     }
     visible = state.status if state.status != engine.Status.PAUSED else state.paused_from
@@ -416,12 +434,7 @@ def snapshot(live: LiveRound, *, role: str, player: LivePlayer | None = None) ->
         _finals_snapshot(frame, questions, state)
     if role == "host":
         frame["allowed"] = sorted(engine.allowed_commands(state))
-        frame["player_list"] = [
-            {"id": pk, "nickname": nickname, "team": team}
-            for pk, nickname, team in LivePlayer.objects.filter(
-                round=live, kicked=False
-            ).values_list("pk", "nickname", "team_id")
-        ]
+        frame["player_list"] = player_list
         if 0 <= state.question_index < len(questions):
             frame["answers"] = LiveAnswer.objects.filter(
                 question=questions[state.question_index]

@@ -301,6 +301,11 @@ REVEAL = _obj(
 )
 
 TEAM_ID = {"type": "integer", "minimum": 1}
+CAPTAIN = {
+    "type": "boolean",
+    "description": "the team's captain (the first to join it in one-device-per-team rounds "
+    "and the finals); false outside them",
+}
 RANK = {"type": "integer", "minimum": 1}
 
 LEADERBOARD = {
@@ -508,6 +513,7 @@ SERVER: dict[str, dict[str, Any]] = {
                         "id": {"type": "integer", "minimum": 1},
                         "nickname": {"type": "string"},
                         "team": {"anyOf": [TEAM_ID, {"type": "null"}]},
+                        "captain": CAPTAIN,
                     }
                 ),
             },
@@ -625,10 +631,16 @@ SERVER: dict[str, dict[str, Any]] = {
     ),
     "player_joined": _message(
         "player_joined",
-        "Host and screen: a new player (`team`: the LiveTeam id in team rounds, else null).",
+        "Host and screen: a new player (`team`: the LiveTeam id in team rounds, else null; "
+        "`captain`: whether the player is the team's captain).",
         {
             "player": _obj(
-                {"id": PLAYER_ID, "nickname": NICKNAME, "team": {"type": ["integer", "null"]}}
+                {
+                    "id": PLAYER_ID,
+                    "nickname": NICKNAME,
+                    "team": {"type": ["integer", "null"]},
+                    "captain": CAPTAIN,
+                }
             )
         },
     ),

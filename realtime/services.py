@@ -189,7 +189,12 @@ def _player_create(*, live, nickname, user, team, school=None, district=None) ->
         live.group_name,
         {
             "type": "player_joined",
-            "player": {"id": player.pk, "nickname": player.nickname, "team": player.team_id},
+            "player": {
+                "id": player.pk,
+                "nickname": player.nickname,
+                "team": player.team_id,
+                "captain": player.is_captain,
+            },
         },
         roles=["host", "screen"],
     )

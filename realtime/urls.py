@@ -13,7 +13,6 @@ urlpatterns = [
     re_path(rf"^{PIN}/$", views.player, name="play"),
     re_path(rf"^{PIN}/teams/$", views.teams, name="teams"),
     re_path(rf"^{PIN}/host/$", views.host, name="host"),
-    re_path(rf"^{PIN}/host/players/$", views.host_players, name="host_players"),
     re_path(rf"^{PIN}/host/teams/$", views.host_team_add, name="host_team_add"),
     re_path(rf"^{PIN}/host/turns/$", views.host_turns, name="host_turns"),
     re_path(rf"^{PIN}/host/roster/$", views.host_roster, name="host_roster"),

@@ -31,7 +31,7 @@ from quizzes.bank_selectors import banks_for
 
 from . import play, services
 from .forms import RosterForm, RoundForm, TeamForm, TurnsForm
-from .models import LivePlayer, LiveQuestion, LiveRound, LiveTeam
+from .models import LiveQuestion, LiveRound, LiveTeam
 from .nicknames import MAX_LENGTH as NICKNAME_MAX_LENGTH
 from .nicknames import generated_nickname
 from .results import results_xlsx
@@ -350,7 +350,6 @@ def _host_context(request: HttpRequest, live: LiveRound) -> dict:
     config = {
         "role": "host",
         "pin": live.pin,
-        "playersUrl": reverse("realtime:host_players", args=[live.pin]),
         **_team_config(live),
     }
     return {
@@ -372,33 +371,6 @@ def host(request: HttpRequest, pin: str) -> HttpResponse:
     context = _host_context(request, live)
     context.update(_setup_context(live))
     return render(request, "realtime/host.html", context)
-
-
-@never_cache
-@login_required
-@require_GET
-def host_players(request: HttpRequest, pin: str) -> JsonResponse:
-    """The players of the round, for the console's list (kick buttons); in team rounds
-    with their team and whether they are its captain, and the teams."""
-    live = _hosted_round(request, pin)
-    players = LivePlayer.objects.filter(round=live, kicked=False).order_by("joined_at")
-    if not live.plays_as_teams:
-        return JsonResponse(
-            {
-                "players": [{"id": p.pk, "nickname": p.nickname} for p in players],
-                "locked": live.locked,
-            }
-        )
-    return JsonResponse(
-        {
-            "players": [
-                {"id": p.pk, "nickname": p.nickname, "team": p.team_id, "captain": p.is_captain}
-                for p in players
-            ],
-            "teams": _teams(live),
-            "locked": live.locked,
-        }
-    )
 
 
 # --- host: the lobby setup (teams, turns of the finals, roster) --------------------------------

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from realtime import services
 from realtime.consumers import screen_key
-from realtime.models import LivePlayer, LiveQuestion, LiveRound
+from realtime.models import LiveQuestion, LiveRound
 from realtime.nicknames import clean_nickname
 from tests.factories import PASSWORD, UserFactory, adult
 from tests.quizzes.factories import BankFactory, QuestionFactory
@@ -150,6 +150,9 @@ def test_the_host_console_opens_for_the_host_with_pin_qr_and_screen_link(client)
         screen_url(live, screen_key(live)) in html
     )
     assert "js/live/host.js" in html
+    # The players, their captains and the lock come over the console's socket.
+    assert "playersUrl" not in html
+    assert client.get(host_url(live) + "players/").status_code == 404
 
 
 def test_the_host_console_is_forbidden_to_anyone_but_the_host(client):
@@ -158,7 +161,6 @@ def test_the_host_console_is_forbidden_to_anyone_but_the_host(client):
         client.logout()
         login(client, intruder)
         assert client.get(host_url(live)).status_code == 403
-        assert client.get(reverse("realtime:host_players", args=[live.pin])).status_code == 403
 
 
 def test_the_host_console_sends_visitors_who_are_not_signed_in_to_sign_in(client):
@@ -166,16 +168,6 @@ def test_the_host_console_sends_visitors_who_are_not_signed_in_to_sign_in(client
     response = client.get(host_url(live))
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
-
-
-def test_the_host_sees_the_players_who_are_still_in(client):
-    live = make_round()
-    alice = services.player_join(live=live, nickname="Alice")
-    bob = services.player_join(live=live, nickname="Bob")
-    LivePlayer.objects.filter(pk=bob.pk).update(kicked=True)
-    login(client, live.host)
-    data = client.get(reverse("realtime:host_players", args=[live.pin])).json()
-    assert data == {"players": [{"id": alice.pk, "nickname": "Alice"}], "locked": False}
 
 
 # --- the projector screen ------------------------------------------------------------------------
@@ -799,17 +791,3 @@ def test_a_roster_slip_tells_its_player_their_team(client):
     assert "mine" not in client.get(url, {"roster": "forged"}).json()
     html = client.get(player_url(live), {"roster": entries[0].token}).content.decode()
     assert "data-team-choice" not in html  # the slip names the team: nothing to choose
-
-
-def test_the_host_sees_the_players_of_a_team_round_with_their_team_and_captain(client):
-    live = team_round()
-    a = services.team_create(live=live, actor=live.host, name="甲队")
-    captain = services.player_join(live=live, nickname="队长", team=a)
-    member = services.player_join(live=live, nickname="队员", team=a)
-    login(client, live.host)
-    data = client.get(reverse("realtime:host_players", args=[live.pin])).json()
-    assert data["players"] == [
-        {"id": captain.pk, "nickname": "队长", "team": a.pk, "captain": True},
-        {"id": member.pk, "nickname": "队员", "team": a.pk, "captain": False},
-    ]
-    assert [t["name"] for t in data["teams"]] == ["甲队"]

@@ -23,6 +23,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from quizzes.models import QuestionType
 from realtime import consumers, engine, nicknames, play, protocol, scoring, services
@@ -555,6 +557,97 @@ async def test_the_frames_of_a_team_round_match_their_schemas(team_mode):
     assert last(ben, "finished")["you"]["team"]["id"] == team_a
     await close_all(*everyone)
     SCENARIOS_RUN.add(f"team-{team_mode}")
+
+
+# --- the host console's data ---------------------------------------------------------
+
+
+async def fresh_snapshot(client: Client) -> dict:
+    await client.send({"type": "snapshot"})
+    return await client.expect("snapshot")
+
+
+@pytest.mark.usefixtures("no_rate_limit")
+@pytest.mark.asyncio
+async def test_the_host_console_gets_players_captains_teams_and_the_lock_over_the_socket():
+    """Everything the console draws comes over its socket: the host's snapshot lists the
+    players with their team and captain flag, the teams and the lock; player_joined
+    (with the captain flag), player_left and locked keep it up to date in between."""
+    live, (team_a, team_b, team_c), _ = await sync_to_async(finals_round)()
+    host = await host_client(live)
+    screen = await screen_client(live)
+    first = last(host, "snapshot")
+    assert (first["player_list"], first["players"], first["locked"]) == ([], 0, False)
+    assert [t["id"] for t in first["teams"]] == [team_a, team_b, team_c]
+    assert "player_list" not in last(screen, "snapshot")
+
+    # The first to join a team is its captain, and player_joined says so.
+    a = await team_player(live, "甲队长", team_a)
+    a2 = await team_player(live, "甲二", team_a)
+    b = await team_player(live, "乙队长", team_b)
+    ids = [last(p, "welcome")["player"]["id"] for p in (a, a2, b)]
+    joined = [
+        {"id": ids[0], "nickname": "甲队长", "team": team_a, "captain": True},
+        {"id": ids[1], "nickname": "甲二", "team": team_a, "captain": False},
+        {"id": ids[2], "nickname": "乙队长", "team": team_b, "captain": True},
+    ]
+    for client in (host, screen):
+        assert [(await client.expect("player_joined"))["player"] for _ in joined] == joined
+    assert all("player_list" not in last(p, "snapshot") for p in (a, a2, b))
+    snapshot = await fresh_snapshot(host)
+    assert (snapshot["player_list"], snapshot["players"]) == (joined, 3)
+
+    # A kicked captain leaves the list and keeps the flag: the next to join is no captain.
+    await command(host, "kick", player=ids[0])
+    await a.expect("kicked")
+    await a.expect_closed(4001)
+    for client in (host, screen):
+        assert (await client.expect("player_left"))["player"] == ids[0]
+    a3 = await team_player(live, "甲三", team_a)
+    late = {"id": last(a3, "welcome")["player"]["id"], "nickname": "甲三", "team": team_a,
+            "captain": False}  # fmt: skip
+    assert (await host.expect("player_joined"))["player"] == late
+    snapshot = await fresh_snapshot(host)
+    assert (snapshot["player_list"], snapshot["players"]) == ([*joined[1:], late], 3)
+
+    # The lock: announced, and in the next snapshot of every role.
+    for name, locked in (("lock", True), ("unlock", False)):
+        await command(host, name)
+        for client in (host, screen):
+            assert (await client.expect("locked"))["locked"] is locked
+        for client in (host, screen, a2):
+            assert (await fresh_snapshot(client))["locked"] is locked
+    await close_all(host, screen, a2, b, a3)
+
+
+@pytest.mark.asyncio
+async def test_a_classic_round_tells_the_host_of_players_without_team_or_captain():
+    live = await sync_to_async(make_round)(types=["single"])
+    host = await host_client(live)
+    alice, welcome = await player_client(live, "Alice")
+    alice_row = {"id": welcome["player"]["id"], "nickname": "Alice", "team": None,
+                 "captain": False}  # fmt: skip
+    assert (await host.expect("player_joined"))["player"] == alice_row
+    assert (await fresh_snapshot(host))["player_list"] == [alice_row]
+    await close_all(host, alice)
+
+
+def test_the_host_snapshot_lists_the_players_for_no_query_more_than_the_count():
+    """The list replaces the count query in the host's snapshot; the players' snapshots
+    (the join hot path) do not pay for it."""
+    live = make_round(types=["single"])
+    player = services.player_join(live=live, nickname="Alice")
+    services.player_join(live=live, nickname="Bob")
+    for role in ("host", "screen", "player"):
+        play.snapshot(live, role=role, player=player if role == "player" else None)  # warm
+    queries = {}
+    for role in ("host", "screen"):
+        with CaptureQueriesContext(connection) as captured:
+            frame = play.snapshot(live, role=role)
+        queries[role] = len(captured)
+        protocol.validate("server", frame)
+    assert queries["host"] == queries["screen"]
+    assert "player_list" not in play.snapshot(live, role="player", player=player)
 
 
 # --- refusals -----------------------------------------------------------------------

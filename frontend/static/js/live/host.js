@@ -1,6 +1,9 @@
 // The host console of a live round. The server checks every command (only this
 // round's host may send them) and says which ones apply now (snapshot.allowed): the
 // console shows those buttons, and asks for a fresh snapshot after every change.
+// Everything it shows comes over the socket: the host's snapshot lists the players
+// (snapshot.player_list, with each one's team and captain flag), player_joined and
+// player_left keep the list between snapshots.
 
 import { TeamBook, el, livePage, show, turnText, valueText } from "./ui.js";
 
@@ -14,6 +17,7 @@ const state = {
   questionIndex: -1,
   total: 0,
   players: new Map(),
+  joinedSinceSnapshot: new Map(), // player_joined frames since the last snapshot
   locked: false,
   answers: 0,
   question: null,
@@ -34,15 +38,26 @@ const teams = new TeamBook({
   },
 });
 
+// The snapshot that follows every welcome (a connection, a reconnect) brings the list.
 const { client, countdown } = page.round({
   hello: () => ({ type: "host" }),
   onFrame: (frame) => onFrame(frame),
   onConnection: (status) => {
-    if (status === "open") {
-      loadPlayers();
+    if (status === "connecting") {
+      // Joins seen on the old socket are in the next snapshot, or were kicked since
+      // (a player_left this console may have missed).
+      state.joinedSinceSnapshot.clear();
     }
   },
 });
+
+/** Redraw from a fresh snapshot, once this socket is the host's (else the one after
+ * the coming welcome will do). */
+function refresh() {
+  if (client.lastSeq !== null) {
+    client.requestSnapshot();
+  }
+}
 
 // --- frames ------------------------------------------------------------------------------
 
@@ -53,9 +68,7 @@ function onFrame(frame) {
       return;
     case "player_joined":
       addPlayer(frame.player);
-      if (config.captainsAnswer) {
-        loadPlayersSoon(); // who is captain: the first to join each team
-      }
+      state.joinedSinceSnapshot.set(frame.player.id, frame.player);
       drawPlayers();
       return;
     case "buzzed":
@@ -71,6 +84,7 @@ function onFrame(frame) {
       return;
     case "player_left":
       state.players.delete(frame.player);
+      state.joinedSinceSnapshot.delete(frame.player);
       drawPlayers();
       return;
     case "locked":
@@ -147,6 +161,7 @@ function applySnapshot(frame) {
   state.questionIndex = frame.question_index;
   state.total = frame.total_questions;
   state.locked = frame.locked;
+  takePlayers(frame.player_list);
   if (typeof frame.answers === "number") {
     state.answers = frame.answers;
   }
@@ -184,7 +199,8 @@ function applySnapshot(frame) {
     $("[data-stem]").replaceChildren();
     countdown.stop(false);
   }
-  drawCount(frame.players);
+  drawCount();
+  drawPlayers();
   drawLock();
   drawStandings();
   root.dataset.status = frame.status;
@@ -201,51 +217,31 @@ function drawQuestion(question, frozenMs) {
   }
 }
 
-function drawCount(players) {
+function drawCount() {
   $("[data-answers]").textContent = String(state.answers);
-  if (typeof players === "number" && players !== state.players.size) {
-    loadPlayers(); // someone joined or left while this console was away
-  }
 }
 
 // --- players, lock ---------------------------------------------------------------------------
 
-let loadTimer = null;
-
-/** Read the list again, once for a burst of joins (a hall joining at once). */
-function loadPlayersSoon() {
-  if (loadTimer === null) {
-    loadTimer = setTimeout(() => {
-      loadTimer = null;
-      loadPlayers();
-    }, 1500);
+/**
+ * The snapshot's list replaces the console's. A player_joined that came since the last
+ * snapshot and is not in it is kept: that player joined after the snapshot was read
+ * (one kicked since gets its player_left, which removes it again).
+ */
+function takePlayers(list) {
+  if (!Array.isArray(list)) {
+    return;
   }
-}
-
-async function loadPlayers() {
-  try {
-    const response = await fetch(config.playersUrl, {
-      credentials: "same-origin",
-      headers: { Accept: "application/json" },
-    });
-    if (!response.ok) {
-      return;
-    }
-    const data = await response.json();
-    state.players = new Map();
-    for (const player of data.players) {
+  state.players = new Map();
+  for (const player of list) {
+    addPlayer(player);
+  }
+  for (const player of state.joinedSinceSnapshot.values()) {
+    if (!state.players.has(player.id)) {
       addPlayer(player);
     }
-    if (data.teams) {
-      teams.update(data.teams);
-    }
-    state.locked = data.locked;
-    drawPlayers();
-    drawStandings();
-    drawLock();
-  } catch (_error) {
-    // The list comes back with the next reconnect.
   }
+  state.joinedSinceSnapshot.clear();
 }
 
 function addPlayer(player) {
@@ -436,10 +432,10 @@ $("[data-void-form]").addEventListener("submit", (event) => {
 });
 
 // The setup section (lobby) is sent again by htmx after each change: the teams may
-// have changed, so read them again.
+// have changed, so read them (and the turns) again, and the players with a snapshot.
 document.body.addEventListener("htmx:afterSwap", () => {
   teams.refresh();
-  loadPlayers();
+  refresh();
 });
 
 client.start();
