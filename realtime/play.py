@@ -190,13 +190,21 @@ class Standings:
 _standings_cache: dict[int, tuple[tuple, Standings]] = {}
 
 
-def standings(live: LiveRound, state: engine.RoundState) -> Standings:
-    """Scores of the questions revealed so far, ranked (docs/scoring.md).
+NO_STANDINGS = Standings(rows=[], you={})
+
+
+def standings(
+    live: LiveRound, state: engine.RoundState, questions: list[LiveQuestion] | None = None
+) -> Standings:
+    """Scores of the questions revealed so far, ranked (docs/scoring.md); `questions`
+    are the round's, if the caller has them.
 
     Cached per process by round, seq and voided questions: scores change only when seq
     does (a reveal, a void), so the joins and reconnects of a whole hall between two
     reveals cost one computation. A player who joined since is not ranked yet."""
-    questions = [q for q in _questions(live) if q.position < _scored_until(state)]
+    if questions is None:
+        questions = _questions(live)
+    questions = [q for q in questions if q.position < _scored_until(state)]
     cache_key = _scores_key(live, state, questions)
     cached = _standings_cache.get(live.pk)
     if cached is not None and cached[0] == cache_key:
@@ -423,7 +431,10 @@ def snapshot(live: LiveRound, *, role: str, player: LivePlayer | None = None) ->
             frame["remaining_ms"] = state.remaining_ms
         if visible in (engine.Status.REVEALED, engine.Status.LEADERBOARD, engine.Status.FINISHED):
             frame["reveal"] = reveal_frame(current)
-    standing = standings(live, state)
+    if visible in (None, engine.Status.LOBBY) and not live.plays_as_teams:
+        standing = NO_STANDINGS  # nothing scored yet: the lobby's joins skip the scores
+    else:
+        standing = standings(live, state, questions)
     if visible in (engine.Status.LEADERBOARD, engine.Status.FINISHED):
         frame["leaderboard"] = standing.top()
     if live.plays_as_teams:

@@ -11,7 +11,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
+from django.test.utils import CaptureQueriesContext
 
 from realtime import play, services
 from realtime.consumers import screen_key
@@ -566,3 +567,23 @@ async def test_answers_arriving_together_are_written_in_few_batches(monkeypatch)
     assert all(r.accepted for r in results)
     assert sum(sizes) == 30 and len(sizes) < 30  # the first alone, the rest together
     assert await sync_to_async(LiveAnswer.objects.count)() == 30
+
+
+def test_a_players_snapshot_costs_two_queries_in_the_lobby_and_four_in_a_question():
+    """The snapshot is on the join path of a whole hall: its queries are pinned."""
+    live = make_round(types=["single", "single"])
+    services.player_join(live=live, nickname="Alice")
+    bob = services.player_join(live=live, nickname="Bob")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            frame = play.snapshot(live, role="player", player=bob)
+        assert frame["you"]["player"] == bob.pk
+        return len(captured)
+
+    assert queries() == 2  # questions, player count; nothing scored, no standings
+    play.round_command(live=live, actor=live.host, name="start")
+    live.refresh_from_db()
+    play.snapshot(live, role="player", player=bob)  # the standings, once per seq
+    # questions, player count, who is kicked (the scores' cache key), Bob's answer
+    assert queries() == 4
