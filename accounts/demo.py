@@ -28,6 +28,7 @@ LOADERS: list[str] = [
     "accounts.demo.load_accounts",
     "quizzes.demo.load_questions",
     "quizzes.demo.load_blueprint",
+    "quizzes.demo.load_self_test",
 ]
 
 DEMO_PASSWORD = "sciarena-demo"  # noqa: S105 - a published demo password, by design

@@ -9,6 +9,7 @@ urlpatterns = [
     path("me/", include("accounts.urls")),
     path("bank/", include("quizzes.urls")),
     path("papers/", include("quizzes.paper_urls")),
+    path("practice/", include("quizzes.practice_urls")),
     path("live/", include("realtime.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -94,6 +94,7 @@ def load_questions(report) -> None:
 
 
 DEMO_BLUEPRINT = "科普练习卷（演示）"
+DEMO_SELF_TEST = "科学素质自测（演示）"
 # Ten questions over the four literacy dimensions, 40/20/20/20, open to players.
 DEMO_CELLS = [
     {"dimension": "knowledge", "type": "single", "count": 2, "points": 10},
@@ -125,3 +126,26 @@ def load_blueprint(report) -> None:
         created = 1
     blueprint_open_to_players(blueprint=blueprint, actor=organizer, is_open=True)
     report.count("demo practice papers", created, Blueprint.objects.filter(bank=bank).count())
+
+
+@transaction.atomic
+def load_self_test(report) -> None:
+    """seed_demo loader: the adaptive literacy self-test over the demo bank, open to
+    players (national shares, 15 to 30 items, SE 0.30)."""
+    from .adaptive import adaptive_blueprint_create
+    from .models import Blueprint
+    from .papers import blueprint_open_to_players
+
+    bank = Bank.objects.get(name=BANK_NAME)
+    organizer = User.objects.get(username="demo_organizer")
+    blueprint = Blueprint.objects.filter(bank=bank, name=DEMO_SELF_TEST).first()
+    created = 0
+    if blueprint is None:
+        blueprint = adaptive_blueprint_create(bank=bank, name=DEMO_SELF_TEST, actor=organizer)
+        created = 1
+    blueprint_open_to_players(blueprint=blueprint, actor=organizer, is_open=True)
+    report.count(
+        "demo self-tests",
+        created,
+        Blueprint.objects.filter(bank=bank, mode=Blueprint.Mode.ADAPTIVE).count(),
+    )

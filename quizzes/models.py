@@ -252,10 +252,26 @@ class AuditEntry(models.Model):
 
 
 class Blueprint(models.Model):
-    """How to draw a paper from a bank: cells (see quizzes.blueprint) and an exposure cap."""
+    """How to draw a paper from a bank: cells (see quizzes.blueprint) and an exposure cap.
+
+    An adaptive blueprint (the literacy self-test) draws one item at a time
+    (quizzes.adaptive): its cells' counts give each dimension's share of the test, and
+    the test stops at `se_target` between `min_items` and `max_items`."""
+
+    class Mode(models.TextChoices):
+        FIXED = "fixed", _("Fixed paper")
+        ADAPTIVE = "adaptive", _("Adaptive test")
 
     bank = models.ForeignKey(Bank, on_delete=models.CASCADE, related_name="blueprints")
     name = models.CharField(_("name"), max_length=100)
+    mode = models.CharField(_("mode"), max_length=10, choices=Mode.choices, default=Mode.FIXED)
+    min_items = models.PositiveSmallIntegerField(_("fewest items"), default=15)
+    max_items = models.PositiveSmallIntegerField(_("most items"), default=30)
+    se_target = models.FloatField(
+        _("target standard error"),
+        default=0.30,
+        validators=[MinValueValidator(0.05), MaxValueValidator(1.0)],
+    )
     # [{"type"?, "dimension"?, "topic"?, "difficulty"?, "count", "points"}, ...]: each
     # attribute a value or a list of values; validated by quizzes.blueprint.parse_cells.
     cells = models.JSONField(_("cells"), default=list)
@@ -288,6 +304,10 @@ class Blueprint(models.Model):
             models.CheckConstraint(
                 condition=Q(exposure_cap__gt=0) & Q(exposure_cap__lte=1),
                 name="blueprint_exposure_cap_0_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_items__gte=1) & Q(min_items__lte=F("max_items")),
+                name="blueprint_item_bounds",
             ),
         ]
 
@@ -405,3 +425,110 @@ class ItemStatistics(models.Model):
 
     def __str__(self) -> str:
         return f"stats {self.version}"
+
+
+# --- Adaptive tests and IRT calibration (quizzes.adaptive, quizzes.irt) -------------------
+
+
+class AdaptiveTest(models.Model):
+    """The adaptive side of a paper drawn from an adaptive blueprint: the engine's
+    state between items, and once finished the report. `population_group`, `district`
+    and `birth_year` are copied at the start for the anonymised district monitoring
+    (quizzes.selectors.literacy_monitoring), which never reads the user."""
+
+    class Level(models.TextChoices):
+        LOW = "low", _("Below basic")
+        BASIC = "basic", _("Basic")
+        LITERATE = "literate", _("Scientifically literate")
+        ADVANCED = "advanced", _("Advanced")
+
+    paper = models.OneToOneField(Paper, on_delete=models.CASCADE, related_name="adaptive")
+    # quizzes.irt.cat session state (plain lists and numbers).
+    state = models.JSONField(default=dict)
+    finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    theta = models.FloatField(null=True, blank=True)
+    theta_se = models.FloatField(null=True, blank=True)
+    score = models.FloatField(null=True, blank=True)  # on the 100-point scale
+    score_low = models.FloatField(null=True, blank=True)  # score at θ − SE
+    score_high = models.FloatField(null=True, blank=True)  # score at θ + SE
+    level = models.CharField(max_length=10, choices=Level.choices, blank=True)
+    # {"<dimension>": {"answered", "correct", "score"}}
+    dimensions = models.JSONField(default=dict, blank=True)
+    population_group = models.CharField(
+        max_length=20, choices=Profile.PopulationGroup.choices, blank=True
+    )
+    district = models.ForeignKey(
+        "accounts.District", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("adaptive test")
+        verbose_name_plural = _("adaptive tests")
+
+    def __str__(self) -> str:
+        return f"adaptive {self.paper_id}"
+
+
+class CalibrationRun(models.Model):
+    """One calibration of a bank's items from recorded answers (quizzes.tasks)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    bank = models.ForeignKey(Bank, on_delete=models.CASCADE, related_name="calibrations")
+    model = models.CharField(max_length=3, default="2pl")  # "2pl" or "3pl"
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    message = models.CharField(max_length=300, blank=True)
+    # {"items", "persons", "responses", "iterations", "converged", "drifted", "anchors"}
+    summary = models.JSONField(default=dict, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("calibration run")
+        verbose_name_plural = _("calibration runs")
+
+    def __str__(self) -> str:
+        return f"calibration {self.pk} ({self.status})"
+
+
+class ItemParameters(models.Model):
+    """IRT parameters of one question version, from the last calibration that had
+    enough answers for it. Versions without a row get priors from their difficulty
+    label (quizzes.irt.model.prior_params)."""
+
+    version = models.OneToOneField(QuestionVersion, on_delete=models.CASCADE, related_name="irt")
+    a = models.FloatField()
+    b = models.FloatField()
+    c = models.FloatField(default=0.0)
+    se_a = models.FloatField(null=True, blank=True)
+    se_b = models.FloatField(null=True, blank=True)
+    responses = models.PositiveIntegerField(default=0)
+    # An anchor keeps its parameters in later calibrations, holding the scale.
+    anchor = models.BooleanField(default=False)
+    # [{"code": "b_moved", "from", "to"}, ...] from the last calibration
+    drift = models.JSONField(default=list, blank=True)
+    run = models.ForeignKey(
+        CalibrationRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    calibrated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("item parameters")
+        verbose_name_plural = _("item parameters")
+        constraints = [
+            models.CheckConstraint(condition=Q(a__gt=0), name="irt_a_positive"),
+            models.CheckConstraint(condition=Q(c__gte=0) & Q(c__lt=1), name="irt_c_0_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"irt {self.version_id}: a={self.a:.2f} b={self.b:.2f}"

@@ -437,7 +437,7 @@ def paper_start(*, blueprint: Blueprint, user: User) -> Paper:
     draw (and count the exposure of) a second paper. Raises PermissionDenied when the
     blueprint is not open to players and BlueprintError when the bank cannot meet it.
     """
-    if not blueprint.open_to_players:
+    if not blueprint.open_to_players or blueprint.mode != Blueprint.Mode.FIXED:
         raise PermissionDenied(_("This paper is not open to players."))
     unfinished = (
         Paper.objects.filter(blueprint=blueprint, user=user, submitted_at__isnull=True)

@@ -85,15 +85,18 @@ class KeysNotDueError(Exception):
 
 
 def blueprints_open_to_players() -> QuerySet[Blueprint]:
-    """Blueprints players may draw a practice paper from themselves."""
-    return Blueprint.objects.filter(open_to_players=True).order_by("name", "id")
+    """Blueprints players may draw a practice paper from themselves (adaptive tests
+    have their own page)."""
+    return Blueprint.objects.filter(open_to_players=True, mode=Blueprint.Mode.FIXED).order_by(
+        "name", "id"
+    )
 
 
 def papers_of(*, user: User, limit: int = 50) -> QuerySet[Paper]:
     """The player's newest papers with their blueprint; `score` is None until the
     paper is submitted."""
     return (
-        Paper.objects.filter(user=user)
+        Paper.objects.filter(user=user, blueprint__mode=Blueprint.Mode.FIXED)
         .select_related("blueprint")
         .annotate(
             score=Case(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .models import Bank
+from .models import Bank, CalibrationRun
 from .papers import item_statistics_update
 
 
@@ -15,3 +15,14 @@ def item_statistics(bank_id: int) -> int:
     if bank is None:  # deleted since it was queued
         return 0
     return item_statistics_update(bank=bank)
+
+
+@shared_task(name="quizzes.calibrate", acks_late=True)
+def calibrate_bank(run_id: int) -> str:
+    """Run one queued calibration (idempotent: a run already taken is left alone)."""
+    from .calibrations import calibration_run
+
+    run = CalibrationRun.objects.filter(pk=run_id).first()
+    if run is None:  # the bank was deleted since
+        return "gone"
+    return calibration_run(run=run).status

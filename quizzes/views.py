@@ -8,15 +8,16 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import staff_required
 
 from . import bank_selectors as selectors
 from . import services
+from .calibrations import calibration_request
 from .forms import BankForm, FilterForm, QuestionForm, key_as_text
 from .images import image_upload
-from .models import Bank, Question, QuestionVersion, VersionStatus
+from .models import Bank, CalibrationRun, ItemParameters, Question, QuestionVersion, VersionStatus
 
 
 def _bank_for(request, bank_id) -> tuple[Bank, str]:
@@ -220,4 +221,49 @@ def review_queue(request, bank_id):
         request,
         "quizzes/review_queue.html",
         {"bank": bank, "versions": selectors.review_queue(bank=bank, reviewer=request.user)},
+    )
+
+
+# --- calibration (IRT parameters from recorded answers) ----------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def calibration(request, bank_id):
+    """The bank's calibrations and item parameters; owners start a calibration here.
+    While one runs, the status part reloads itself (htmx) to show its progress."""
+    bank, role = _bank_for(request, bank_id)
+    if role not in ("owner", "reviewer"):
+        raise PermissionDenied
+    if request.method == "POST":
+        if role != "owner":
+            raise PermissionDenied
+        try:
+            calibration_request(bank=bank, actor=request.user, model=request.POST.get("model", ""))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Calibration queued."))
+        return redirect("quizzes:calibration", bank.pk)
+    runs = CalibrationRun.objects.filter(bank=bank)[:10]
+    context = {
+        "bank": bank,
+        "role": role,
+        "runs": runs,
+        "running": any(r.status in (r.Status.QUEUED, r.Status.RUNNING) for r in runs),
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "quizzes/_calibration_runs.html", context)
+    parameters = ItemParameters.objects.filter(version__question__bank=bank).select_related(
+        "version"
+    )
+    return render(
+        request,
+        "quizzes/calibration.html",
+        {
+            **context,
+            "drifted": parameters.exclude(drift=[]).order_by("version__question_id"),
+            "parameters": parameters.order_by("version__question_id")[:200],
+            "calibrated": parameters.count(),
+        },
     )

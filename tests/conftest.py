@@ -83,7 +83,10 @@ def _clear_cache():
     """Rate limits and other cached state must not leak between tests."""
     from django.core.cache import cache
 
+    from quizzes import adaptive
+
     cache.clear()
+    adaptive.pools_clear()  # keyed by ids that the next test's database reuses
     yield
 
 

@@ -1,0 +1,129 @@
+"""Player pages for adaptive tests (the literacy self-test): start, one question at
+a time, the report. Thin adapters over quizzes.adaptive; before the test ends the
+page is built from player_view() (no key, explanation or marking)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.decorators import play_required
+
+from . import adaptive
+from .models import AdaptiveTest, Blueprint, Dimension, Paper
+from .paper_views import _english, _form_items, _own_paper, answers_from_post
+from .selectors import paper_results, player_view
+
+
+def _current_entry(paper: Paper, item) -> dict:
+    view = player_view(paper, english=_english())
+    return next(entry for entry in view["items"] if entry["item"] == item.pk)
+
+
+def _question_page(request, paper, item, *, error: str = "", typed=None) -> HttpResponse:
+    entry = _current_entry(paper, item)
+    errors = {item.pk: error} if error else {}
+    (shown,) = _form_items([entry], errors, typed or {})
+    blueprint = paper.blueprint
+    return render(
+        request,
+        "quizzes/adaptive_question.html",
+        {
+            "paper": paper,
+            "blueprint": blueprint,
+            "item": shown,
+            "most": blueprint.max_items,
+            "fewest": blueprint.min_items,
+        },
+        status=400 if error else 200,
+    )
+
+
+@never_cache
+@require_GET
+@play_required
+def practice_home(request: HttpRequest) -> HttpResponse:
+    tests = Blueprint.objects.filter(mode=Blueprint.Mode.ADAPTIVE, open_to_players=True).order_by(
+        "name", "id"
+    )
+    finished = (
+        AdaptiveTest.objects.filter(paper__user=request.user, finished_at__isnull=False)
+        .select_related("paper__blueprint")
+        .order_by("-finished_at")[:20]
+    )
+    return render(request, "quizzes/practice_home.html", {"tests": tests, "finished": finished})
+
+
+@never_cache
+@require_POST
+@play_required
+def test_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
+    blueprint = get_object_or_404(
+        Blueprint, pk=blueprint_id, mode=Blueprint.Mode.ADAPTIVE, open_to_players=True
+    )
+    try:
+        paper = adaptive.adaptive_start(blueprint=blueprint, user=request.user)
+    except (PermissionDenied, ValidationError):
+        messages.error(request, _("This test cannot start at the moment. Please try later."))
+        return redirect("practice:home")
+    return redirect("practice:test", paper.pk)
+
+
+@never_cache
+@require_GET
+@play_required
+def test_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
+    paper = _own_paper(request, paper_id)
+    test = getattr(paper, "adaptive", None)
+    if test is None:
+        raise Http404
+    if paper.submitted_at is None:
+        item = adaptive.current_item(paper)
+        if item is not None:
+            return _question_page(request, paper, item)
+    results = paper_results(paper, english=_english())
+    labels = dict(Dimension.choices)
+    dimensions = [
+        {"name": labels.get(name, name), **entry} for name, entry in test.dimensions.items()
+    ]
+    return render(
+        request,
+        "quizzes/adaptive_report.html",
+        {
+            "paper": paper,
+            "blueprint": paper.blueprint,
+            "test": test,
+            "dimensions": dimensions,
+            "missed": [entry for entry in results["items"] if not entry["is_correct"]],
+            "answered": len(results["items"]),
+        },
+    )
+
+
+@never_cache
+@require_POST
+@play_required
+def test_answer(request: HttpRequest, paper_id: int) -> HttpResponse:
+    paper = _own_paper(request, paper_id)
+    if getattr(paper, "adaptive", None) is None:
+        raise Http404
+    item = adaptive.current_item(paper)
+    if item is None or request.POST.get("item") != str(item.pk):
+        # A second click or an old tab: the test has moved on; show where it is.
+        return redirect("practice:test", paper.pk)
+    entry = _current_entry(paper, item)
+    answers, errors, typed = answers_from_post(request.POST, [entry])
+    if errors:
+        return _question_page(request, paper, item, error=errors[item.pk], typed=typed)
+    if item.pk not in answers:
+        return _question_page(request, paper, item, error=_("Choose an answer."), typed=typed)
+    try:
+        adaptive.adaptive_answer(paper=paper, item=item, answer=answers[item.pk])
+    except ValidationError as error:
+        return _question_page(request, paper, item, error=" ".join(error.messages), typed=typed)
+    return redirect("practice:test", paper.pk)
