@@ -18,6 +18,7 @@ urlpatterns = [
     ),
     path("<int:bank_id>/export/", io_views.bank_export, name="bank_export"),
     path("<int:bank_id>/calibration/", views.calibration, name="calibration"),
+    path("monitoring/literacy/", views.literacy_monitoring, name="literacy_monitoring"),
     path("import/template.xlsx", io_views.import_template, name="import_template"),
     path("q/<int:question_id>/", views.question_detail, name="question"),
     path("q/<int:question_id>/edit/", views.question_edit, name="question_edit"),

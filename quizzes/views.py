@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import staff_required
 
 from . import bank_selectors as selectors
-from . import services
+from . import monitoring, services
 from .calibrations import calibration_request
 from .forms import BankForm, FilterForm, QuestionForm, key_as_text
 from .images import image_upload
@@ -266,4 +269,36 @@ def calibration(request, bank_id):
             "parameters": parameters.order_by("version__question_id")[:200],
             "calibrated": parameters.count(),
         },
+    )
+
+
+@require_GET
+@staff_required
+def literacy_monitoring(request):
+    """The self-test's results by district and population group, anonymised
+    (quizzes.monitoring); `?format=csv` downloads the same table."""
+    cells = monitoring.literacy_monitoring()
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(
+            True, "literacy-monitoring.csv"
+        )
+        response.write("\ufeff")  # Excel opens UTF-8 CSV with a BOM as UTF-8
+        writer = csv.writer(response)
+        writer.writerow(
+            [_("District code"), _("District"), _("Population group"), _("People"),
+             _("Mean score"), _("Share literate (above 70)")]
+        )  # fmt: skip
+        for cell in cells:
+            people = cell.people if cell.people is not None else f"<{monitoring.MIN_CELL}"
+            writer.writerow(
+                [cell.code, cell.district, cell.group, people,
+                 "" if cell.mean_score is None else cell.mean_score,
+                 "" if cell.literate_share is None else cell.literate_share]
+            )  # fmt: skip
+        return response
+    return render(
+        request,
+        "quizzes/literacy_monitoring.html",
+        {"cells": cells, "min_cell": monitoring.MIN_CELL},
     )
