@@ -14,7 +14,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from config.gctune import freeze_loaded  # noqa: E402
+from config.gctune import tune_collector  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 from realtime.security import OriginCheck  # noqa: E402
 
@@ -26,4 +26,4 @@ application = ProtocolTypeRouter(
 )
 
 # Last, with everything imported: see config/gctune.py.
-freeze_loaded()
+tune_collector()

@@ -118,13 +118,17 @@ def test_production_settings_pass_check_deploy_without_a_warning():
     assert "no issues" in result.stdout
 
 
-def test_the_asgi_entry_point_freezes_what_it_loaded():
+def test_the_asgi_entry_point_freezes_what_it_loaded_and_spaces_full_collections():
     # Full collections in a server process then skip the application's own objects
-    # (config/gctune.py).
+    # and come ten times less often (config/gctune.py).
     result = run(
-        {}, "-c", "import gc, config.asgi; print(gc.get_freeze_count(), len(gc.get_objects()))"
+        {},
+        "-c",
+        "import gc, config.asgi; print(gc.get_freeze_count(), len(gc.get_objects()), "
+        "gc.get_threshold()[2])",
     )
     assert result.returncode == 0, result.stderr
-    frozen, walked = map(int, result.stdout.split())
+    frozen, walked, full_every = map(int, result.stdout.split())
     assert frozen > 50_000
     assert walked < frozen / 5
+    assert full_every == 100
