@@ -29,6 +29,7 @@ LOADERS: list[str] = [
     "quizzes.demo.load_questions",
     "quizzes.demo.load_blueprint",
     "quizzes.demo.load_self_test",
+    "quizzes.demo.load_practice",
 ]
 
 DEMO_PASSWORD = "sciarena-demo"  # noqa: S105 - a published demo password, by design

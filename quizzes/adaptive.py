@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 
+from . import progress
 from .blueprint import exposure_quota
 from .irt.cat import CatConfig, CatEngine, CatSession
 from .irt.model import probability
@@ -49,7 +50,7 @@ from .models import (
     Response,
     VersionStatus,
 )
-from .papers import blueprint_create, response_submit
+from .papers import blueprint_create, item_exposure_add, response_submit
 
 # Question types an adaptive test gives: marked right or wrong at once, no free text.
 ADAPTIVE_TYPES = (QuestionType.SINGLE, QuestionType.TRUE_FALSE, QuestionType.MULTIPLE)
@@ -286,10 +287,7 @@ def _give_next(test: AdaptiveTest, pool: Pool, session: CatSession) -> PaperItem
         cell=names.index(dimension) if dimension in names else len(names),
     )
     test.save(update_fields=["state"])
-    ItemExposure.objects.get_or_create(blueprint_id=test.paper.blueprint_id, question_id=question)
-    ItemExposure.objects.filter(blueprint_id=test.paper.blueprint_id, question_id=question).update(
-        count=F("count") + 1
-    )
+    item_exposure_add(blueprint_id=test.paper.blueprint_id, question_id=question)
     return item
 
 
@@ -359,3 +357,4 @@ def _finish(test: AdaptiveTest, pool: Pool, session: CatSession | None) -> None:
     test.save(update_fields=fields)
     Paper.objects.filter(pk=test.paper_id, submitted_at__isnull=True).update(submitted_at=now)
     test.paper.submitted_at = now
+    progress.paper_finished(paper=test.paper, kind="self_test", best=test.score)

@@ -1,8 +1,12 @@
 """Player pages for adaptive tests (the literacy self-test): start, one question at
 a time, the report. Thin adapters over quizzes.adaptive; before the test ends the
-page is built from player_view() (no key, explanation or marking)."""
+page is built from player_view() (no key, explanation or marking). The helpers for
+one-question-at-a-time pages serve the timed challenge too (quizzes.practice_views),
+which also has the practice home."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,48 +19,63 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import play_required
 
 from . import adaptive
-from .models import AdaptiveTest, Blueprint, Dimension, Paper
+from .models import Blueprint, Dimension, Paper, PaperItem
 from .paper_views import _english, _form_items, _own_paper, answers_from_post
 from .selectors import paper_results, player_view
 
 
-def _current_entry(paper: Paper, item) -> dict:
+def current_entry(paper: Paper, item: PaperItem) -> dict[str, Any]:
+    """The player view (no key, explanation or marking) of one item of the paper."""
     view = player_view(paper, english=_english())
     return next(entry for entry in view["items"] if entry["item"] == item.pk)
 
 
-def _question_page(request, paper, item, *, error: str = "", typed=None) -> HttpResponse:
-    entry = _current_entry(paper, item)
+def one_question_page(
+    request: HttpRequest,
+    paper: Paper,
+    item: PaperItem,
+    template: str,
+    context: dict[str, Any],
+    *,
+    error: str = "",
+    typed: dict[int, Any] | None = None,
+) -> HttpResponse:
+    """A page that asks one question of a paper given an item at a time (`item` in
+    the template's context), with the error of a refused answer (status 400)."""
     errors = {item.pk: error} if error else {}
-    (shown,) = _form_items([entry], errors, typed or {})
-    blueprint = paper.blueprint
+    (shown,) = _form_items([current_entry(paper, item)], errors, typed or {})
     return render(
         request,
-        "quizzes/adaptive_question.html",
-        {
-            "paper": paper,
-            "blueprint": blueprint,
-            "item": shown,
-            "most": blueprint.max_items,
-            "fewest": blueprint.min_items,
-        },
+        template,
+        {"paper": paper, "blueprint": paper.blueprint, "item": shown, **context},
         status=400 if error else 200,
     )
 
 
-@never_cache
-@require_GET
-@play_required
-def practice_home(request: HttpRequest) -> HttpResponse:
-    tests = Blueprint.objects.filter(mode=Blueprint.Mode.ADAPTIVE, open_to_players=True).order_by(
-        "name", "id"
+def one_answer_from_post(
+    request: HttpRequest, paper: Paper, item: PaperItem
+) -> tuple[Any, str, dict[int, Any]]:
+    """The answer to one item from the form: (answer, error, what was typed); the
+    answer is None when there is an error to show."""
+    answers, errors, typed = answers_from_post(request.POST, [current_entry(paper, item)])
+    if errors:
+        return None, errors[item.pk], typed
+    if item.pk not in answers:
+        return None, _("Choose an answer."), typed
+    return answers[item.pk], "", typed
+
+
+def _question_page(request, paper, item, *, error: str = "", typed=None) -> HttpResponse:
+    blueprint = paper.blueprint
+    return one_question_page(
+        request,
+        paper,
+        item,
+        "quizzes/adaptive_question.html",
+        {"most": blueprint.max_items, "fewest": blueprint.min_items},
+        error=error,
+        typed=typed,
     )
-    finished = (
-        AdaptiveTest.objects.filter(paper__user=request.user, finished_at__isnull=False)
-        .select_related("paper__blueprint")
-        .order_by("-finished_at")[:20]
-    )
-    return render(request, "quizzes/practice_home.html", {"tests": tests, "finished": finished})
 
 
 @never_cache
@@ -116,14 +135,11 @@ def test_answer(request: HttpRequest, paper_id: int) -> HttpResponse:
     if item is None or request.POST.get("item") != str(item.pk):
         # A second click or an old tab: the test has moved on; show where it is.
         return redirect("practice:test", paper.pk)
-    entry = _current_entry(paper, item)
-    answers, errors, typed = answers_from_post(request.POST, [entry])
-    if errors:
-        return _question_page(request, paper, item, error=errors[item.pk], typed=typed)
-    if item.pk not in answers:
-        return _question_page(request, paper, item, error=_("Choose an answer."), typed=typed)
+    answer, error, typed = one_answer_from_post(request, paper, item)
+    if error:
+        return _question_page(request, paper, item, error=error, typed=typed)
     try:
-        adaptive.adaptive_answer(paper=paper, item=item, answer=answers[item.pk])
+        adaptive.adaptive_answer(paper=paper, item=item, answer=answer)
     except ValidationError as error:
         return _question_page(request, paper, item, error=" ".join(error.messages), typed=typed)
     return redirect("practice:test", paper.pk)

@@ -149,3 +149,49 @@ def load_self_test(report) -> None:
         created,
         Blueprint.objects.filter(bank=bank, mode=Blueprint.Mode.ADAPTIVE).count(),
     )
+
+
+DEMO_DAILY = "每日答题（演示）"
+DEMO_CHALLENGE = "百秒挑战（演示）"
+# Five questions a day over the four dimensions; an item sits out about ten days
+# after it was drawn (exposure cap 0.1).
+DEMO_DAILY_CELLS = [
+    {"dimension": "knowledge", "type": "single", "count": 1, "points": 20},
+    {"dimension": "knowledge", "type": "true_false", "count": 1, "points": 20},
+    {"dimension": "method", "type": "single", "count": 1, "points": 20},
+    {"dimension": "spirit", "type": ["single", "true_false"], "count": 1, "points": 20},
+    {"dimension": "application", "type": ["single", "multiple"], "count": 1, "points": 20},
+]
+
+
+@transaction.atomic
+def load_practice(report) -> None:
+    """seed_demo loader: a daily quiz for everyone and a 100-second challenge over the
+    demo bank, open to players."""
+    from .models import Blueprint
+    from .papers import blueprint_open_to_players
+    from .practice import challenge_blueprint_create, daily_blueprint_create
+
+    bank = Bank.objects.get(name=BANK_NAME)
+    organizer = User.objects.get(username="demo_organizer")
+    makers = {
+        DEMO_DAILY: lambda: daily_blueprint_create(
+            bank=bank, name=DEMO_DAILY, actor=organizer, cells=DEMO_DAILY_CELLS, exposure_cap=0.1
+        ),
+        DEMO_CHALLENGE: lambda: challenge_blueprint_create(
+            bank=bank, name=DEMO_CHALLENGE, actor=organizer
+        ),
+    }
+    created = 0
+    for name, make in makers.items():
+        blueprint = Blueprint.objects.filter(bank=bank, name=name).first()
+        if blueprint is None:
+            blueprint = make()
+            created += 1
+        blueprint_open_to_players(blueprint=blueprint, actor=organizer, is_open=True)
+    modes = (Blueprint.Mode.DAILY, Blueprint.Mode.CHALLENGE)
+    report.count(
+        "demo daily quizzes and challenges",
+        created,
+        Blueprint.objects.filter(bank=bank, mode__in=modes).count(),
+    )

@@ -256,11 +256,18 @@ class Blueprint(models.Model):
 
     An adaptive blueprint (the literacy self-test) draws one item at a time
     (quizzes.adaptive): its cells' counts give each dimension's share of the test, and
-    the test stops at `se_target` between `min_items` and `max_items`."""
+    the test stops at `se_target` between `min_items` and `max_items`.
+
+    A daily blueprint (quizzes.practice) draws one set of questions per day from its
+    cells, the same for every player of its `audience`; a challenge blueprint gives
+    its bank's auto-marked questions one at a time at random until a wrong answer or
+    `time_limit` seconds have passed."""
 
     class Mode(models.TextChoices):
         FIXED = "fixed", _("Fixed paper")
         ADAPTIVE = "adaptive", _("Adaptive test")
+        DAILY = "daily", _("Daily quiz")
+        CHALLENGE = "challenge", _("Timed challenge")
 
     bank = models.ForeignKey(Bank, on_delete=models.CASCADE, related_name="blueprints")
     name = models.CharField(_("name"), max_length=100)
@@ -288,6 +295,18 @@ class Blueprint(models.Model):
     # Players may draw a practice paper from it themselves (POST /papers/start/<id>/).
     # Off by default: a contest's blueprint is not for drawing at will.
     open_to_players = models.BooleanField(_("open to players"), default=False)
+    # The population group it is meant for; empty for everyone (daily quizzes, challenges).
+    audience = models.CharField(
+        _("audience"),
+        max_length=20,
+        choices=Profile.PopulationGroup.choices,
+        blank=True,
+        default="",
+    )
+    # A timed challenge's clock: the attempt ends this many seconds after it starts.
+    time_limit = models.PositiveSmallIntegerField(
+        _("time limit (seconds)"), default=100, validators=[MinValueValidator(1)]
+    )
     # Papers drawn so far; the draw increments it first, which also serialises draws.
     draw_count = models.PositiveIntegerField(default=0, editable=False)
     created_by = models.ForeignKey(
@@ -309,6 +328,7 @@ class Blueprint(models.Model):
                 condition=Q(min_items__gte=1) & Q(min_items__lte=F("max_items")),
                 name="blueprint_item_bounds",
             ),
+            models.CheckConstraint(condition=Q(time_limit__gte=1), name="blueprint_time_limit"),
         ]
 
     def __str__(self) -> str:
@@ -351,11 +371,20 @@ class Paper(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # Set once by papers.paper_submit; keys and explanations are due from then on.
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    # A daily quiz's day (Asia/Shanghai): one paper per player, blueprint and day.
+    day = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("paper")
         verbose_name_plural = _("papers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["blueprint", "user", "day"],
+                condition=Q(day__isnull=False),
+                name="one_daily_paper_per_player_and_day",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"P{self.pk}"
@@ -425,6 +454,64 @@ class ItemStatistics(models.Model):
 
     def __str__(self) -> str:
         return f"stats {self.version}"
+
+
+# --- Practice: daily quizzes and timed challenges (quizzes.practice) ----------------------
+
+
+class DailySet(models.Model):
+    """The questions of one daily blueprint on one day, drawn once for everyone: each
+    player's paper copies them. `seed` (from the blueprint and the day) and
+    `draw_number` replay the draw."""
+
+    blueprint = models.ForeignKey(Blueprint, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    seed = models.BigIntegerField()
+    draw_number = models.PositiveIntegerField()
+    # [{"question", "version", "cell", "points", "options": [ids]}, ...] in paper order.
+    items = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-day", "blueprint_id"]
+        verbose_name = _("daily question set")
+        verbose_name_plural = _("daily question sets")
+        constraints = [
+            models.UniqueConstraint(fields=["blueprint", "day"], name="one_daily_set_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.blueprint_id} {self.day}"
+
+
+class Challenge(models.Model):
+    """The timed side of a challenge paper: the server's clock and the outcome. The
+    paper gets one item at a time; it is submitted when the challenge ends."""
+
+    class End(models.TextChoices):
+        WRONG = "wrong", _("A wrong answer")
+        TIME = "time", _("Time ran out")
+        CLEARED = "cleared", _("Every question answered")
+
+    paper = models.OneToOneField(Paper, on_delete=models.CASCADE, related_name="challenge")
+    started_at = models.DateTimeField()
+    deadline = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    correct = models.PositiveSmallIntegerField(default=0)
+    ended_by = models.CharField(max_length=10, choices=End.choices, blank=True)
+    success = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("timed challenge")
+        verbose_name_plural = _("timed challenges")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(deadline__gt=F("started_at")), name="challenge_deadline_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"challenge {self.paper_id}"
 
 
 # --- Adaptive tests and IRT calibration (quizzes.adaptive, quizzes.irt) -------------------
@@ -532,3 +619,13 @@ class ItemParameters(models.Model):
 
     def __str__(self) -> str:
         return f"irt {self.version_id}: a={self.a:.2f} b={self.b:.2f}"
+
+
+from .progress_models import (  # noqa: E402, F401 - registered with the app
+    Cohort,
+    CohortMember,
+    PersonalBest,
+    Progress,
+    TopicMastery,
+    XpAward,
+)

@@ -9,14 +9,17 @@ until the paper is submitted.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -42,12 +45,41 @@ def _english() -> bool:
     return (translation.get_language() or "").startswith("en")
 
 
-def _own_paper(request: HttpRequest, paper_id: int) -> Paper:
-    """The player's own paper; anyone else's is a 404, never a 403 that confirms it."""
+def _own_paper(request: HttpRequest, paper_id: int, modes: tuple[str, ...] = ()) -> Paper:
+    """The player's own paper (of one of `modes`, if given); anyone else's is a 404,
+    never a 403 that confirms it."""
     paper = paper_of_player(paper_id=paper_id, user=request.user)
-    if paper is None:
+    if paper is None or (modes and paper.blueprint.mode not in modes):
         raise Http404
     return paper
+
+
+@dataclass(frozen=True)
+class PaperPages:
+    """Where one kind of whole paper (answered on one page, then marked) lives: the
+    blueprint modes it serves, the page to go back to and the URL names."""
+
+    modes: tuple[str, ...]
+    back: str
+    back_label: str
+    detail: str
+    submit: str
+
+    def links(self, paper: Paper) -> dict[str, str]:
+        return {
+            "back_url": reverse(self.back),
+            "back_label": str(self.back_label),
+            "submit_url": reverse(self.submit, args=[paper.pk]),
+        }
+
+
+PRACTICE_PAPERS = PaperPages(
+    modes=(Blueprint.Mode.FIXED,),
+    back="papers:list",
+    back_label=gettext_lazy("Practice papers"),
+    detail="papers:detail",
+    submit="papers:submit",
+)
 
 
 def _field(entry: dict[str, Any]) -> str:
@@ -135,6 +167,7 @@ def _answer_form(
     request: HttpRequest,
     paper: Paper,
     view: dict[str, Any],
+    pages: PaperPages,
     errors: dict[int, str] | None = None,
     typed: dict[int, Any] | None = None,
 ) -> HttpResponse:
@@ -147,8 +180,49 @@ def _answer_form(
             "items": _form_items(view["items"], errors or {}, typed or {}),
             "error_count": len(errors or {}),
             "total_points": view["total_points"],
+            **pages.links(paper),
         },
     )
+
+
+def paper_page(request: HttpRequest, paper: Paper, pages: PaperPages) -> HttpResponse:
+    """A whole paper: the answer form until it is submitted, then the results."""
+    if paper.submitted_at is None:
+        return _answer_form(request, paper, player_view(paper, english=_english()), pages)
+    return render(
+        request,
+        "quizzes/paper_results.html",
+        {
+            "paper": paper,
+            "blueprint": paper.blueprint,
+            "results": paper_results(paper, english=_english()),
+            **pages.links(paper),
+        },
+    )
+
+
+def paper_answers_submit(request: HttpRequest, paper: Paper, pages: PaperPages) -> HttpResponse:
+    """Submit a whole paper's answer form, once; the form again with the errors."""
+    already = _("This paper was already submitted; your answers stay as they were.")
+    if paper.submitted_at is not None:
+        messages.info(request, already)
+        return redirect(pages.detail, paper.pk)
+    view = player_view(paper, english=_english())
+    answers, errors, typed = answers_from_post(request.POST, view["items"])
+    if not errors:
+        try:
+            submitted = papers.paper_submit(paper=paper, answers=answers)
+        except ValidationError as error:
+            if not hasattr(error, "error_dict"):
+                raise
+            errors = {int(item): " ".join(text) for item, text in error.message_dict.items()}
+        else:
+            if submitted:
+                messages.success(request, _("Your answers are in. Here are the results."))
+            else:
+                messages.info(request, already)
+            return redirect(pages.detail, paper.pk)
+    return _answer_form(request, paper, view, pages, errors, typed)
 
 
 @never_cache
@@ -183,45 +257,16 @@ def paper_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
 @require_GET
 @play_required
 def paper_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
-    paper = _own_paper(request, paper_id)
-    if paper.submitted_at is None:
-        return _answer_form(request, paper, player_view(paper, english=_english()))
-    return render(
-        request,
-        "quizzes/paper_results.html",
-        {
-            "paper": paper,
-            "blueprint": paper.blueprint,
-            "results": paper_results(paper, english=_english()),
-        },
-    )
+    paper = _own_paper(request, paper_id, PRACTICE_PAPERS.modes)
+    return paper_page(request, paper, PRACTICE_PAPERS)
 
 
 @never_cache
 @require_POST
 @play_required
 def paper_submit(request: HttpRequest, paper_id: int) -> HttpResponse:
-    paper = _own_paper(request, paper_id)
-    already = _("This paper was already submitted; your answers stay as they were.")
-    if paper.submitted_at is not None:
-        messages.info(request, already)
-        return redirect("papers:detail", paper.pk)
-    view = player_view(paper, english=_english())
-    answers, errors, typed = answers_from_post(request.POST, view["items"])
-    if not errors:
-        try:
-            submitted = papers.paper_submit(paper=paper, answers=answers)
-        except ValidationError as error:
-            if not hasattr(error, "error_dict"):
-                raise
-            errors = {int(item): " ".join(text) for item, text in error.message_dict.items()}
-        else:
-            if submitted:
-                messages.success(request, _("Your answers are in. Here are the results."))
-            else:
-                messages.info(request, already)
-            return redirect("papers:detail", paper.pk)
-    return _answer_form(request, paper, view, errors, typed)
+    paper = _own_paper(request, paper_id, PRACTICE_PAPERS.modes)
+    return paper_answers_submit(request, paper, PRACTICE_PAPERS)
 
 
 @never_cache

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import secrets
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 
 from . import blueprint as engine
-from . import statistics
+from . import progress, statistics
 from .content import is_correct
 from .models import (
     AuditEntry,
@@ -201,17 +202,55 @@ def paper_draw(*, blueprint: Blueprint, user: User | None, seed: int | None = No
     BlueprintError, naming the short cell, when the bank cannot meet the blueprint
     under its exposure cap; nothing is written then.
     """
-    cells = blueprint_cells(blueprint)
     if seed is None:
         seed = secrets.randbelow(MAX_SEED)
-    elif not 0 <= seed < MAX_SEED:
+    with transaction.atomic():
+        draw = items_draw(blueprint=blueprint, seed=seed)
+        paper = Paper.objects.create(
+            blueprint=blueprint,
+            user=user,
+            seed=seed,
+            draw_number=draw.number,
+            total_points=sum(item.points for item in draw.items),
+        )
+        PaperItem.objects.bulk_create(
+            PaperItem(
+                paper=paper,
+                position=position,
+                question_id=item.id,
+                version_id=draw.versions[item.id],
+                option_order=item.option_order,
+                points=item.points,
+                cell=item.cell,
+            )
+            for position, item in enumerate(draw.items, start=1)
+        )
+    return paper
+
+
+@dataclass(frozen=True)
+class Draw:
+    """One draw from a blueprint: its number, the items in paper order, and each
+    drawn question's published version id."""
+
+    number: int
+    items: list[engine.DrawnItem]
+    versions: dict[int, int]
+
+
+def items_draw(*, blueprint: Blueprint, seed: int) -> Draw:
+    """Draw one paper's items from a blueprint and count their exposure, without
+    making a paper (paper_draw makes one; a daily quiz shares one draw among all its
+    players). Raises BlueprintError when the bank cannot meet the blueprint."""
+    cells = blueprint_cells(blueprint)
+    if not 0 <= seed < MAX_SEED:
         raise ValidationError(_("A seed is a whole number from 0 to 2⁶³ − 1."))
     if not 0 < blueprint.exposure_cap <= 1:
         raise ValidationError(_("The exposure cap must be above 0 and at most 1."))
     attempts = 3
     for attempt in range(attempts):
         try:
-            return _draw(blueprint, cells, user, seed, fresh=attempt > 0)
+            return _draw(blueprint, cells, seed, fresh=attempt > 0)
         except engine.StalePoolError:  # the bank changed since the counts were cached
             if attempt == attempts - 1:
                 raise
@@ -219,9 +258,7 @@ def paper_draw(*, blueprint: Blueprint, user: User | None, seed: int | None = No
 
 
 @transaction.atomic
-def _draw(
-    blueprint: Blueprint, cells: list[engine.Cell], user: User | None, seed: int, *, fresh: bool
-) -> Paper:
+def _draw(blueprint: Blueprint, cells: list[engine.Cell], seed: int, *, fresh: bool) -> Draw:
     # First write of the transaction: serialises draws from this blueprint (a row lock
     # on PostgreSQL, the write lock on SQLite) so the exposure counts read are current.
     Blueprint.objects.filter(pk=blueprint.pk).update(draw_count=F("draw_count") + 1)
@@ -253,25 +290,6 @@ def _draw(
         )
     except engine.BlueprintError as error:
         raise error.translated(_) from None
-    paper = Paper.objects.create(
-        blueprint=blueprint,
-        user=user,
-        seed=seed,
-        draw_number=draw_number,
-        total_points=sum(item.points for item in drawn),
-    )
-    PaperItem.objects.bulk_create(
-        PaperItem(
-            paper=paper,
-            position=position,
-            question_id=item.id,
-            version_id=versions[item.id],
-            option_order=item.option_order,
-            points=item.points,
-            cell=item.cell,
-        )
-        for position, item in enumerate(drawn, start=1)
-    )
     ids = sorted(item.id for item in drawn)
     if connection.features.has_select_for_update:
         # Other blueprints' draws touch the same questions: lock them in one order.
@@ -285,7 +303,16 @@ def _draw(
         count=F("count") + 1
     )
     blueprint.draw_count = draw_number
-    return paper
+    return Draw(number=draw_number, items=drawn, versions={i: versions[i] for i in ids})
+
+
+def item_exposure_add(*, blueprint_id: int, question_id: int) -> None:
+    """Count one more paper of the blueprint that gave this item (papers drawn one
+    item at a time: adaptive tests, challenges)."""
+    ItemExposure.objects.get_or_create(blueprint_id=blueprint_id, question_id=question_id)
+    ItemExposure.objects.filter(blueprint_id=blueprint_id, question_id=question_id).update(
+        count=F("count") + 1
+    )
 
 
 def _check_answer(version: QuestionVersion, item: PaperItem, answer: Any) -> None:
@@ -498,5 +525,6 @@ def paper_submit(*, paper: Paper, answers: dict[int, Any]) -> bool:
                 errors[str(item_id)] = list(error.messages)
         if errors:
             raise ValidationError(errors)  # rolls back the claim and every answer
+        progress.paper_finished(paper=paper, kind="daily" if paper.day else "paper")
     paper.refresh_from_db(fields=["submitted_at"])
     return True

@@ -1,12 +1,27 @@
 from django.urls import path
 
-from . import adaptive_views as views
+from . import adaptive_views, practice_views, progress_views
 
 app_name = "practice"
 
 urlpatterns = [
-    path("", views.practice_home, name="home"),
-    path("tests/<int:blueprint_id>/start/", views.test_start, name="test_start"),
-    path("tests/paper/<int:paper_id>/", views.test_detail, name="test"),
-    path("tests/paper/<int:paper_id>/answer/", views.test_answer, name="test_answer"),
+    path("", practice_views.practice_home, name="home"),
+    path("progress/", progress_views.progress_page, name="progress"),
+    path("tests/<int:blueprint_id>/start/", adaptive_views.test_start, name="test_start"),
+    path("tests/paper/<int:paper_id>/", adaptive_views.test_detail, name="test"),
+    path("tests/paper/<int:paper_id>/answer/", adaptive_views.test_answer, name="test_answer"),
+    path("daily/<int:blueprint_id>/start/", practice_views.daily_start, name="daily_start"),
+    path("daily/paper/<int:paper_id>/", practice_views.daily_detail, name="daily"),
+    path("daily/paper/<int:paper_id>/submit/", practice_views.daily_submit, name="daily_submit"),
+    path(
+        "challenges/<int:blueprint_id>/start/",
+        practice_views.challenge_start,
+        name="challenge_start",
+    ),
+    path("challenges/paper/<int:paper_id>/", practice_views.challenge_detail, name="challenge"),
+    path(
+        "challenges/paper/<int:paper_id>/answer/",
+        practice_views.challenge_answer,
+        name="challenge_answer",
+    ),
 ]

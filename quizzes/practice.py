@@ -1,0 +1,418 @@
+"""Practice modes: the daily quiz and the timed challenge (services).
+
+Daily quiz. A daily blueprint's cells say what its questions are (five of them). The
+day's questions are drawn once per blueprint and day (Asia/Shanghai, the site's
+TIME_ZONE) with the ordinary draw engine (quizzes.papers.items_draw) and kept in a
+DailySet; every player's paper copies them, so the set is the same for everyone on
+every process, whoever comes first. The seed comes from a hash of the blueprint and
+the date, so a day's draw can be replayed; exposure counts one draw per day (an item
+sits out the next days under the blueprint's exposure cap), never one per player,
+so a player's arrival cannot change what the next player gets. Each player has one
+paper per daily blueprint and day (a database constraint); it is answered like a
+fixed paper (quizzes.papers.paper_submit) and then shows the results.
+
+Timed challenge ("answer until wrong within 100 s"). The server's clock decides: the
+attempt records `started_at` and its `deadline` (`time_limit` seconds later). Each
+question is drawn at random from the bank's published, auto-marked questions not yet
+given in this attempt. An answer that arrives after the deadline (plus a stated grace
+for the network, ANSWER_GRACE) is not counted and ends the attempt; a wrong answer
+ends it; so does running out of questions. SUCCESS_AT or more right is a success.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Profile, User
+
+from . import progress
+from .adaptive import ADAPTIVE_TYPES, current_item
+from .models import (
+    Blueprint,
+    Challenge,
+    DailySet,
+    Paper,
+    PaperItem,
+    QuestionVersion,
+    Response,
+    VersionStatus,
+)
+from .papers import (
+    MAX_SEED,
+    blueprint_cells,
+    blueprint_create,
+    item_exposure_add,
+    items_draw,
+    response_submit,
+)
+
+DAILY_QUESTIONS = 5
+# The national contest's rule: five or more right within the time is a success.
+SUCCESS_AT = 5
+CHALLENGE_SECONDS = 100
+# An answer sent just before the deadline still has to cross the network.
+ANSWER_GRACE = timedelta(seconds=1)
+# Question types a challenge gives: marked right or wrong at once.
+CHALLENGE_TYPES = ADAPTIVE_TYPES
+AUDIENCES = set(Profile.PopulationGroup.values)
+
+
+def practice_day(now: datetime | None = None) -> date:
+    """Today in the site's time zone (settings.TIME_ZONE, Asia/Shanghai), whatever
+    time zone the request has activated."""
+    return timezone.localtime(now or timezone.now(), timezone.get_default_timezone()).date()
+
+
+def audience_of(user: User) -> str:
+    profile = getattr(user, "profile", None)
+    return getattr(profile, "population_group", "") or ""
+
+
+def practice_blueprints(*, mode: str, user: User) -> QuerySet[Blueprint]:
+    """Blueprints of a practice mode open to this player: the general ones and those
+    for the player's population group."""
+    return Blueprint.objects.filter(
+        Q(audience="") | Q(audience=audience_of(user)), mode=mode, open_to_players=True
+    ).order_by("name", "id")
+
+
+def _check_open(blueprint: Blueprint, mode: str, user: User) -> None:
+    if (
+        blueprint.mode != mode
+        or not blueprint.open_to_players
+        or blueprint.audience not in ("", audience_of(user))
+    ):
+        raise PermissionDenied(_("This quiz is not open to you."))
+
+
+def _practice_blueprint_create(
+    *,
+    bank,
+    name: str,
+    actor: User,
+    cells: list[dict[str, Any]],
+    mode: str,
+    audience: str,
+    exposure_cap: float = 1.0,
+    **fields: Any,
+) -> Blueprint:
+    if audience and audience not in AUDIENCES:
+        raise ValidationError({"audience": [_("Choose a population group or none.")]})
+    blueprint = blueprint_create(
+        bank=bank, name=name, cells=cells, actor=actor, exposure_cap=exposure_cap
+    )
+    Blueprint.objects.filter(pk=blueprint.pk).update(mode=mode, audience=audience, **fields)
+    blueprint.refresh_from_db()
+    return blueprint
+
+
+# --- Daily quiz ---------------------------------------------------------------------------
+
+
+def daily_blueprint_create(
+    *,
+    bank,
+    name: str,
+    actor: User,
+    cells: list[dict[str, Any]],
+    audience: str = "",
+    exposure_cap: float = 1.0,
+) -> Blueprint:
+    """A daily quiz over a bank: its cells name the day's DAILY_QUESTIONS questions;
+    `audience` a population group, or "" for everyone. With an exposure cap below 1
+    a question sits out days until its share of the days drawn is under the cap."""
+    total = sum(cell.get("count", 0) for cell in cells if isinstance(cell, dict))
+    if total != DAILY_QUESTIONS:
+        raise ValidationError(
+            _("A daily quiz has %(count)s questions: its cells' counts must add up to that.")
+            % {"count": DAILY_QUESTIONS}
+        )
+    return _practice_blueprint_create(
+        bank=bank,
+        name=name,
+        actor=actor,
+        cells=cells,
+        mode=Blueprint.Mode.DAILY,
+        audience=audience,
+        exposure_cap=exposure_cap,
+    )
+
+
+def daily_seed(blueprint_id: int, day: date) -> int:
+    """The day's seed: the same in every process, different every day."""
+    digest = hashlib.sha256(f"daily:{blueprint_id}:{day.isoformat()}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % MAX_SEED
+
+
+def daily_set_get(*, blueprint: Blueprint, day: date) -> DailySet:
+    """The day's questions, drawn by the first player to ask (once: a unique row per
+    blueprint and day; a concurrent first draw loses and reads the winner's)."""
+    existing = DailySet.objects.filter(blueprint=blueprint, day=day).first()
+    if existing is not None:
+        return existing
+    blueprint_cells(blueprint)  # BlueprintError before any write
+    seed = daily_seed(blueprint.pk, day)
+    try:
+        with transaction.atomic():
+            draw = items_draw(blueprint=blueprint, seed=seed)
+            return DailySet.objects.create(
+                blueprint=blueprint,
+                day=day,
+                seed=seed,
+                draw_number=draw.number,
+                items=[
+                    {
+                        "question": item.id,
+                        "version": draw.versions[item.id],
+                        "cell": item.cell,
+                        "points": item.points,
+                        "options": item.option_order,
+                    }
+                    for item in draw.items
+                ],
+            )
+    except IntegrityError:  # another process drew this day's set first
+        return DailySet.objects.get(blueprint=blueprint, day=day)
+
+
+def daily_start(*, blueprint: Blueprint, user: User, day: date | None = None) -> Paper:
+    """The player's paper of a daily quiz for the day (today when None): the day's
+    questions in the day's order, options in an order of the player's own. A second
+    start the same day returns the same paper."""
+    _check_open(blueprint, Blueprint.Mode.DAILY, user)
+    day = day or practice_day()
+    existing = Paper.objects.filter(blueprint=blueprint, user=user, day=day).first()
+    if existing is not None:
+        return existing
+    day_set = daily_set_get(blueprint=blueprint, day=day)
+    shuffle = random.Random(f"{day_set.seed}:{user.pk}")
+    try:
+        with transaction.atomic():
+            paper = Paper.objects.create(
+                blueprint=blueprint,
+                user=user,
+                day=day,
+                seed=day_set.seed,
+                draw_number=day_set.draw_number,
+                total_points=sum(entry["points"] for entry in day_set.items),
+            )
+            PaperItem.objects.bulk_create(
+                PaperItem(
+                    paper=paper,
+                    position=position,
+                    question_id=entry["question"],
+                    version_id=entry["version"],
+                    option_order=shuffle.sample(entry["options"], len(entry["options"])),
+                    points=entry["points"],
+                    cell=entry["cell"],
+                )
+                for position, entry in enumerate(day_set.items, start=1)
+            )
+    except IntegrityError:  # a second tab started it at the same moment
+        return Paper.objects.get(blueprint=blueprint, user=user, day=day)
+    return paper
+
+
+# --- Timed challenge ------------------------------------------------------------------------
+
+
+def challenge_blueprint_create(
+    *, bank, name: str, actor: User, time_limit: int = CHALLENGE_SECONDS, audience: str = ""
+) -> Blueprint:
+    """A timed challenge over a bank's published single, true/false and multiple
+    choice questions: answer until wrong within `time_limit` seconds."""
+    if not 10 <= time_limit <= 3600:
+        raise ValidationError({"time_limit": [_("Give a time limit from 10 to 3600 seconds.")]})
+    cells = [{"type": list(CHALLENGE_TYPES), "count": 1, "points": 1}]
+    return _practice_blueprint_create(
+        bank=bank,
+        name=name,
+        actor=actor,
+        cells=cells,
+        mode=Blueprint.Mode.CHALLENGE,
+        audience=audience,
+        time_limit=time_limit,
+    )
+
+
+def _challenge_pool(paper: Paper):
+    return (
+        QuestionVersion.objects.filter(
+            question__bank_id=paper.blueprint.bank_id,
+            status=VersionStatus.PUBLISHED,
+            type__in=CHALLENGE_TYPES,
+        )
+        .exclude(question_id__in=paper.items.values("question_id"))
+        .order_by("question_id")
+    )
+
+
+def _give_next(paper: Paper) -> PaperItem | None:
+    """Put a random question not yet given on the paper (None when none is left).
+    Random from the paper's seed and the position: an attempt can be replayed."""
+    pool = _challenge_pool(paper)
+    left = pool.count()
+    if not left:
+        return None
+    position = paper.items.count() + 1
+    pick = random.Random(f"{paper.seed}:{position}").randrange(left)
+    question, version, options = pool.values_list("question_id", "id", "options")[pick]
+    ids = [option["id"] for option in options or []]
+    item = PaperItem.objects.create(
+        paper=paper,
+        position=position,
+        question_id=question,
+        version_id=version,
+        option_order=random.Random(f"{paper.seed}:{position}:options").sample(ids, len(ids)),
+        points=1,
+        cell=0,
+    )
+    Paper.objects.filter(pk=paper.pk).update(total_points=position)
+    item_exposure_add(blueprint_id=paper.blueprint_id, question_id=question)
+    return item
+
+
+def challenge_start(*, blueprint: Blueprint, user: User, now: datetime | None = None) -> Paper:
+    """Start a timed challenge, or go back to the player's attempt still running. An
+    attempt whose time ran out is closed first; the clock starts now."""
+    _check_open(blueprint, Blueprint.Mode.CHALLENGE, user)
+    now = now or timezone.now()
+    running = (
+        Challenge.objects.filter(
+            paper__blueprint=blueprint, paper__user=user, finished_at__isnull=True
+        )
+        .select_related("paper__blueprint")
+        .order_by("-started_at")
+    )
+    for challenge in running:
+        if not challenge_expire(challenge=challenge, now=now):
+            return challenge.paper
+    with transaction.atomic():
+        paper = Paper.objects.create(
+            blueprint=blueprint,
+            user=user,
+            seed=secrets.randbelow(MAX_SEED),
+            draw_number=0,
+            created_at=now,
+        )
+        Challenge.objects.create(
+            paper=paper, started_at=now, deadline=now + timedelta(seconds=blueprint.time_limit)
+        )
+        if _give_next(paper) is None:
+            raise ValidationError(_("This challenge has no questions yet."))
+    return paper
+
+
+def _finish(challenge: Challenge, ended_by: str, now: datetime) -> bool:
+    """End the challenge once (a conditional UPDATE) and submit its paper: keys and
+    explanations are due from then on. False if it had already ended."""
+    ended = Challenge.objects.filter(pk=challenge.pk, finished_at__isnull=True).update(
+        finished_at=now, ended_by=ended_by, success=challenge.correct >= SUCCESS_AT
+    )
+    if ended:
+        Paper.objects.filter(pk=challenge.paper_id, submitted_at__isnull=True).update(
+            submitted_at=now
+        )
+    challenge.refresh_from_db()
+    challenge.paper.refresh_from_db(fields=["submitted_at", "total_points"])
+    if ended:
+        progress.paper_finished(paper=challenge.paper, kind="challenge", best=challenge.correct)
+    return bool(ended)
+
+
+def is_late(challenge: Challenge, now: datetime) -> bool:
+    return now > challenge.deadline + ANSWER_GRACE
+
+
+def challenge_expire(*, challenge: Challenge, now: datetime | None = None) -> bool:
+    """Close a challenge whose time has run out (idempotent). True if it is over."""
+    if challenge.finished_at is not None:
+        return True
+    now = now or timezone.now()
+    if not is_late(challenge, now):
+        return False
+    _finish(challenge, Challenge.End.TIME, now)
+    return True
+
+
+@dataclass(frozen=True)
+class Marked:
+    """What became of an answer: `counted` is False when it came too late."""
+
+    challenge: Challenge
+    counted: bool
+    response: Response | None
+
+
+def challenge_answer(
+    *, paper: Paper, item: PaperItem, answer: Any, now: datetime | None = None
+) -> Marked:
+    """Mark the answer to the challenge's current question by the server's clock.
+
+    Late (after the deadline and ANSWER_GRACE): not counted, the challenge ends. Right:
+    the next question is given. Wrong: the challenge ends. An answer that does not fit
+    the question, or to another question than the current one, raises
+    ValidationError and changes nothing. Answering an item again returns the first
+    answer."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        challenge = (
+            Challenge.objects.select_for_update()
+            .select_related("paper__blueprint")
+            .get(paper=paper)
+        )
+        existing = Response.objects.filter(paper=paper, item=item).first()
+        if existing is not None:
+            return Marked(challenge, True, existing)
+        if challenge.finished_at is not None:
+            raise ValidationError(_("This challenge is over."))
+        if item.paper_id != paper.pk or current_item(challenge.paper) != item:
+            raise ValidationError(_("This question is not waiting for an answer."))
+        if is_late(challenge, now):
+            _finish(challenge, Challenge.End.TIME, now)
+            return Marked(challenge, False, None)
+        response = response_submit(paper=paper, item=item, answer=answer)
+        if not response.is_correct:
+            _finish(challenge, Challenge.End.WRONG, now)
+            return Marked(challenge, True, response)
+        challenge.correct += 1
+        challenge.save(update_fields=["correct"])
+        if _give_next(challenge.paper) is None:
+            _finish(challenge, Challenge.End.CLEARED, now)
+        return Marked(challenge, True, response)
+
+
+def personal_bests(*, user: User) -> dict[int, int]:
+    """The player's most right answers in one attempt, per challenge blueprint."""
+    rows = (
+        Challenge.objects.filter(paper__user=user, finished_at__isnull=False)
+        .values("paper__blueprint")
+        .annotate(best=Max("correct"))
+        .values_list("paper__blueprint", "best")
+    )
+    return dict(rows)
+
+
+def personal_best_before(*, challenge: Challenge) -> int | None:
+    """The player's best on this challenge before this attempt (None if it is the first)."""
+    return (
+        Challenge.objects.filter(
+            paper__user_id=challenge.paper.user_id,
+            paper__blueprint_id=challenge.paper.blueprint_id,
+            finished_at__isnull=False,
+            started_at__lt=challenge.started_at,
+        )
+        .exclude(pk=challenge.pk)
+        .aggregate(best=Max("correct"))["best"]
+    )

@@ -1,0 +1,245 @@
+"""Player pages for practice: the practice home, the daily quiz and the timed
+challenge. Thin adapters over quizzes.practice. A daily quiz is a whole paper (the
+paper pages' helpers in quizzes.paper_views); a challenge asks one question at a time
+(the self-test's helpers in quizzes.adaptive_views) with a countdown that only
+announces the server's deadline: the server marks late answers whatever the page
+showed, and the page works without JavaScript."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Case, IntegerField, Sum, Value, When
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.decorators import play_required
+from frontend.context_processors import elder_mode_active
+
+from . import practice
+from .adaptive import current_item
+from .adaptive_views import one_answer_from_post, one_question_page
+from .blueprint import BlueprintError
+from .models import AdaptiveTest, Blueprint, Challenge, Paper, PaperItem
+from .paper_views import (
+    PaperPages,
+    _english,
+    _own_paper,
+    paper_answers_submit,
+    paper_page,
+)
+from .selectors import paper_results
+
+logger = logging.getLogger(__name__)
+
+DAILY_PAGES = PaperPages(
+    modes=(Blueprint.Mode.DAILY,),
+    back="practice:home",
+    back_label=gettext_lazy("Practice"),
+    detail="practice:daily",
+    submit="practice:daily_submit",
+)
+CHALLENGE = (Blueprint.Mode.CHALLENGE,)
+
+
+@never_cache
+@require_GET
+@play_required
+def practice_home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    day = practice.practice_day()
+    dailies = list(practice.practice_blueprints(mode=Blueprint.Mode.DAILY, user=user))
+    today = {
+        paper.blueprint_id: paper
+        for paper in Paper.objects.filter(user=user, day=day, blueprint__in=dailies).annotate(
+            score=Case(
+                When(submitted_at__isnull=True, then=Value(None)),
+                default=Sum("responses__score", default=0),
+                output_field=IntegerField(),
+            )
+        )
+    }
+    bests = practice.personal_bests(user=user)
+    challenges = practice.practice_blueprints(mode=Blueprint.Mode.CHALLENGE, user=user)
+    finished = (
+        AdaptiveTest.objects.filter(paper__user=user, finished_at__isnull=False)
+        .select_related("paper__blueprint")
+        .order_by("-finished_at")[:20]
+    )
+    return render(
+        request,
+        "quizzes/practice_home.html",
+        {
+            "tests": Blueprint.objects.filter(
+                mode=Blueprint.Mode.ADAPTIVE, open_to_players=True
+            ).order_by("name", "id"),
+            "finished": finished,
+            "day": day,
+            "dailies": [{"blueprint": b, "paper": today.get(b.pk)} for b in dailies],
+            "challenges": [{"blueprint": b, "best": bests.get(b.pk)} for b in challenges],
+            "success_at": practice.SUCCESS_AT,
+        },
+    )
+
+
+# --- Daily quiz ---------------------------------------------------------------------------
+
+
+@never_cache
+@require_POST
+@play_required
+def daily_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
+    blueprint = get_object_or_404(Blueprint, pk=blueprint_id, mode=Blueprint.Mode.DAILY)
+    try:
+        paper = practice.daily_start(blueprint=blueprint, user=request.user)
+    except PermissionDenied:
+        messages.error(request, _("This quiz is not open to you."))
+        return redirect("practice:home")
+    except BlueprintError as error:
+        logger.warning("daily blueprint %s cannot be drawn: %s", blueprint.pk, error)
+        messages.error(request, _("Today's quiz cannot be drawn at the moment. Please try later."))
+        return redirect("practice:home")
+    return redirect("practice:daily", paper.pk)
+
+
+@never_cache
+@require_GET
+@play_required
+def daily_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
+    return paper_page(request, _own_paper(request, paper_id, DAILY_PAGES.modes), DAILY_PAGES)
+
+
+@never_cache
+@require_POST
+@play_required
+def daily_submit(request: HttpRequest, paper_id: int) -> HttpResponse:
+    paper = _own_paper(request, paper_id, DAILY_PAGES.modes)
+    return paper_answers_submit(request, paper, DAILY_PAGES)
+
+
+# --- Timed challenge ------------------------------------------------------------------------
+
+
+@never_cache
+@require_POST
+@play_required
+def challenge_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
+    blueprint = get_object_or_404(Blueprint, pk=blueprint_id, mode=Blueprint.Mode.CHALLENGE)
+    if elder_mode_active(request) and request.POST.get("timed") != "1":
+        # Elder mode never starts a clock unasked: the practice page says so and offers
+        # the untimed practice, or the challenge for those who choose it.
+        messages.info(
+            request, _("In elder mode the timed challenge starts only when you choose it.")
+        )
+        return redirect(reverse("practice:home") + f"#challenge-{blueprint.pk}")
+    try:
+        paper = practice.challenge_start(blueprint=blueprint, user=request.user)
+    except PermissionDenied:
+        messages.error(request, _("This quiz is not open to you."))
+        return redirect("practice:home")
+    except ValidationError:
+        messages.error(request, _("This challenge cannot start at the moment. Please try later."))
+        return redirect("practice:home")
+    return redirect("practice:challenge", paper.pk)
+
+
+def _question(
+    request: HttpRequest,
+    paper: Paper,
+    challenge: Challenge,
+    item: PaperItem,
+    *,
+    error: str = "",
+    typed: dict[int, Any] | None = None,
+) -> HttpResponse:
+    left = (challenge.deadline - timezone.now()).total_seconds()
+    return one_question_page(
+        request,
+        paper,
+        item,
+        "quizzes/challenge_question.html",
+        {
+            "challenge": challenge,
+            # The number inside the translated "… seconds left", for the countdown to update.
+            "seconds_left": format_html(
+                "<strong data-seconds>{}</strong>", max(0, math.ceil(left))
+            ),
+            "remaining_ms": max(0, int(left * 1000)),
+            "grace_ms": int(practice.ANSWER_GRACE.total_seconds() * 1000),
+            "success_at": practice.SUCCESS_AT,
+        },
+        error=error,
+        typed=typed,
+    )
+
+
+def _own_challenge(request: HttpRequest, paper_id: int) -> tuple[Paper, Challenge]:
+    paper = _own_paper(request, paper_id, CHALLENGE)
+    challenge = Challenge.objects.select_related("paper__blueprint").get(paper=paper)
+    return challenge.paper, challenge
+
+
+@never_cache
+@require_GET
+@play_required
+def challenge_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
+    paper, challenge = _own_challenge(request, paper_id)
+    if not practice.challenge_expire(challenge=challenge):
+        item = current_item(paper)
+        if item is not None:
+            return _question(request, paper, challenge, item)
+    paper.refresh_from_db()
+    results = paper_results(paper, english=_english())
+    best = practice.personal_bests(user=request.user).get(paper.blueprint_id, 0)
+    before = practice.personal_best_before(challenge=challenge)
+    return render(
+        request,
+        "quizzes/challenge_result.html",
+        {
+            "paper": paper,
+            "blueprint": paper.blueprint,
+            "challenge": challenge,
+            "best": best,
+            "new_best": before is not None and challenge.correct > before,
+            "success_at": practice.SUCCESS_AT,
+            "missed": [entry for entry in results["items"] if not entry["is_correct"]],
+        },
+    )
+
+
+@never_cache
+@require_POST
+@play_required
+def challenge_answer(request: HttpRequest, paper_id: int) -> HttpResponse:
+    paper, challenge = _own_challenge(request, paper_id)
+    back = redirect("practice:challenge", paper.pk)
+    item = current_item(paper)
+    stale = item is None or request.POST.get("item") != str(item.pk)
+    if challenge.finished_at is not None or stale:
+        # A second click or an old tab: the challenge has moved on; show where it is.
+        return back
+    now = timezone.now()
+    if not practice.is_late(challenge, now):
+        answer, error, typed = one_answer_from_post(request, paper, item)
+        if error:
+            return _question(request, paper, challenge, item, error=error, typed=typed)
+    else:
+        answer = None  # late: refused by the service below, whatever it is
+    try:
+        marked = practice.challenge_answer(paper=paper, item=item, answer=answer, now=now)
+    except ValidationError as error:
+        return _question(request, paper, challenge, item, error=" ".join(error.messages))
+    if not marked.counted:
+        messages.warning(request, _("Too late: the time was up when your answer arrived."))
+    return back
