@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -199,6 +200,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Shanghai"
+# `celery -A config beat`: the periodic tasks (docs/deploy.md).
+CELERY_BEAT_SCHEDULE = {
+    "close-last-weeks-cohorts": {
+        "task": "quizzes.cohorts_close",
+        "schedule": crontab(minute=10, hour=0, day_of_week="monday"),
+    },
+}
 
 # --- Auth and accounts ------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

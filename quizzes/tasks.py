@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from celery import shared_task
+from django.utils import timezone
 
 from .models import Bank, CalibrationRun
 from .papers import item_statistics_update
@@ -26,3 +29,14 @@ def calibrate_bank(run_id: int) -> str:
     if run is None:  # the bank was deleted since
         return "gone"
     return calibration_run(run=run).status
+
+
+@shared_task(name="quizzes.cohorts_close", acks_late=True)
+def cohorts_close(week: str | None = None) -> int:
+    """Settle a week's cohorts (by default last week's): who goes up or down a tier.
+    Idempotent; Celery beat runs it on Monday mornings (config/settings.py)."""
+    from .progress import cohorts_close as close
+    from .progress import week_of
+
+    day = date.fromisoformat(week) if week else timezone.localdate() - timedelta(days=7)
+    return close(week=week_of(day))

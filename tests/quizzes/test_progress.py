@@ -150,3 +150,22 @@ def test_submitting_a_paper_awards_xp_and_counts_its_topics():
     energy = TopicMastery.objects.get(user=user, topic="energy")
     assert (energy.answered, energy.correct) == (3, 2)
     assert XpAward.objects.get(user=user).kind == "paper"
+
+
+def test_the_weekly_task_and_command_settle_a_weeks_cohorts():
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from quizzes.tasks import cohorts_close
+
+    user = adult()
+    progress.activity_finished(user=user, kind="paper", ref=1, correct=1, answered=1)
+    today = timezone.localdate()
+    assert cohorts_close() == 0  # last week: nobody
+    out = StringIO()
+    call_command("close_cohorts", "--week", today.isoformat(), stdout=out)
+    assert out.getvalue().strip() == "1"
+    assert CohortMember.objects.get(user=user).next_tier == 1
+    with pytest.raises(CommandError):
+        call_command("close_cohorts", "--week", "last tuesday")
