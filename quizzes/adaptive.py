@@ -71,7 +71,7 @@ LEVELS = (
 # Randomesque k at the first item (shrinking to 1 at the last). Exposure is capped
 # across processes by the blueprint's exposure cap over ItemExposure counts, as for
 # fixed papers: an item given in ceil(cap × tests) tests sits the next ones out.
-RANDOMESQUE = 5
+RANDOMESQUE = 6  # as simulated (docs/adaptive.md)
 
 
 @dataclass

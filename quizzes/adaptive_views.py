@@ -30,6 +30,22 @@ def current_entry(paper: Paper, item: PaperItem) -> dict[str, Any]:
     return next(entry for entry in view["items"] if entry["item"] == item.pk)
 
 
+def entry_question_page(
+    request: HttpRequest,
+    entry: dict[str, Any],
+    template: str,
+    context: dict[str, Any],
+    *,
+    error: str = "",
+    typed: dict[int, Any] | None = None,
+) -> HttpResponse:
+    """A page that asks one question (a player_entry, as `item` in the template's
+    context), with the error of a refused answer (status 400)."""
+    errors = {entry["item"]: error} if error else {}
+    (shown,) = _form_items([entry], errors, typed or {})
+    return render(request, template, {**context, "item": shown}, status=400 if error else 200)
+
+
 def one_question_page(
     request: HttpRequest,
     paper: Paper,
@@ -42,27 +58,35 @@ def one_question_page(
 ) -> HttpResponse:
     """A page that asks one question of a paper given an item at a time (`item` in
     the template's context), with the error of a refused answer (status 400)."""
-    errors = {item.pk: error} if error else {}
-    (shown,) = _form_items([current_entry(paper, item)], errors, typed or {})
-    return render(
+    return entry_question_page(
         request,
+        current_entry(paper, item),
         template,
-        {"paper": paper, "blueprint": paper.blueprint, "item": shown, **context},
-        status=400 if error else 200,
+        {"paper": paper, "blueprint": paper.blueprint, **context},
+        error=error,
+        typed=typed,
     )
+
+
+def entry_answer_from_post(
+    request: HttpRequest, entry: dict[str, Any]
+) -> tuple[Any, str, dict[int, Any]]:
+    """The answer to one question (a player_entry) from the form: (answer, error, what
+    was typed); the answer is None when there is an error to show."""
+    answers, errors, typed = answers_from_post(request.POST, [entry])
+    item = entry["item"]
+    if errors:
+        return None, errors[item], typed
+    if item not in answers:
+        return None, _("Choose an answer."), typed
+    return answers[item], "", typed
 
 
 def one_answer_from_post(
     request: HttpRequest, paper: Paper, item: PaperItem
 ) -> tuple[Any, str, dict[int, Any]]:
-    """The answer to one item from the form: (answer, error, what was typed); the
-    answer is None when there is an error to show."""
-    answers, errors, typed = answers_from_post(request.POST, [current_entry(paper, item)])
-    if errors:
-        return None, errors[item.pk], typed
-    if item.pk not in answers:
-        return None, _("Choose an answer."), typed
-    return answers[item.pk], "", typed
+    """The answer to one item of a paper from the form (entry_answer_from_post)."""
+    return entry_answer_from_post(request, current_entry(paper, item))
 
 
 def _question_page(request, paper, item, *, error: str = "", typed=None) -> HttpResponse:
@@ -107,8 +131,13 @@ def test_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
             return _question_page(request, paper, item)
     results = paper_results(paper, english=_english())
     labels = dict(Dimension.choices)
+    order = list(labels)  # the national instrument's order
     dimensions = [
-        {"name": labels.get(name, name), **entry} for name, entry in test.dimensions.items()
+        {"name": labels.get(name, name), **entry}
+        for name, entry in sorted(
+            test.dimensions.items(),
+            key=lambda pair: order.index(pair[0]) if pair[0] in order else len(order),
+        )
     ]
     return render(
         request,
