@@ -307,6 +307,12 @@ WS_MAX_MESSAGE_BYTES = int(os.environ.get("WS_MAX_MESSAGE_BYTES", "16384"))
 WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS", [])
 # Bench-only WebSocket routes (realtime/bench.py); only bench/live_round.py sets it.
 BENCH_ROUTES = os.environ.get("BENCH_ROUTES") == "1"
+# 1-v-1 PK (realtime/pk.py): the longest wait for an opponent, the time per question,
+# the pause on each reveal and before the first question (ms). Tests shorten the pauses.
+PK_WAIT_MS = int(os.environ.get("PK_WAIT_MS", "30000"))
+PK_QUESTION_MS = int(os.environ.get("PK_QUESTION_MS", "15000"))
+PK_REVEAL_MS = int(os.environ.get("PK_REVEAL_MS", "3000"))
+PK_READY_MS = int(os.environ.get("PK_READY_MS", "3000"))
 
 # --- Security: production values whenever DEBUG is off --------------------------------
 SESSION_COOKIE_HTTPONLY = True

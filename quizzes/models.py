@@ -261,13 +261,15 @@ class Blueprint(models.Model):
     A daily blueprint (quizzes.practice) draws one set of questions per day from its
     cells, the same for every player of its `audience`; a challenge blueprint gives
     its bank's auto-marked questions one at a time at random until a wrong answer or
-    `time_limit` seconds have passed."""
+    `time_limit` seconds have passed. A themed blueprint (quizzes.practice) is made on
+    demand per bank and topic: one cell of that topic, untimed."""
 
     class Mode(models.TextChoices):
         FIXED = "fixed", _("Fixed paper")
         ADAPTIVE = "adaptive", _("Adaptive test")
         DAILY = "daily", _("Daily quiz")
         CHALLENGE = "challenge", _("Timed challenge")
+        THEMED = "themed", _("Themed practice")
 
     bank = models.ForeignKey(Bank, on_delete=models.CASCADE, related_name="blueprints")
     name = models.CharField(_("name"), max_length=100)
@@ -629,3 +631,4 @@ from .progress_models import (  # noqa: E402, F401 - registered with the app
     TopicMastery,
     XpAward,
 )
+from .review_models import ReviewAnswer, ReviewCard, ReviewSession  # noqa: E402, F401

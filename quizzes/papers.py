@@ -315,10 +315,11 @@ def item_exposure_add(*, blueprint_id: int, question_id: int) -> None:
     )
 
 
-def _check_answer(version: QuestionVersion, item: PaperItem, answer: Any) -> None:
-    """The shape of an answer: choices must name options of this question."""
+def answer_check(version: QuestionVersion, option_ids: list[str], answer: Any) -> None:
+    """The shape of an answer: choices must name options of this question (the ids
+    the player was shown). ValidationError if it does not fit."""
     qtype = version.type
-    options = set(item.option_order)
+    options = set(option_ids)
     bad = ValidationError(_("This answer does not fit the question."))
     if qtype == QuestionType.SINGLE:
         if not isinstance(answer, str) or answer not in options:
@@ -353,7 +354,7 @@ def response_submit(*, paper: Paper, item: PaperItem, answer: Any) -> Response:
     if existing is not None:
         return existing
     version = QuestionVersion.objects.only("type", "key").get(pk=item.version_id)
-    _check_answer(version, item, answer)
+    answer_check(version, item.option_order, answer)
     correct = is_correct(version.type, version.key, answer)
     try:
         with transaction.atomic():
@@ -466,6 +467,11 @@ def paper_start(*, blueprint: Blueprint, user: User) -> Paper:
     """
     if not blueprint.open_to_players or blueprint.mode != Blueprint.Mode.FIXED:
         raise PermissionDenied(_("This paper is not open to players."))
+    return paper_resume_or_draw(blueprint=blueprint, user=user)
+
+
+def paper_resume_or_draw(*, blueprint: Blueprint, user: User) -> Paper:
+    """The player's paper from this blueprint not submitted yet, or a new draw."""
     unfinished = (
         Paper.objects.filter(blueprint=blueprint, user=user, submitted_at__isnull=True)
         .order_by("-created_at", "-id")
@@ -476,7 +482,7 @@ def paper_start(*, blueprint: Blueprint, user: User) -> Paper:
     return paper_draw(blueprint=blueprint, user=user)
 
 
-def _is_number(answer: Any) -> bool:
+def is_number(answer: Any) -> bool:
     if isinstance(answer, bool) or not isinstance(answer, (int, float, str)):
         return False
     try:
@@ -484,6 +490,14 @@ def _is_number(answer: Any) -> bool:
     except ValueError:
         return False
     return math.isfinite(value)
+
+
+def _kind(paper: Paper) -> str:
+    """What a whole paper counts as for progress (quizzes.progress.KINDS)."""
+    if paper.day:
+        return "daily"
+    mode = Blueprint.objects.values_list("mode", flat=True).get(pk=paper.blueprint_id)
+    return "themed" if mode == Blueprint.Mode.THEMED else "paper"
 
 
 def paper_submit(*, paper: Paper, answers: dict[int, Any]) -> bool:
@@ -516,7 +530,7 @@ def paper_submit(*, paper: Paper, answers: dict[int, Any]) -> bool:
         errors: dict[str, list[str]] = {}
         for item_id, answer in answers.items():
             item = items[item_id]
-            if item.version.type == QuestionType.NUMERIC and not _is_number(answer):
+            if item.version.type == QuestionType.NUMERIC and not is_number(answer):
                 errors[str(item_id)] = [_("Enter a number.")]
                 continue
             try:
@@ -525,6 +539,6 @@ def paper_submit(*, paper: Paper, answers: dict[int, Any]) -> bool:
                 errors[str(item_id)] = list(error.messages)
         if errors:
             raise ValidationError(errors)  # rolls back the claim and every answer
-        progress.paper_finished(paper=paper, kind="daily" if paper.day else "paper")
+        progress.paper_finished(paper=paper, kind=_kind(paper))
     paper.refresh_from_db(fields=["submitted_at"])
     return True

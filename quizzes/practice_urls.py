@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import adaptive_views, practice_views, progress_views
+from . import adaptive_views, practice_views, progress_views, review_views
 
 app_name = "practice"
 
@@ -24,4 +24,21 @@ urlpatterns = [
         practice_views.challenge_answer,
         name="challenge_answer",
     ),
+    path("review/", review_views.review_home, name="review"),
+    path("review/start/", review_views.review_start, name="review_start"),
+    path("review/<int:session_id>/", review_views.review_session, name="review_session"),
+    path("review/<int:session_id>/answer/", review_views.review_answer, name="review_answer"),
+    path(
+        "review/<int:session_id>/cards/<int:card_id>/",
+        review_views.review_answered,
+        name="review_answered",
+    ),
+    path("themes/", practice_views.themes, name="themes"),
+    path(
+        "themes/<int:bank_id>/<slug:topic>/start/",
+        practice_views.theme_start,
+        name="theme_start",
+    ),
+    path("themes/paper/<int:paper_id>/", practice_views.themed_detail, name="themed"),
+    path("themes/paper/<int:paper_id>/submit/", practice_views.themed_submit, name="themed_submit"),
 ]

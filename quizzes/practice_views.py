@@ -27,11 +27,11 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import play_required
 from frontend.context_processors import elder_mode_active
 
-from . import practice
+from . import practice, review
 from .adaptive import current_item
 from .adaptive_views import one_answer_from_post, one_question_page
 from .blueprint import BlueprintError
-from .models import AdaptiveTest, Blueprint, Challenge, Paper, PaperItem
+from .models import AdaptiveTest, Bank, Blueprint, Challenge, Paper, PaperItem
 from .paper_views import (
     PaperPages,
     _english,
@@ -51,6 +51,13 @@ DAILY_PAGES = PaperPages(
     submit="practice:daily_submit",
 )
 CHALLENGE = (Blueprint.Mode.CHALLENGE,)
+THEMED_PAGES = PaperPages(
+    modes=(Blueprint.Mode.THEMED,),
+    back="practice:themes",
+    back_label=gettext_lazy("Themed practice"),
+    detail="practice:themed",
+    submit="practice:themed_submit",
+)
 
 
 @never_cache
@@ -89,6 +96,8 @@ def practice_home(request: HttpRequest) -> HttpResponse:
             "dailies": [{"blueprint": b, "paper": today.get(b.pk)} for b in dailies],
             "challenges": [{"blueprint": b, "best": bests.get(b.pk)} for b in challenges],
             "success_at": practice.SUCCESS_AT,
+            "review_due": review.due_count(user=user),
+            "themes": len(practice.themes(user=user)),
         },
     )
 
@@ -113,19 +122,26 @@ def daily_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     return redirect("practice:daily", paper.pk)
 
 
-@never_cache
-@require_GET
-@play_required
-def daily_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
-    return paper_page(request, _own_paper(request, paper_id, DAILY_PAGES.modes), DAILY_PAGES)
+def whole_paper_views(pages: PaperPages):
+    """The page of a whole paper of `pages`' modes (the form, then the results) and its
+    submit view: the player's own papers only."""
+
+    @never_cache
+    @require_GET
+    @play_required
+    def detail(request: HttpRequest, paper_id: int) -> HttpResponse:
+        return paper_page(request, _own_paper(request, paper_id, pages.modes), pages)
+
+    @never_cache
+    @require_POST
+    @play_required
+    def submit(request: HttpRequest, paper_id: int) -> HttpResponse:
+        return paper_answers_submit(request, _own_paper(request, paper_id, pages.modes), pages)
+
+    return detail, submit
 
 
-@never_cache
-@require_POST
-@play_required
-def daily_submit(request: HttpRequest, paper_id: int) -> HttpResponse:
-    paper = _own_paper(request, paper_id, DAILY_PAGES.modes)
-    return paper_answers_submit(request, paper, DAILY_PAGES)
+daily_detail, daily_submit = whole_paper_views(DAILY_PAGES)
 
 
 # --- Timed challenge ------------------------------------------------------------------------
@@ -243,3 +259,43 @@ def challenge_answer(request: HttpRequest, paper_id: int) -> HttpResponse:
     if not marked.counted:
         messages.warning(request, _("Too late: the time was up when your answer arrived."))
     return back
+
+
+# --- Themed practice ------------------------------------------------------------------------
+
+
+@never_cache
+@require_GET
+@play_required
+def themes(request: HttpRequest) -> HttpResponse:
+    found = practice.themes(user=request.user)
+    return render(
+        request,
+        "quizzes/themes.html",
+        {
+            "themes": found,
+            "questions": practice.THEMED_QUESTIONS,
+            # The bank's name tells two themes of one topic apart.
+            "several_banks": len({theme["bank_id"] for theme in found}) > 1,
+        },
+    )
+
+
+@never_cache
+@require_POST
+@play_required
+def theme_start(request: HttpRequest, bank_id: int, topic: str) -> HttpResponse:
+    bank = get_object_or_404(Bank, pk=bank_id)
+    try:
+        paper = practice.theme_start(bank=bank, topic=topic, user=request.user)
+    except PermissionDenied:
+        messages.error(request, _("This quiz is not open to you."))
+        return redirect("practice:themes")
+    except (BlueprintError, ValidationError) as error:
+        logger.warning("theme %s/%s cannot be drawn: %s", bank.pk, topic, error)
+        messages.error(request, _("This theme cannot start at the moment. Please try later."))
+        return redirect("practice:themes")
+    return redirect("practice:themed", paper.pk)
+
+
+themed_detail, themed_submit = whole_paper_views(THEMED_PAGES)

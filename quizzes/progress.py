@@ -51,6 +51,8 @@ KINDS = {
     "daily": gettext_lazy("Daily quiz"),
     "challenge": gettext_lazy("Timed challenge"),
     "paper": gettext_lazy("Practice papers"),
+    "themed": gettext_lazy("Themed practice"),
+    "review": gettext_lazy("Mistake review"),
 }
 
 
@@ -133,8 +135,12 @@ def activity_finished(
 
 
 def paper_finished(*, paper, kind: str, best: float | None = None) -> bool:
-    """activity_finished for a submitted paper of any kind, from its marked answers."""
+    """activity_finished for a submitted paper of any kind, from its marked answers;
+    the questions answered wrong go to the player's review deck (quizzes.review)."""
     from .models import Response
+    from .review import cards_from_paper
+
+    cards_from_paper(paper=paper)
 
     answers = list(
         Response.objects.filter(paper=paper).values_list("item__version__topic", "is_correct")

@@ -8,7 +8,7 @@ from django.db.models import Case, IntegerField, QuerySet, Sum, Value, When
 
 from accounts.models import User
 
-from .models import Bank, Blueprint, ItemStatistics, Paper, QuestionType
+from .models import Bank, Blueprint, ItemStatistics, Paper, QuestionType, QuestionVersion
 
 # The only version fields a player ever gets. Keys, explanations and anything derived
 # from them (correct flags, scores) stay out until they are due.
@@ -33,32 +33,55 @@ DUE_AFTER_SUBMISSION = (
 )
 
 
+def player_entry(
+    *,
+    item: int,
+    position: int,
+    version: QuestionVersion,
+    option_order: list[str],
+    points: int = 0,
+    answered: bool = False,
+    english: bool = False,
+) -> dict[str, Any]:
+    """One question as a player sees it before its key is due (JSON-ready): the stem,
+    and options as opaque ids with their text in `option_order`. `item` names it in
+    the answer form (a paper item's id, or a review card's)."""
+    by_id = {option["id"]: option for option in version.options}
+    entry: dict[str, Any] = {
+        "item": item,
+        "position": position,
+        "type": version.type,
+        "stem": version.stem_en if english and version.stem_en else version.stem,
+        "points": points,
+        "answered": answered,
+    }
+    if version.type != QuestionType.TRUE_FALSE:
+        entry["options"] = [
+            {name: by_id[option_id][name] for name in PLAYER_OPTION_FIELDS}
+            for option_id in option_order
+            if option_id in by_id
+        ]
+    return entry
+
+
 def player_view(paper: Paper, *, english: bool = False) -> dict[str, Any]:
     """The player-facing form of a drawn paper (JSON-ready): stems, and options as
     opaque ids with their text in this player's order. Two queries when the paper
     was fetched with select_related("blueprint"), three otherwise."""
     items = paper.items.select_related("version").only(*PLAYER_ITEM_FIELDS).order_by("position")
     answered = set(paper.responses.order_by().values_list("item_id", flat=True))
-    view_items = []
-    for item in items:
-        version = item.version
-        by_id = {option["id"]: option for option in version.options}
-        stem = version.stem_en if english and version.stem_en else version.stem
-        entry: dict[str, Any] = {
-            "item": item.pk,
-            "position": item.position,
-            "type": version.type,
-            "stem": stem,
-            "points": item.points,
-            "answered": item.pk in answered,
-        }
-        if version.type != QuestionType.TRUE_FALSE:
-            entry["options"] = [
-                {name: by_id[option_id][name] for name in PLAYER_OPTION_FIELDS}
-                for option_id in item.option_order
-                if option_id in by_id
-            ]
-        view_items.append(entry)
+    view_items = [
+        player_entry(
+            item=item.pk,
+            position=item.position,
+            version=item.version,
+            option_order=item.option_order,
+            points=item.points,
+            answered=item.pk in answered,
+            english=english,
+        )
+        for item in items
+    ]
     return {
         "paper": paper.pk,
         "total_points": paper.total_points,
@@ -120,11 +143,73 @@ def _number_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+def result_entry(
+    *,
+    item: int,
+    position: int,
+    version: QuestionVersion,
+    option_order: list[str],
+    points: int = 0,
+    answered: bool,
+    answer: Any,
+    is_correct: bool,
+    score: int = 0,
+    english: bool = False,
+) -> dict[str, Any]:
+    """One marked question with everything due once it is marked (JSON-ready): the
+    player's answer, whether it was right, the key and the explanation; options in
+    `option_order`, each marked `chosen` and `keyed` for choice questions."""
+    key = version.key
+    by_id = {option["id"]: option for option in version.options}
+
+    def options(ids: Any) -> list[dict[str, str]]:
+        if not isinstance(ids, list):
+            return []
+        return [{name: by_id[i][name] for name in PLAYER_OPTION_FIELDS} for i in ids if i in by_id]
+
+    entry = player_entry(
+        item=item,
+        position=position,
+        version=version,
+        option_order=option_order,
+        points=points,
+        answered=answered,
+        english=english,
+    )
+    entry.update(
+        answer=answer,
+        is_correct=is_correct,
+        score=score,
+        key=key,
+        explanation=(
+            version.explanation_en if english and version.explanation_en else version.explanation
+        ),
+        source=version.source,
+    )
+    if version.type in (QuestionType.SINGLE, QuestionType.MULTIPLE):
+        chosen = {answer} if isinstance(answer, str) else set(answer or [])
+        keyed = set(key.get("options", []))
+        entry["options"] = [
+            {**option, "chosen": option["id"] in chosen, "keyed": option["id"] in keyed}
+            for option in entry["options"]
+        ]
+    elif version.type == QuestionType.ORDERING:
+        entry["answer_options"] = options(answer)
+        entry["key_options"] = options(key.get("order"))
+    elif version.type == QuestionType.FILL:
+        entry["key_text"] = " / ".join(key.get("accepted", []))
+    elif version.type == QuestionType.NUMERIC:
+        text = _number_text(key["value"])
+        if key.get("tolerance"):
+            text += f" ± {_number_text(key['tolerance'])}"
+        entry["key_text"] = f"{text} {key.get('unit', '')}".strip()
+    return entry
+
+
 def paper_results(paper: Paper, *, english: bool = False) -> dict[str, Any]:
     """A submitted paper with everything now due (JSON-ready): per item the player's
-    answer, whether it was right, the points scored, the key and the explanation;
-    options in the player's order, each marked `chosen` and `keyed` for choice
-    questions. Raises KeysNotDueError before the paper is submitted. Two queries."""
+    answer, whether it was right, the points scored, the key and the explanation
+    (result_entry). Raises KeysNotDueError before the paper is submitted. Two queries."""
     if paper.submitted_at is None:
         raise KeysNotDueError(paper.pk)
     items = (
@@ -135,56 +220,21 @@ def paper_results(paper: Paper, *, english: bool = False) -> dict[str, Any]:
     responses = {response.item_id: response for response in paper.responses.order_by()}
     result_items = []
     for item in items:
-        version = item.version
-        key = version.key
         response = responses.get(item.pk)
-        answer = response.answer if response is not None else None
-        by_id = {option["id"]: option for option in version.options}
-
-        def options(ids: Any, by_id: dict = by_id) -> list[dict[str, str]]:
-            if not isinstance(ids, list):
-                return []
-            return [
-                {name: by_id[i][name] for name in PLAYER_OPTION_FIELDS} for i in ids if i in by_id
-            ]
-
-        entry: dict[str, Any] = {
-            "item": item.pk,
-            "position": item.position,
-            "type": version.type,
-            "stem": version.stem_en if english and version.stem_en else version.stem,
-            "points": item.points,
-            "answered": response is not None,
-            "answer": answer,
-            "is_correct": bool(response is not None and response.is_correct),
-            "score": response.score if response is not None else 0,
-            "key": key,
-            "explanation": (
-                version.explanation_en
-                if english and version.explanation_en
-                else version.explanation
-            ),
-            "source": version.source,
-        }
-        if version.type in (QuestionType.SINGLE, QuestionType.MULTIPLE):
-            chosen = {answer} if isinstance(answer, str) else set(answer or [])
-            keyed = set(key.get("options", []))
-            entry["options"] = [
-                {**option, "chosen": option["id"] in chosen, "keyed": option["id"] in keyed}
-                for option in options(item.option_order)
-            ]
-        elif version.type == QuestionType.ORDERING:
-            entry["options"] = options(item.option_order)
-            entry["answer_options"] = options(answer)
-            entry["key_options"] = options(key.get("order"))
-        elif version.type == QuestionType.FILL:
-            entry["key_text"] = " / ".join(key.get("accepted", []))
-        elif version.type == QuestionType.NUMERIC:
-            text = _number_text(key["value"])
-            if key.get("tolerance"):
-                text += f" ± {_number_text(key['tolerance'])}"
-            entry["key_text"] = f"{text} {key.get('unit', '')}".strip()
-        result_items.append(entry)
+        result_items.append(
+            result_entry(
+                item=item.pk,
+                position=item.position,
+                version=item.version,
+                option_order=item.option_order,
+                points=item.points,
+                answered=response is not None,
+                answer=response.answer if response is not None else None,
+                is_correct=bool(response is not None and response.is_correct),
+                score=response.score if response is not None else 0,
+                english=english,
+            )
+        )
     return {
         "paper": paper.pk,
         "submitted_at": paper.submitted_at.isoformat(),

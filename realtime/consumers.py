@@ -75,37 +75,21 @@ class ClockConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps({"type": "error", "code": code}))
 
 
-class RoundConsumer(AsyncWebsocketConsumer):
-    """One live round's socket: /ws/live/<pin>/. The first message says who this is
-    (join, resume, host or screen); every later message is checked against that role.
-    Game state is read and written only through realtime.play and realtime.services;
-    broadcasts arrive through this process's relay (DESIGN.md, rule 5). Protocol:
-    docs/protocol.md."""
+class ProtocolConsumer(AsyncWebsocketConsumer):
+    """What every game socket shares (DESIGN.md, rule 6): text frames only, the size
+    cap, a per-socket rate limit, JSON objects with a string `type`, and the role check
+    on every message (ROLE_MESSAGES: role → the message types it may send; None: a
+    socket that has not said who it is yet). `on_<type>(message, received_at)` handles
+    a message; `received_at` is the server's receive time, taken first."""
 
-    ROLE_MESSAGES = {
-        None: {"join", "resume", "host", "screen", "ping"},
-        "player": {"answer", "buzz", "stake", "snapshot", "ping"},
-        "screen": {"snapshot", "ping"},
-        "host": {"command", "snapshot", "ping"},
-    }
+    ROLE_MESSAGES: dict[str | None, set[str]] = {None: {"ping"}}
 
-    async def connect(self) -> None:
-        self.pin = self.scope["url_route"]["kwargs"]["pin"]
+    def init_protocol(self) -> None:
         self.role: str | None = None
-        self.player: LivePlayer | None = None
-        self.live: LiveRound | None = None
-        self.subscribed = False
         self.tasks: set[asyncio.Task] = set()
         # Generous enough for a phone that resends after a reconnect, tight enough that
         # one socket cannot flood the database.
         self.bucket = TokenBucket(rate=5, burst=20)
-        await self.accept()
-
-    async def disconnect(self, code) -> None:
-        for task in self.tasks:
-            task.cancel()
-        if self.subscribed and self.live is not None:
-            await relay().unsubscribe(self.live.group_name, id(self))
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         received_at = play.now_ms()
@@ -128,10 +112,59 @@ class RoundConsumer(AsyncWebsocketConsumer):
         handler = getattr(self, f"on_{kind}")
         await handler(message, received_at)
 
-    # --- output ---------------------------------------------------------------------
-
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=dumps(frame))
+
+    async def error(self, code: str, detail: str = "") -> None:
+        frame = {"type": "error", "code": code}
+        if detail:
+            frame["detail"] = detail
+        await self.send_frame(frame)
+
+    async def on_ping(self, message, _received_at) -> None:
+        client = message.get("t")
+        if client is not None and not isinstance(client, (int, float)):
+            return await self.error("bad_field", "t")
+        await self.send_frame({"type": "pong", "t": client, "server_now": play.now_ms()})
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def _stop_tasks(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+
+
+class RoundConsumer(ProtocolConsumer):
+    """One live round's socket: /ws/live/<pin>/. The first message says who this is
+    (join, resume, host or screen); every later message is checked against that role.
+    Game state is read and written only through realtime.play and realtime.services;
+    broadcasts arrive through this process's relay (DESIGN.md, rule 5). Protocol:
+    docs/protocol.md."""
+
+    ROLE_MESSAGES = {
+        None: {"join", "resume", "host", "screen", "ping"},
+        "player": {"answer", "buzz", "stake", "snapshot", "ping"},
+        "screen": {"snapshot", "ping"},
+        "host": {"command", "snapshot", "ping"},
+    }
+
+    async def connect(self) -> None:
+        self.init_protocol()
+        self.pin = self.scope["url_route"]["kwargs"]["pin"]
+        self.player: LivePlayer | None = None
+        self.live: LiveRound | None = None
+        self.subscribed = False
+        await self.accept()
+
+    async def disconnect(self, code) -> None:
+        self._stop_tasks()
+        if self.subscribed and self.live is not None:
+            await relay().unsubscribe(self.live.group_name, id(self))
+
+    # --- output ---------------------------------------------------------------------
 
     async def send_text(self, text: str) -> None:
         """The relay's write to this socket: straight to the server's send, without
@@ -139,12 +172,6 @@ class RoundConsumer(AsyncWebsocketConsumer):
         await self.base_send({"type": "websocket.send", "text": text})
         if self.role == "player" and text.startswith(KICKED_PREFIX):
             await self.close(code=CLOSE_KICKED)
-
-    async def error(self, code: str, detail: str = "") -> None:
-        frame = {"type": "error", "code": code}
-        if detail:
-            frame["detail"] = detail
-        await self.send_frame(frame)
 
     # --- who is this ----------------------------------------------------------------
 
@@ -249,12 +276,6 @@ class RoundConsumer(AsyncWebsocketConsumer):
 
     # --- in the round ---------------------------------------------------------------
 
-    async def on_ping(self, message, _received_at) -> None:
-        client = message.get("t")
-        if client is not None and not isinstance(client, (int, float)):
-            return await self.error("bad_field", "t")
-        await self.send_frame({"type": "pong", "t": client, "server_now": play.now_ms()})
-
     async def on_snapshot(self, _message, _received_at) -> None:
         frame = await database_sync_to_async(self._snapshot)()
         await self.send_frame(frame)
@@ -331,11 +352,6 @@ class RoundConsumer(AsyncWebsocketConsumer):
             return await self.error("forbidden", str(name))
 
     # --- host helpers: the close timer and the live answer count ---------------------
-
-    def _spawn(self, coroutine) -> None:
-        task = asyncio.create_task(coroutine)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
 
     async def _close_when_due(self) -> None:
         """Close the open question once its time and grace are over. Only announces:

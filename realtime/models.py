@@ -291,3 +291,116 @@ class RosterEntry(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- 1-v-1 PK (realtime.pk): two players, the same questions, the clock decides ---------
+
+
+class PkMatch(models.Model):
+    """A 1-v-1 PK match. Its state is a `realtime.engine.RoundState` like a live
+    round's (lobby → question_open → question_closed → revealed → … → finished), moved
+    by the clock instead of a host: `realtime.pk.match_advance`, with conditional
+    updates on `seq`."""
+
+    status = models.CharField(
+        max_length=16, choices=LiveRound.Status.choices, default=LiveRound.Status.LOBBY
+    )
+    question_index = models.IntegerField(default=-1)
+    opened_at = models.BigIntegerField(null=True, blank=True)  # server ms since epoch
+    closes_at = models.BigIntegerField(null=True, blank=True)
+    # When the clock moves the match on from the lobby (the first question) or from a
+    # reveal (the next question, or the result).
+    next_at = models.BigIntegerField(null=True, blank=True)
+    seq = models.PositiveIntegerField(default=0)
+    question_ms = models.PositiveIntegerField(default=15_000)
+    reveal_ms = models.PositiveIntegerField(default=3_000)
+    grace_ms = models.PositiveIntegerField(default=500)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("PK match")
+        verbose_name_plural = _("PK matches")
+
+    def __str__(self) -> str:
+        return f"PK {self.pk}"
+
+    @property
+    def group_name(self) -> str:
+        return f"pk.{self.pk}"
+
+
+class PkQuestion(models.Model):
+    match = models.ForeignKey(PkMatch, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveSmallIntegerField()
+    version = models.ForeignKey("quizzes.QuestionVersion", on_delete=models.PROTECT)
+
+    class Meta:
+        ordering = ["match", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["match", "position"], name="pk_question_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"PK {self.match_id}#{self.position}"
+
+
+class PkPlayer(models.Model):
+    """One of the two players of a match: seat 0 waited first. The opponent sees only
+    `nickname` (a minor's name and school never leave the server)."""
+
+    match = models.ForeignKey(PkMatch, on_delete=models.CASCADE, related_name="players")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    seat = models.PositiveSmallIntegerField()
+    nickname = models.CharField(max_length=30)
+    token = models.CharField(max_length=64, unique=True, default=new_player_token)
+    permutation_seed = models.BigIntegerField(default=new_permutation_seed)
+
+    class Meta:
+        ordering = ["match", "seat"]
+        constraints = [
+            models.UniqueConstraint(fields=["match", "seat"], name="pk_seat_once"),
+            models.UniqueConstraint(fields=["match", "user"], name="pk_user_once"),
+            models.CheckConstraint(condition=Q(seat__in=[0, 1]), name="pk_two_seats"),
+        ]
+
+    def __str__(self) -> str:
+        return self.nickname
+
+
+class PkEntry(models.Model):
+    """A player in the PK queue: one row per user (a second find is the same entry).
+    Pairing claims two rows with conditional UPDATEs (`match IS NULL`), so two server
+    processes never pair the same player twice. Waiting ends at `since` + the wait."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pk_entry"
+    )
+    since = models.BigIntegerField(db_index=True)  # server ms when this wait began
+    match = models.ForeignKey(
+        PkMatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user_id} since {self.since}"
+
+
+class PkAnswer(models.Model):
+    match = models.ForeignKey(PkMatch, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(PkQuestion, on_delete=models.CASCADE, related_name="answers")
+    player = models.ForeignKey(PkPlayer, on_delete=models.CASCADE, related_name="answers")
+    answer_id = models.CharField(max_length=64)
+    response = models.JSONField()
+    received_at = models.BigIntegerField()  # server ms since epoch, when it arrived
+    elapsed_ms = models.IntegerField()
+    correct = models.BooleanField()
+
+    class Meta:
+        ordering = ["question", "received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["question", "player"], name="pk_one_answer"),
+            models.UniqueConstraint(fields=["player", "answer_id"], name="pk_answer_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.player_id}@{self.question_id}"

@@ -25,7 +25,16 @@ from quizzes.models import QuestionType
 
 from . import engine, scoring
 from .events import publish
-from .models import LiveAnswer, LiveBuzz, LivePlayer, LiveQuestion, LiveRound, LiveStake
+from .models import (
+    LiveAnswer,
+    LiveBuzz,
+    LivePlayer,
+    LiveQuestion,
+    LiveRound,
+    LiveStake,
+    PkPlayer,
+    PkQuestion,
+)
 from .protocol import PROTOCOL_VERSION
 
 LEADERBOARD_TOP = 10
@@ -88,7 +97,7 @@ def is_host(live: LiveRound, user: User | None) -> bool:
 # --- frames -------------------------------------------------------------------------
 
 
-def option_order(player: LivePlayer, question: LiveQuestion) -> list[int]:
+def option_order(player: LivePlayer | PkPlayer, question: LiveQuestion | PkQuestion) -> list[int]:
     """This player's order of the question's options, as indexes into the shared
     frame's option list. Derived from a secret seed, sent only to this player."""
     order = list(range(len(question.version.options)))
@@ -621,8 +630,9 @@ class AnswerResult:
         return {"type": "reject", "answer_id": self.answer_id, "reason": self.reason}
 
 
-def _response_fits(question: LiveQuestion, response: Any) -> bool:
-    """The shape of a response: choices must name options of this question."""
+def response_fits(question: LiveQuestion | PkQuestion, response: Any) -> bool:
+    """The shape of a response: choices must name options of this question (of a live
+    round or a 1-v-1 PK)."""
     version = question.version
     ids = {o["id"] for o in version.options}
     if version.type == QuestionType.SINGLE:
@@ -805,7 +815,7 @@ def _answer_verdict(live, state, question, r: AnswerRequest, earlier, kicked, ro
     turn = answer_turn(live, question, r.player)
     if turn:
         return AnswerResult(r.answer_id, False, turn)
-    if not _response_fits(question, r.response):
+    if not response_fits(question, r.response):
         return AnswerResult(r.answer_id, False, "bad_response")
     if r.player.pk not in rows:
         rows[r.player.pk] = LiveAnswer(

@@ -802,42 +802,215 @@ CLIENT: dict[str, dict[str, Any]] = {
     ),
 }
 
+
+# --- 1-v-1 PK (/ws/pk/; realtime.pk, realtime.pk_consumer) ------------------------------
+# Its own message set: find an opponent, then a match of a few questions moved by the
+# clock. The question, answer, ack/reject, ping/pong and seq rules are the live rounds'.
+
+PK_ROLE_MESSAGES: dict[str | None, frozenset[str]] = {
+    None: frozenset({"pk_find", "pk_resume", "ping"}),
+    "waiting": frozenset({"pk_find", "pk_cancel", "ping"}),
+    "player": frozenset({"answer", "snapshot", "ping"}),
+}
+PK_STATUSES = ("lobby", "question_open", "question_closed", "revealed", "finished")
+PK_ERROR_CODES = (
+    "text_only",
+    "rate_limited",
+    "bad_json",
+    "bad_message",
+    "unknown_type",  # a `type` no PK role may send (a host `command`, a live `join`…)
+    "forbidden",  # a PK message this socket may not send now (answer before a match…)
+    "bad_field",
+    "sign_in_required",  # PK is for signed-in players
+    "consent_required",  # a child account without guardian consent
+    "no_questions",  # no published question is open to players yet
+    "unknown_player",  # pk_resume with a token of no seat of this user
+)
+SEAT = {"enum": [0, 1], "description": "0: the player who waited first"}
+PK_PLAYERS = {
+    "type": "array",
+    "minItems": 2,
+    "maxItems": 2,
+    "description": "both players by seat: nickname only (nothing else of the opponent), "
+    "points of the questions revealed so far",
+    "items": _obj(
+        {
+            "seat": SEAT,
+            "nickname": NICKNAME,
+            "points": COUNT,
+            "correct": {
+                "type": ["boolean", "null"],
+                "description": "on the last revealed question; null: no answer",
+            },
+            "gained": {**COUNT, "description": "points it earned"},
+        },
+        required=["seat", "nickname", "points"],
+        dependentRequired={"correct": ["gained"], "gained": ["correct"]},
+    ),
+}
+PK_REVEAL = _obj({"index": INDEX, "key": KEY, "explanation": {"type": "string"}})
+WINNER = {"type": ["integer", "null"], "enum": [0, 1, None], "description": "null: a draw"}
+
+
+def _pk_visible(status: str) -> dict[str, Any]:
+    if status == "lobby":
+        return _all(
+            _absent("question", "reveal", "winner"),
+            {"properties": {"question_index": {"const": -1}}},
+        )
+    if status in ("question_open", "question_closed"):
+        return _all(_required("question"), _absent("reveal", "winner", "next_at"))
+    if status == "revealed":
+        return _all(_required("question", "reveal"), _absent("winner"))
+    return _all(_required("question", "reveal", "winner"), _absent("next_at"))
+
+
+PK_SERVER: dict[str, dict[str, Any]] = {
+    "pk_waiting": _message(
+        "pk_waiting",
+        "You are in the queue (a second pk_find: still the one entry) until `until`.",
+        {"until": MS, "server_now": MS},
+    ),
+    "pk_cancelled": _message("pk_cancelled", "You left the queue.", {}),
+    "pk_timeout": _message("pk_timeout", "Nobody came in time: you left the queue.", {}),
+    "pk_matched": _message(
+        "pk_matched",
+        "To each player privately: a match, the resume token and the opponent's "
+        "nickname. A snapshot follows at once.",
+        {
+            "v": {"const": PROTOCOL_VERSION},
+            "token": {"type": "string", "minLength": 1, "maxLength": MAX_TOKEN},
+            "you": _obj({"seat": SEAT, "nickname": NICKNAME}),
+            "opponent": _obj({"seat": SEAT, "nickname": NICKNAME}),
+        },
+    ),
+    "snapshot": _message(
+        "snapshot",
+        "The match now: after pk_matched, on request, on a seq gap.",
+        {
+            "v": {"const": PROTOCOL_VERSION},
+            "seq": {"type": "integer", "minimum": 0},
+            "status": {"enum": list(PK_STATUSES)},
+            "question_index": {"type": "integer", "minimum": -1},
+            "total_questions": {"type": "integer", "minimum": 1},
+            "server_now": MS,
+            "next_at": {**MS, "description": "lobby, revealed: when the clock moves on"},
+            "players": PK_PLAYERS,
+            "question": QUESTION,
+            "reveal": PK_REVEAL,
+            "winner": WINNER,
+            "you": _obj(
+                {
+                    "seat": SEAT,
+                    "nickname": NICKNAME,
+                    "answered": {
+                        "type": ["string", "null"],
+                        "description": "answer_id of your answer to the current question",
+                    },
+                }
+            ),
+            "permutations": PERMUTATIONS,
+        },
+        required=[
+            "v",
+            "seq",
+            "status",
+            "question_index",
+            "total_questions",
+            "server_now",
+            "players",
+            "you",
+            "permutations",
+        ],
+        allOf=[_when("status", [s], _pk_visible(s)) for s in PK_STATUSES],
+    ),
+    "question_opened": SERVER["question_opened"],
+    "question_closed": SERVER["question_closed"],
+    "pk_answered": _message(
+        "pk_answered",
+        "Both players: a seat answered the open question (nothing of what it chose).",
+        {"question_index": INDEX, "seat": SEAT},
+    ),
+    "revealed": _message(
+        "revealed",
+        "Both answered, or the time is up: the key, and both players' results.",
+        {
+            "seq": SEQ,
+            "question_index": INDEX,
+            "reveal": PK_REVEAL,
+            "players": PK_PLAYERS,
+            "next_at": MS,
+        },
+    ),
+    "finished": _message(
+        "finished",
+        "The match is over: final points and the winner (null: a draw).",
+        {"seq": SEQ, "players": PK_PLAYERS, "winner": WINNER},
+    ),
+    "ack": SERVER["ack"],
+    "reject": SERVER["reject"],
+    "pong": SERVER["pong"],
+    "error": _message(
+        "error",
+        "The message was refused; nothing changed.",
+        {"code": {"enum": list(PK_ERROR_CODES)}, "detail": {"type": "string", "minLength": 1}},
+        required=["code"],
+    ),
+}
+
+PK_CLIENT: dict[str, dict[str, Any]] = {
+    "pk_find": _message("pk_find", "Find an opponent (or get back to your match).", {}),
+    "pk_cancel": _message("pk_cancel", "Leave the queue.", {}),
+    "pk_resume": _message(
+        "pk_resume",
+        "Come back to your match after a reconnect, with pk_matched's token.",
+        {"token": {"type": "string", "minLength": 1, "maxLength": MAX_TOKEN}},
+    ),
+    "answer": CLIENT["answer"],
+    "snapshot": CLIENT["snapshot"],
+    "ping": CLIENT["ping"],
+}
+
 SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {"client": CLIENT, "server": SERVER}
+PK_SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {"client": PK_CLIENT, "server": PK_SERVER}
+FAMILIES = {"live": SCHEMAS, "pk": PK_SCHEMAS}
 DIRECTIONS = {"client": "client", "c2s": "client", "server": "server", "s2c": "server"}
 
 
-def schema(direction: str, kind: str) -> dict[str, Any]:
-    """The complete, standalone JSON Schema of one message type."""
+def schema(direction: str, kind: str, family: str = "live") -> dict[str, Any]:
+    """The complete, standalone JSON Schema of one message type (of live rounds, or of
+    the 1-v-1 PK with family="pk")."""
     side = DIRECTIONS[direction]
-    body = SCHEMAS[side][kind]
+    body = FAMILIES[family][side][kind]
     return {
         "$schema": _DRAFT,
-        "$id": f"urn:sciarena:live:v{PROTOCOL_VERSION}:{side}:{kind}",
+        "$id": f"urn:sciarena:{family}:v{PROTOCOL_VERSION}:{side}:{kind}",
         "title": f"{kind} ({'client → server' if side == 'client' else 'server → client'})",
         **body,
     }
 
 
 @cache
-def _validator(side: str, kind: str):
+def _validator(side: str, kind: str, family: str = "live"):
     from jsonschema import Draft202012Validator  # a test dependency only
 
-    document = schema(side, kind)
+    document = schema(side, kind, family)
     Draft202012Validator.check_schema(document)
     return Draft202012Validator(document)
 
 
-def validate(direction: str, frame: Any) -> None:
+def validate(direction: str, frame: Any, family: str = "live") -> None:
     """Raise jsonschema.ValidationError unless `frame` is a valid message going in
-    `direction` ("client" = client → server, "server" = server → client)."""
+    `direction` ("client" = client → server, "server" = server → client), of live
+    rounds or (family="pk") of the 1-v-1 PK."""
     from jsonschema import ValidationError
     from jsonschema.exceptions import best_match
 
     side = DIRECTIONS[direction]
     kind = frame.get("type") if isinstance(frame, dict) else None
-    if kind not in SCHEMAS[side]:
+    if kind not in FAMILIES[family][side]:
         raise ValidationError(f"not a {side} message type: {kind!r} in {frame!r}"[:500])
-    error = best_match(_validator(side, kind).iter_errors(frame))
+    error = best_match(_validator(side, kind, family).iter_errors(frame))
     if error is not None:
         error.message = f"{kind}: {error.message} (at {list(error.absolute_path)})"
         raise error
@@ -848,6 +1021,10 @@ def document() -> dict[str, Any]:
         "version": PROTOCOL_VERSION,
         "client": {kind: schema("client", kind) for kind in CLIENT},
         "server": {kind: schema("server", kind) for kind in SERVER},
+        "pk": {
+            side: {kind: schema(side, kind, "pk") for kind in kinds}
+            for side, kinds in PK_SCHEMAS.items()
+        },
     }
 
 

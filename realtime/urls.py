@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.enter, name="enter"),
     path("new/", views.round_new, name="new"),
     path("nickname/", views.nickname, name="nickname"),
+    path("pk/", views.pk_page, name="pk"),
     re_path(rf"^{PIN}/$", views.player, name="play"),
     re_path(rf"^{PIN}/teams/$", views.teams, name="teams"),
     re_path(rf"^{PIN}/host/$", views.host, name="host"),

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import staff_required
 from accounts.models import user_display
+from accounts.selectors import user_can_play
 from quizzes.bank_selectors import banks_for
 
 from . import play, services
@@ -281,6 +282,46 @@ def teams(request: HttpRequest, pin: str) -> JsonResponse:
         if entry is not None and entry.team is not None:
             data["mine"] = {"id": entry.team.pk, "name": entry.team.name}
     return JsonResponse(data)
+
+
+def pk_strings() -> dict[str, str]:
+    """The texts of the 1-v-1 PK page's script, on top of the live rounds' own."""
+    return {
+        "pk_waiting": _("Looking for an opponent…"),
+        "pk_wait_left": _("Waiting at most %(s)s more seconds."),
+        "pk_timeout": _("Nobody is free right now. Try again in a moment."),
+        "pk_cancelled": _("You stopped looking."),
+        "pk_versus": _("%(you)s vs %(opponent)s"),
+        "pk_get_ready": _("Get ready! The first question comes in %(s)s seconds."),
+        "pk_opponent_answered": _("Your opponent has answered."),
+        "pk_next_in": _("Next question in %(s)s seconds."),
+        "pk_result_in": _("The result comes in %(s)s seconds."),
+        "pk_win": _("You win!"),
+        "pk_lose": _("Your opponent wins this time."),
+        "pk_draw": _("A draw!"),
+        "pk_score_line": _("%(you)s %(mine)s : %(theirs)s %(opponent)s"),
+        "pk_opponent_right": _("Your opponent was right."),
+        "pk_opponent_wrong": _("Your opponent was wrong."),
+        "pk_opponent_none": _("Your opponent did not answer."),
+        "error_sign_in_required": _("Sign in to play PK."),
+        "error_no_questions": _("No questions are ready for PK yet."),
+        "error_unknown_player": _("That match is over or not yours."),
+    }
+
+
+@login_required
+@never_cache
+@require_GET
+def pk_page(request: HttpRequest) -> HttpResponse:
+    """1-v-1 PK: find another player waiting and play a short match. Everything
+    happens over /ws/pk/ (realtime.pk_consumer); the page holds no game state."""
+    config = {"role": "pk", "pin": "", "socketPath": "/ws/pk/"}
+    strings = {**client_strings(), **pk_strings()}
+    return render(
+        request,
+        "realtime/pk.html",
+        {"config": config, "strings": strings, "may_play": user_can_play(user=request.user)},
+    )
 
 
 @never_cache

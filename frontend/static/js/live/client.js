@@ -21,9 +21,9 @@ const PONG_TIMEOUT_MS = 10000;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 15000;
 
-export function socketUrl(pin) {
+export function socketUrl(pin, path) {
   const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-  return scheme + window.location.host + "/ws/live/" + encodeURIComponent(pin) + "/";
+  return scheme + window.location.host + (path || "/ws/live/" + encodeURIComponent(pin) + "/");
 }
 
 export function randomId() {
@@ -80,13 +80,14 @@ export class LiveClient {
   /**
    * @param {object} options
    * @param {string} options.pin
+   * @param {string} [options.path]  another socket's path (the 1-v-1 PK: "/ws/pk/")
    * @param {() => object} options.hello  the first message of each connection
    * @param {(frame: object) => void} options.onFrame  every frame that passes the seq check
    * @param {(state: string) => void} [options.onConnection]  "connecting" | "open" | "lost"
    */
-  constructor({ pin, hello, onFrame, onConnection }) {
+  constructor({ pin, path, hello, onFrame, onConnection }) {
     this.pin = pin;
-    this.url = socketUrl(pin);
+    this.url = socketUrl(pin, path);
     this.hello = hello;
     this.onFrame = onFrame;
     this.onConnection = onConnection || (() => {});

@@ -8,7 +8,6 @@
 
 import { randomId } from "./client.js";
 import {
-  LABELS,
   SHAPES,
   TeamBook,
   drawLeaderboard,
@@ -16,6 +15,7 @@ import {
   keyOptionIds,
   keyText,
   livePage,
+  optionContent,
   ordered,
   show,
   turnText,
@@ -622,15 +622,6 @@ function drawPaused(remainingMs) {
 }
 
 // --- a question ------------------------------------------------------------------------------
-
-function optionContent(option, position) {
-  const look = SHAPES[position % SHAPES.length];
-  return [
-    el("span", { class: "shape", "aria-hidden": "true", text: look.shape }),
-    el("span", { class: "option-label", text: LABELS[position] || "" }),
-    el("span", { class: "option-text", html: option.text }),
-  ];
-}
 
 function openQuestion(question, fresh) {
   if (!question) {

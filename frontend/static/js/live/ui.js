@@ -167,6 +167,16 @@ export class Countdown {
   }
 }
 
+/** What an option button or key row shows: its shape, its letter, its text. */
+export function optionContent(option, position) {
+  const look = SHAPES[position % SHAPES.length];
+  return [
+    el("span", { class: "shape", "aria-hidden": "true", text: look.shape }),
+    el("span", { class: "option-label", text: LABELS[position] || "" }),
+    el("span", { class: "option-text", html: option.text }),
+  ];
+}
+
 /** The stored options of a question in the order a player sees them. */
 export function ordered(options, permutation) {
   if (!Array.isArray(permutation) || permutation.length !== options.length) {
@@ -423,6 +433,7 @@ export function livePage() {
   function round({ hello, onFrame, onConnection, onZero }) {
     const client = new LiveClient({
       pin: config.pin,
+      path: config.socketPath,
       hello,
       onFrame,
       onConnection: (status) => {

@@ -1,0 +1,175 @@
+"""The 1-v-1 PK socket, /ws/pk/ (docs/protocol.md, "1-v-1 PK").
+
+Holds the connection only: the queue, the match, its clock and the answers live in the
+database and change through realtime.pk. Frames of the match reach both players
+through this process's relay (DESIGN.md, rule 5). Roles, checked on every message:
+none yet (may find, resume), "waiting" (in the queue: may cancel) and "player" (in a
+match: answers for its own seat only, asks for snapshots)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+
+from . import pk
+from .consumers import ProtocolConsumer
+from .models import PkPlayer
+from .play import now_ms
+from .protocol import MAX_TOKEN
+from .relay import Listener, relay
+
+POLL_S = 1.0  # a waiting socket also checks the queue this often (the nudge is at most once)
+
+
+class PkConsumer(ProtocolConsumer):
+    ROLE_MESSAGES = {
+        None: {"pk_find", "pk_resume", "ping"},
+        "waiting": {"pk_find", "pk_cancel", "ping"},
+        "player": {"answer", "snapshot", "ping"},
+    }
+
+    async def connect(self) -> None:
+        self.init_protocol()
+        self.player: PkPlayer | None = None
+        self.groups_in: set[str] = set()
+        self.nudge = asyncio.Event()
+        await self.accept()
+
+    async def disconnect(self, code) -> None:
+        self._stop_tasks()
+        for group in list(self.groups_in):
+            await self._leave(group)
+
+    # --- relay subscriptions ------------------------------------------------------------
+
+    async def _join(self, group: str, send) -> None:
+        listener = Listener(send, self.role or "player", self.player.pk if self.player else None)
+        await relay().subscribe(self.channel_layer, group, id(self), listener)
+        self.groups_in.add(group)
+
+    async def _leave(self, group: str) -> None:
+        if group in self.groups_in:
+            self.groups_in.discard(group)
+            await relay().unsubscribe(group, id(self))
+
+    async def _woken(self, _text: str) -> None:
+        self.nudge.set()
+
+    async def _relayed(self, text: str) -> None:
+        """A frame of the match: to the socket, and a nudge for the clock task."""
+        await self.base_send({"type": "websocket.send", "text": text})
+        self.nudge.set()
+
+    # --- the queue --------------------------------------------------------------------
+
+    def _user(self):
+        user = self.scope.get("user")
+        return user if user is not None and user.is_authenticated else None
+
+    async def on_pk_find(self, _message, _received_at) -> None:
+        user = self._user()
+        if user is None:
+            return await self.error("sign_in_required")
+        try:
+            found = await database_sync_to_async(pk.pk_find)(user=user)
+        except PermissionDenied:
+            return await self.error("consent_required")
+        except pk.NoQuestions:
+            return await self.error("no_questions")
+        if isinstance(found, PkPlayer):
+            return await self._enter(found)
+        if self.role != "waiting":
+            self.role = "waiting"
+            await self._join(pk.user_group(user.pk), self._woken)
+            self._spawn(self._wait())
+        until = found.since + settings.PK_WAIT_MS
+        await self.send_frame({"type": "pk_waiting", "until": until, "server_now": now_ms()})
+
+    async def on_pk_cancel(self, _message, _received_at) -> None:
+        player = await database_sync_to_async(pk.pk_cancel)(user=self._user())
+        if player is not None:
+            return await self._enter(player)
+        await self._stop_waiting()
+        await self.send_frame({"type": "pk_cancelled"})
+
+    async def _stop_waiting(self) -> None:
+        self.role = None
+        self._stop_tasks()
+        await self._leave(pk.user_group(self._user().pk))
+
+    async def _wait(self) -> None:
+        """Until a match is found (by this socket's find or another process's) or the
+        wait is over."""
+        user = self._user()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.nudge.wait(), POLL_S)
+            self.nudge.clear()
+            player, until = await database_sync_to_async(pk.pk_waiting)(user=user)
+            if player is not None:
+                self.tasks.discard(asyncio.current_task())
+                return await self._enter(player)
+            if until is None:
+                self.role = None
+                await self._leave(pk.user_group(user.pk))
+                return await self.send_frame({"type": "pk_timeout"})
+
+    # --- the match ----------------------------------------------------------------------
+
+    async def on_pk_resume(self, message, _received_at) -> None:
+        token = message.get("token")
+        if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN:
+            return await self.error("bad_field", "token")
+        user = self._user()
+        if user is None:
+            return await self.error("sign_in_required")
+        player = await database_sync_to_async(pk.player_for_token)(user=user, token=token)
+        if player is None:
+            return await self.error("unknown_player")
+        await self._enter(player)
+
+    async def _enter(self, player: PkPlayer) -> None:
+        if self.role == "waiting":
+            await self._stop_waiting()
+        self.role, self.player = "player", player
+        # Subscribe first, then the snapshot: a frame in between is a duplicate the
+        # client drops by seq, never a gap.
+        await self._join(player.match.group_name, self._relayed)
+        await self.send_frame(await database_sync_to_async(pk.matched_frame)(player))
+        await self.on_snapshot({}, 0)
+        self._spawn(self._clock())
+
+    async def on_snapshot(self, _message, _received_at) -> None:
+        frame = await database_sync_to_async(self._snapshot)()
+        await self.send_frame(frame)
+
+    def _snapshot(self) -> dict:
+        self.player.match.refresh_from_db()
+        return pk.snapshot(self.player.match, self.player)
+
+    async def on_answer(self, message, received_at) -> None:
+        result = await database_sync_to_async(pk.answer_submit)(
+            player=self.player,
+            answer_id=message.get("answer_id"),
+            question_index=message.get("question"),
+            response=message.get("choice"),
+            received_at=received_at,
+        )
+        await self.send_frame(result.frame())
+
+    async def _clock(self) -> None:
+        """Move the match on when it is due. Both players' sockets run this; the
+        conditional updates make every step happen once. Only announces: late answers
+        are refused by their receive time whether or not this runs."""
+        match_id = self.player.match_id
+        while True:
+            self.nudge.clear()
+            due = await database_sync_to_async(pk.match_advance)(match_id=match_id)
+            if due is None:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.nudge.wait(), max(0, due - now_ms()) / 1000)
