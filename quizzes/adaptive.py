@@ -50,7 +50,7 @@ from .models import (
     Response,
     VersionStatus,
 )
-from .papers import blueprint_create, item_exposure_add, response_submit
+from .papers import blueprint_create, item_exposure_add, response_submit, unfinished_paper
 
 # Question types an adaptive test gives: marked right or wrong at once, no free text.
 ADAPTIVE_TYPES = (QuestionType.SINGLE, QuestionType.TRUE_FALSE, QuestionType.MULTIPLE)
@@ -224,11 +224,7 @@ def adaptive_start(*, blueprint: Blueprint, user: User) -> Paper:
     """Start (or go back to) a player's adaptive test; its first item is on the paper."""
     if blueprint.mode != Blueprint.Mode.ADAPTIVE or not blueprint.open_to_players:
         raise PermissionDenied(_("This test is not open to players."))
-    unfinished = (
-        Paper.objects.filter(blueprint=blueprint, user=user, submitted_at__isnull=True)
-        .order_by("-created_at", "-id")
-        .first()
-    )
+    unfinished = unfinished_paper(blueprint=blueprint, user=user)
     if unfinished is not None:
         return unfinished
     pool = pool_for(blueprint)

@@ -470,16 +470,20 @@ def paper_start(*, blueprint: Blueprint, user: User) -> Paper:
     return paper_resume_or_draw(blueprint=blueprint, user=user)
 
 
-def paper_resume_or_draw(*, blueprint: Blueprint, user: User) -> Paper:
-    """The player's paper from this blueprint not submitted yet, or a new draw."""
-    unfinished = (
+def unfinished_paper(*, blueprint: Blueprint, user: User) -> Paper | None:
+    """The player's newest paper from this blueprint that is not submitted yet."""
+    return (
         Paper.objects.filter(blueprint=blueprint, user=user, submitted_at__isnull=True)
         .order_by("-created_at", "-id")
         .first()
     )
-    if unfinished is not None:
-        return unfinished
-    return paper_draw(blueprint=blueprint, user=user)
+
+
+def paper_resume_or_draw(*, blueprint: Blueprint, user: User) -> Paper:
+    """The player's paper from this blueprint not submitted yet, or a new draw."""
+    return unfinished_paper(blueprint=blueprint, user=user) or paper_draw(
+        blueprint=blueprint, user=user
+    )
 
 
 def is_number(answer: Any) -> bool:
