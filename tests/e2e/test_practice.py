@@ -63,14 +63,19 @@ def bank():
 
 def choose(page, item: PaperItem, *, right: bool) -> None:
     """Tick the right (or a wrong) answer to the item on the page."""
-    key, qtype = item.version.key, item.version.type
-    if qtype == "true_false":
+    tick(page, f"item-{item.pk}", item.version, item.option_order, right=right)
+
+
+def tick(page, field: str, version, option_order: list[str], *, right: bool) -> None:
+    """Tick the right (or a wrong) answer to a question whose inputs are named field."""
+    key = version.key
+    if version.type == "true_false":
         value = str(key["value"] if right else not key["value"]).lower()
-        page.locator(f'input[name="item-{item.pk}"][value="{value}"]').check()
+        page.locator(f'input[name="{field}"][value="{value}"]').check()
         return
-    wrong = [o for o in item.option_order if o not in key["options"]]
+    wrong = [o for o in option_order if o not in key["options"]]
     for option in key["options"] if right else wrong[:1]:
-        page.locator(f'input[name="item-{item.pk}"][value="{option}"]').check()
+        page.locator(f'input[name="{field}"][value="{option}"]').check()
 
 
 def test_the_self_test_is_played_to_its_report(live_server, page, bank, shots_dir):

@@ -19,7 +19,7 @@ from tests.factories import adult
 from tests.quizzes.factories import BankFactory, fill_bank
 
 from .conftest import sign_in
-from .test_practice import choose, fits_the_phone
+from .test_practice import choose, fits_the_phone, tick
 
 pytestmark = [
     pytest.mark.browser,
@@ -96,8 +96,8 @@ def test_a_question_missed_in_the_daily_quiz_is_reviewed_in_elder_mode(
     shot(page, shots_dir, "question")
 
     # --- Answered right this time: marked, explained, scheduled --------------------------
-    key = current.version.key["options"][0]
-    page.locator(f'input[name="item-{current.card.pk}"][value="{key}"]').check()
+    options = [o["id"] for o in current.version.options]
+    tick(page, f"item-{current.card.pk}", current.version, options, right=True)
     page.locator("[data-one-question-form] button[type=submit]").click()
     page.wait_for_url(re.compile(r"/practice/review/\d+/cards/\d+/$"))
     assert page.locator('[data-marked="right"]').is_visible()
