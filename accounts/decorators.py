@@ -53,6 +53,23 @@ def play_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
     return wrapper
 
 
+def play_or_guest(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """play_required for people signed in; anonymous visitors get through as guests.
+
+    The view must then tell the two apart (`request.user.is_authenticated`) and give a
+    guest only what guests may have.
+    """
+    checked = play_required(view)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        return checked(request, *args, **kwargs)
+
+    return wrapper
+
+
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Pages for people who run things (teachers, organizers, admins): question banks,
     hosting live rounds. Anonymous visitors go to the login page; players get 403."""

@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class QuizzesConfig(AppConfig):
     name = "quizzes"
     verbose_name = _("Question bank and quizzes")
+
+    def ready(self) -> None:
+        from . import guest  # noqa: F401 - connects the sign-in receiver

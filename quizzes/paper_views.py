@@ -23,13 +23,17 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.decorators import play_required
+from accounts.decorators import play_or_guest
 
 from . import papers
 from .blueprint import BlueprintError
+from .guest import guest_paper_ids, guest_paper_remember
 from .models import Blueprint, Paper, QuestionType
 from .selectors import (
+    blueprints_open_to_guests,
     blueprints_open_to_players,
+    guest_papers,
+    paper_of_guest,
     paper_of_player,
     paper_results,
     papers_of,
@@ -47,8 +51,13 @@ def _english() -> bool:
 
 def _own_paper(request: HttpRequest, paper_id: int, modes: tuple[str, ...] = ()) -> Paper:
     """The player's own paper (of one of `modes`, if given); anyone else's is a 404,
-    never a 403 that confirms it."""
-    paper = paper_of_player(paper_id=paper_id, user=request.user)
+    never a 403 that confirms it. A guest's own papers are those their session keeps."""
+    if request.user.is_authenticated:
+        paper = paper_of_player(paper_id=paper_id, user=request.user)
+    else:
+        paper = paper_of_guest(
+            paper_id=paper_id, session_paper_ids=guest_paper_ids(request.session)
+        )
     if paper is None or (modes and paper.blueprint.mode not in modes):
         raise Http404
     return paper
@@ -227,22 +236,29 @@ def paper_answers_submit(request: HttpRequest, paper: Paper, pages: PaperPages) 
 
 @never_cache
 @require_GET
-@play_required
+@play_or_guest
 def paper_list(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "quizzes/paper_list.html",
-        {"blueprints": blueprints_open_to_players(), "papers": papers_of(user=request.user)},
-    )
+    if request.user.is_authenticated:
+        blueprints, mine = blueprints_open_to_players(), papers_of(user=request.user)
+    else:
+        ids = guest_paper_ids(request.session)
+        blueprints, mine = blueprints_open_to_guests(), guest_papers(session_paper_ids=ids)
+    return render(request, "quizzes/paper_list.html", {"blueprints": blueprints, "papers": mine})
 
 
 @never_cache
 @require_POST
-@play_required
+@play_or_guest
 def paper_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     blueprint = get_object_or_404(Blueprint, pk=blueprint_id, open_to_players=True)
     try:
-        paper = papers.paper_start(blueprint=blueprint, user=request.user)
+        if request.user.is_authenticated:
+            paper = papers.paper_start(blueprint=blueprint, user=request.user)
+        else:
+            paper = papers.guest_paper_start(
+                blueprint=blueprint, session_paper_ids=guest_paper_ids(request.session)
+            )
+            guest_paper_remember(request.session, paper.pk)
     except PermissionDenied:
         raise Http404 from None
     except BlueprintError as error:
@@ -255,7 +271,7 @@ def paper_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
 
 @never_cache
 @require_GET
-@play_required
+@play_or_guest
 def paper_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
     paper = _own_paper(request, paper_id, PRACTICE_PAPERS.modes)
     return paper_page(request, paper, PRACTICE_PAPERS)
@@ -263,7 +279,7 @@ def paper_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
 
 @never_cache
 @require_POST
-@play_required
+@play_or_guest
 def paper_submit(request: HttpRequest, paper_id: int) -> HttpResponse:
     paper = _own_paper(request, paper_id, PRACTICE_PAPERS.modes)
     return paper_answers_submit(request, paper, PRACTICE_PAPERS)
@@ -271,7 +287,7 @@ def paper_submit(request: HttpRequest, paper_id: int) -> HttpResponse:
 
 @never_cache
 @require_GET
-@play_required
+@play_or_guest
 def paper_data(request: HttpRequest, paper_id: int) -> JsonResponse:
     """The API: the player view, and the results once the paper is submitted."""
     paper = _own_paper(request, paper_id)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.selectors import user_can_play
 
 from . import blueprint as engine
 from . import progress, statistics
@@ -468,6 +469,60 @@ def paper_start(*, blueprint: Blueprint, user: User) -> Paper:
     if not blueprint.open_to_players or blueprint.mode != Blueprint.Mode.FIXED:
         raise PermissionDenied(_("This paper is not open to players."))
     return paper_resume_or_draw(blueprint=blueprint, user=user)
+
+
+def guest_paper_start(*, blueprint: Blueprint, session_paper_ids: list[int]) -> Paper:
+    """A guest's practice paper (user None) from a blueprint open to players and meant
+    for everyone (no audience). The guest's newest unsubmitted paper from it among
+    `session_paper_ids` is returned instead of drawing another, as in paper_start.
+    The caller keeps the new paper's id in the guest's session. Raises
+    PermissionDenied and BlueprintError as paper_start does."""
+    if (
+        not blueprint.open_to_players
+        or blueprint.mode != Blueprint.Mode.FIXED
+        or blueprint.audience
+    ):
+        raise PermissionDenied(_("This paper is not open to players."))
+    unfinished = (
+        Paper.objects.filter(
+            pk__in=session_paper_ids,
+            blueprint=blueprint,
+            user__isnull=True,
+            submitted_at__isnull=True,
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return unfinished or paper_draw(blueprint=blueprint, user=None)
+
+
+def guest_papers_claim(*, session_paper_ids: list[int], user: User) -> list[int]:
+    """Move a guest's practice papers (the ids their session kept) to the account
+    they signed up or signed in with, and give the account the progress of those
+    already submitted: XP, streak, mastery, review cards, personal bests.
+
+    Each paper is claimed once, by a conditional UPDATE (`user IS NULL`): claiming
+    again, or a paper another account claimed first, changes nothing. Returns the ids
+    claimed by this call.
+
+    A child whose guardian has not consented (or has withdrawn) claims nothing: PIPL
+    allows no processing of a child's data before consent, so the papers stay the
+    guest's (anonymous) and the account gets no progress from them.
+    """
+    if not session_paper_ids or not user_can_play(user=user):
+        return []
+    claimed: list[int] = []
+    with transaction.atomic():
+        for paper_id in session_paper_ids:
+            if Paper.objects.filter(
+                pk=paper_id, user__isnull=True, blueprint__mode=Blueprint.Mode.FIXED
+            ).update(user=user):
+                claimed.append(paper_id)
+        for paper in Paper.objects.filter(pk__in=claimed, submitted_at__isnull=False).order_by(
+            "submitted_at", "id"
+        ):
+            progress.paper_finished(paper=paper, kind=_kind(paper))
+    return claimed
 
 
 def unfinished_paper(*, blueprint: Blueprint, user: User) -> Paper | None:

@@ -115,11 +115,28 @@ def blueprints_open_to_players() -> QuerySet[Blueprint]:
     )
 
 
+def blueprints_open_to_guests() -> QuerySet[Blueprint]:
+    """The practice papers a guest may take: those open to players and meant for
+    everyone (no audience)."""
+    return blueprints_open_to_players().filter(audience="")
+
+
 def papers_of(*, user: User, limit: int = 50) -> QuerySet[Paper]:
     """The player's newest papers with their blueprint; `score` is None until the
     paper is submitted."""
+    return _practice_papers(Paper.objects.filter(user=user), limit)
+
+
+def guest_papers(*, session_paper_ids: list[int], limit: int = 50) -> QuerySet[Paper]:
+    """papers_of for a guest: the unclaimed papers whose ids their session keeps."""
+    return _practice_papers(
+        Paper.objects.filter(pk__in=session_paper_ids, user__isnull=True), limit
+    )
+
+
+def _practice_papers(papers: QuerySet[Paper], limit: int) -> QuerySet[Paper]:
     return (
-        Paper.objects.filter(user=user, blueprint__mode=Blueprint.Mode.FIXED)
+        papers.filter(blueprint__mode=Blueprint.Mode.FIXED)
         .select_related("blueprint")
         .annotate(
             score=Case(
@@ -137,6 +154,14 @@ def paper_of_player(*, paper_id: int, user: User) -> Paper | None:
     if not user.is_authenticated:
         return None
     return Paper.objects.select_related("blueprint").filter(pk=paper_id, user=user).first()
+
+
+def paper_of_guest(*, paper_id: int, session_paper_ids: list[int]) -> Paper | None:
+    """A guest's paper, with its blueprint, if its id is among those the guest's own
+    session keeps and no account has claimed it; else None."""
+    if paper_id not in session_paper_ids:
+        return None
+    return Paper.objects.select_related("blueprint").filter(pk=paper_id, user__isnull=True).first()
 
 
 def _number_text(value: float) -> str:

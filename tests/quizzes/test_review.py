@@ -43,10 +43,10 @@ def english():
 
 @pytest.fixture
 def bank():
-    """Twelve health questions (a theme) and five emergency ones (too few for one)."""
+    """Twelve health questions (a theme) and two emergency ones (too few for one)."""
     bank = BankFactory()
     fill_bank(bank, {("single", "knowledge"): 8, ("true_false", "method"): 4}, topic="health")
-    fill_bank(bank, {("single", "knowledge"): 5}, topic="emergency")
+    fill_bank(bank, {("single", "knowledge"): 2}, topic="emergency")
     return bank
 
 
