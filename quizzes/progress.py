@@ -140,18 +140,19 @@ def paper_finished(*, paper, kind: str, best: float | None = None) -> bool:
     from .models import Response
     from .review import cards_from_paper
 
-    cards_from_paper(paper=paper)
-
     answers = list(
-        Response.objects.filter(paper=paper).values_list("item__version__topic", "is_correct")
+        Response.objects.filter(paper=paper).values_list(
+            "item__question_id", "item__version__topic", "is_correct"
+        )
     )
+    cards_from_paper(paper=paper, wrong={q for q, _topic, right in answers if not right})
     return activity_finished(
         user=paper.user,
         kind=kind,
         ref=paper.pk,
-        correct=sum(right for _topic, right in answers),
+        correct=sum(right for _q, _topic, right in answers),
         answered=len(answers),
-        topics=answers,
+        topics=[(topic, right) for _q, topic, right in answers],
         best=best,
     )
 

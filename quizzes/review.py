@@ -65,18 +65,22 @@ def _new_card(question_id: int, now: datetime) -> dict[str, Any]:
     return Card(card_id=question_id, due=now).to_dict()
 
 
-def cards_from_paper(*, paper: Paper, now: datetime | None = None) -> int:
-    """Put the questions answered wrong on a finished paper into its player's deck.
-    Idempotent: a question already in the deck keeps its card and schedule. Guests
-    have no deck. Returns how many questions were answered wrong."""
+def cards_from_paper(
+    *, paper: Paper, now: datetime | None = None, wrong: set[int] | None = None
+) -> int:
+    """Put the questions answered wrong on a finished paper (`wrong`, if the caller
+    has read them) into its player's deck. Idempotent: a question already in the deck
+    keeps its card and schedule. Guests have no deck. Returns how many questions were
+    answered wrong."""
     if paper.user_id is None:
         return 0
     now = _utc(now)
-    wrong = set(
-        Response.objects.filter(paper=paper, is_correct=False).values_list(
-            "item__question_id", flat=True
+    if wrong is None:
+        wrong = set(
+            Response.objects.filter(paper=paper, is_correct=False).values_list(
+                "item__question_id", flat=True
+            )
         )
-    )
     ReviewCard.objects.bulk_create(
         [
             ReviewCard(user_id=paper.user_id, question_id=q, state=_new_card(q, now), due=now)

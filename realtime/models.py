@@ -205,10 +205,9 @@ class LivePlayer(models.Model):
         return self.nickname
 
 
-class LiveAnswer(models.Model):
-    round = models.ForeignKey(LiveRound, on_delete=models.CASCADE, related_name="answers")
-    question = models.ForeignKey(LiveQuestion, on_delete=models.CASCADE, related_name="answers")
-    player = models.ForeignKey(LivePlayer, on_delete=models.CASCADE, related_name="answers")
+class TimedAnswer(models.Model):
+    """An accepted answer, judged by the server's receive time (live rounds and PK)."""
+
     answer_id = models.CharField(max_length=64)  # chosen by the client, for idempotency
     response = models.JSONField()
     received_at = models.BigIntegerField()  # server ms since epoch, when it arrived
@@ -216,14 +215,23 @@ class LiveAnswer(models.Model):
     correct = models.BooleanField()
 
     class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.player_id}@{self.question_id}"
+
+
+class LiveAnswer(TimedAnswer):
+    round = models.ForeignKey(LiveRound, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(LiveQuestion, on_delete=models.CASCADE, related_name="answers")
+    player = models.ForeignKey(LivePlayer, on_delete=models.CASCADE, related_name="answers")
+
+    class Meta:
         ordering = ["question", "received_at"]
         constraints = [
             models.UniqueConstraint(fields=["question", "player"], name="one_answer_per_question"),
             models.UniqueConstraint(fields=["player", "answer_id"], name="answer_id_unique"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.player_id}@{self.question_id}"
 
 
 class LiveBuzz(models.Model):
@@ -385,15 +393,10 @@ class PkEntry(models.Model):
         return f"{self.user_id} since {self.since}"
 
 
-class PkAnswer(models.Model):
+class PkAnswer(TimedAnswer):
     match = models.ForeignKey(PkMatch, on_delete=models.CASCADE, related_name="answers")
     question = models.ForeignKey(PkQuestion, on_delete=models.CASCADE, related_name="answers")
     player = models.ForeignKey(PkPlayer, on_delete=models.CASCADE, related_name="answers")
-    answer_id = models.CharField(max_length=64)
-    response = models.JSONField()
-    received_at = models.BigIntegerField()  # server ms since epoch, when it arrived
-    elapsed_ms = models.IntegerField()
-    correct = models.BooleanField()
 
     class Meta:
         ordering = ["question", "received_at"]
@@ -401,6 +404,3 @@ class PkAnswer(models.Model):
             models.UniqueConstraint(fields=["question", "player"], name="pk_one_answer"),
             models.UniqueConstraint(fields=["player", "answer_id"], name="pk_answer_id_unique"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.player_id}@{self.question_id}"

@@ -3,7 +3,7 @@
 // rounds' client: clock, seq, reconnects) and draws the frames it gets.
 
 import { randomId } from "./client.js";
-import { SHAPES, el, keyOptionIds, keyText, livePage, optionContent, ordered, show } from "./ui.js";
+import { SHAPES, el, keyOptionIds, keyOptionItem, keyText, livePage, optionContent, ordered, show } from "./ui.js";
 
 const { t, root, $, views, announcer, round } = livePage();
 
@@ -379,19 +379,12 @@ function drawKey() {
   ordered(question.options, state.permutations[question.index]).forEach(({ option }, position) => {
     const isRight = right.includes(option.id);
     list.append(
-      el(
-        "li",
-        {
-          class:
-            "key-option shape-" +
-            (position % SHAPES.length) +
-            (isRight ? " is-right" : "") +
-            (chosen === option.id ? " is-mine" : ""),
-        },
-        el("span", { class: "key-mark", "aria-hidden": "true", text: isRight ? "✓" : "" }),
-        ...optionContent(option, position),
-        chosen === option.id ? el("span", { class: "key-mine", text: t("your_answer") }) : null,
-      ),
+      keyOptionItem(option, position, {
+        right: isRight,
+        mine: chosen === option.id,
+        rightLabel: t("right_answer"),
+        mineLabel: t("your_answer"),
+      }),
     );
   });
   box.append(list);

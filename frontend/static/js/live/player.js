@@ -13,6 +13,7 @@ import {
   drawLeaderboard,
   el,
   keyOptionIds,
+  keyOptionItem,
   keyText,
   livePage,
   optionContent,
@@ -1324,20 +1325,12 @@ function drawKey(question, reveal) {
     ordered(question.options, perm).forEach(({ option }, position) => {
       const isRight = right.includes(option.id);
       list.append(
-        el(
-          "li",
-          {
-            class:
-              "key-option shape-" +
-              (position % SHAPES.length) +
-              (isRight ? " is-right" : "") +
-              (chosen.includes(option.id) ? " is-mine" : ""),
-          },
-          el("span", { class: "key-mark", "aria-hidden": "true", text: isRight ? "✓" : "" }),
-          ...optionContent(option, position),
-          isRight ? el("span", { class: "visually-hidden", text: " (" + t("right_answer") + ")" }) : null,
-          chosen.includes(option.id) ? el("span", { class: "key-mine", text: t("your_answer") }) : null,
-        ),
+        keyOptionItem(option, position, {
+          right: isRight,
+          mine: chosen.includes(option.id),
+          rightLabel: t("right_answer"),
+          mineLabel: t("your_answer"),
+        }),
       );
     });
     box.append(list);

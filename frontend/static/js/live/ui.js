@@ -177,6 +177,25 @@ export function optionContent(option, position) {
   ];
 }
 
+/** One row of a revealed key: the option, marked right (also for screen readers,
+ * with `rightLabel`) and marked as the player's own choice (`mineLabel`). */
+export function keyOptionItem(option, position, { right, mine, rightLabel, mineLabel }) {
+  return el(
+    "li",
+    {
+      class:
+        "key-option shape-" +
+        (position % SHAPES.length) +
+        (right ? " is-right" : "") +
+        (mine ? " is-mine" : ""),
+    },
+    el("span", { class: "key-mark", "aria-hidden": "true", text: right ? "✓" : "" }),
+    ...optionContent(option, position),
+    right ? el("span", { class: "visually-hidden", text: " (" + rightLabel + ")" }) : null,
+    mine ? el("span", { class: "key-mine", text: mineLabel }) : null,
+  );
+}
+
 /** The stored options of a question in the order a player sees them. */
 export function ordered(options, permutation) {
   if (!Array.isArray(permutation) || permutation.length !== options.length) {
