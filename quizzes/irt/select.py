@@ -16,12 +16,16 @@ dimension open), so one selection step has no Python loop over the bank.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .model import ItemParams, prior_params
+
+# Tolerance for shares times lengths that are whole numbers in exact arithmetic.
+_EPS = 1e-9
 
 # Posterior-weighted information is computed on this many items, the best by point
 # information at θ̂, so that it costs O(PWI_CANDIDATES × grid) whatever the bank size.
@@ -119,11 +123,21 @@ class Bank:
 
 
 @functools.lru_cache(maxsize=256)
-def _webster(proportions: tuple[float, ...], n: int) -> tuple[int, ...]:
-    """Sainte-Laguë/Webster seats, handed out one at a time (so monotone in n)."""
+def _quota_method(proportions: tuple[float, ...], n: int) -> tuple[int, ...]:
+    """Balinski and Young's quota method: items handed out one at a time (so quotas
+    never shrink as the test grows), each to the dimension with the largest
+    share / (items + 1) among those still under their upper quota. Unlike a divisor
+    method alone (Webster gives 9 of 17 items to a 60 % share), it stays within one
+    item of every exact share, so a whole share is met exactly.
+    """
     seats = [0] * len(proportions)
-    for _ in range(n):
-        best = max(range(len(proportions)), key=lambda d: proportions[d] / (2 * seats[d] + 1))
+    for length in range(1, n + 1):
+        eligible = [
+            d
+            for d, share in enumerate(proportions)
+            if seats[d] + 1 <= math.ceil(share * length - _EPS)
+        ]
+        best = max(eligible, key=lambda d: proportions[d] / (seats[d] + 1))
         seats[best] += 1
     return tuple(seats)
 
@@ -145,13 +159,12 @@ class Blueprint:
     def is_exact(self, n: int) -> bool:
         """Whether every dimension's share of n items is a whole number."""
         raw = np.asarray(self.proportions) * n
-        return bool(np.all(np.abs(raw - np.round(raw)) < 1e-9))
+        return bool(np.all(np.abs(raw - np.round(raw)) < _EPS))
 
     def quotas(self, n: int) -> np.ndarray:
-        """Whole items per dimension for an n-item test (exact shares when whole)."""
-        if self.is_exact(n):
-            return np.round(np.asarray(self.proportions) * n).astype(np.intp)
-        return np.array(_webster(self.proportions, n), dtype=np.intp)
+        """Whole items per dimension for an n-item test: within one item of each exact
+        share (so the exact share when it is whole), never fewer than for n - 1."""
+        return np.array(_quota_method(self.proportions, n), dtype=np.intp)
 
     def stop_lengths(self, min_length: int, max_length: int) -> tuple[int, ...]:
         """Lengths in [min, max] at which a test may end: those where the shares are
