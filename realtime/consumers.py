@@ -12,6 +12,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -83,6 +84,12 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     a message; `received_at` is the server's receive time, taken first."""
 
     ROLE_MESSAGES: dict[str | None, set[str]] = {None: {"ping"}}
+    # No channel-layer channel per socket: broadcasts come through the process's relay,
+    # and nothing else is ever sent to one socket's channel. Channels gives a consumer
+    # whose alias names no configured layer none, so a thousand players are not a
+    # thousand receive loops on the layer (each socket's second task in
+    # await_many_dispatch, and channels_redis's receivers queueing for its read lock).
+    channel_layer_alias = "sockets-have-no-channel"
 
     def init_protocol(self) -> None:
         self.role: str | None = None
@@ -183,7 +190,7 @@ class RoundConsumer(ProtocolConsumer):
         # Subscribe first, then take the snapshot: a frame in between is a duplicate
         # the client drops by seq, never a gap.
         await relay().subscribe(
-            self.channel_layer,
+            get_channel_layer(),
             self.live.group_name,
             id(self),
             Listener(self.send_text, role, player.pk if player else None),

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
@@ -48,7 +49,7 @@ class PkConsumer(ProtocolConsumer):
 
     async def _join(self, group: str, send) -> None:
         listener = Listener(send, self.role or "player", self.player.pk if self.player else None)
-        await relay().subscribe(self.channel_layer, group, id(self), listener)
+        await relay().subscribe(get_channel_layer(), group, id(self), listener)
         self.groups_in.add(group)
 
     async def _leave(self, group: str) -> None:
