@@ -296,6 +296,10 @@ def _pair(*, mine: int, user: User, theirs: int, their_user: int, now: int) -> P
         raise NoQuestions(_("No questions are open for PK yet."))
     cutoff = now - settings.PK_WAIT_MS
     with transaction.atomic():
+        # Both entries locked first, in one order (by pk): two processes pairing the
+        # same two players from either side would otherwise each claim its own row and
+        # wait for the other's, a deadlock PostgreSQL breaks by failing one find.
+        list(PkEntry.objects.select_for_update().filter(pk__in=(mine, theirs)).order_by("pk"))
         match = PkMatch.objects.create(
             next_at=now + settings.PK_READY_MS,
             question_ms=settings.PK_QUESTION_MS,
