@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import io_views, views
+from . import blueprint_views, io_views, views
 
 app_name = "quizzes"
 
@@ -18,6 +18,17 @@ urlpatterns = [
     ),
     path("<int:bank_id>/export/", io_views.bank_export, name="bank_export"),
     path("<int:bank_id>/calibration/", views.calibration, name="calibration"),
+    path("<int:bank_id>/blueprints/", blueprint_views.blueprint_list, name="blueprints"),
+    path(
+        "<int:bank_id>/blueprints/new/",
+        blueprint_views.blueprint_create,
+        name="blueprint_create",
+    ),
+    path(
+        "<int:bank_id>/blueprints/<int:blueprint_id>/edit/",
+        blueprint_views.blueprint_edit,
+        name="blueprint_edit",
+    ),
     path("monitoring/literacy/", views.literacy_monitoring, name="literacy_monitoring"),
     path("import/template.xlsx", io_views.import_template, name="import_template"),
     path("q/<int:question_id>/", views.question_detail, name="question"),
