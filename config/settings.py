@@ -267,6 +267,13 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "SciArena <noreply@sciarena.localhost>")
 
+# Guests (anonymous visitors) may play practice papers, the daily quiz, the timed
+# challenge and the self-test; every start writes rows, so each session and each
+# client IP (read as allauth reads it, see TRUSTED_PROXY_COUNT) may start at most
+# this many new guest papers per clock hour (quizzes.guest). Signed-in players are
+# not limited; a school behind one address may want it higher.
+GUEST_STARTS_PER_HOUR = 30
+
 # Guardian consent (PIPL art. 31): the notice version a guardian agrees to, and how
 # long an emailed or texted consent link stays valid.
 CONSENT_NOTICE_VERSION = "2026-11"

@@ -17,6 +17,7 @@ that θ would be expected to score on a paper drawn from the whole bank.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +51,13 @@ from .models import (
     Response,
     VersionStatus,
 )
-from .papers import blueprint_create, item_exposure_add, response_submit, unfinished_paper
+from .papers import (
+    blueprint_create,
+    guest_unfinished_paper,
+    item_exposure_add,
+    response_submit,
+    unfinished_paper,
+)
 
 # Question types an adaptive test gives: marked right or wrong at once, no free text.
 ADAPTIVE_TYPES = (QuestionType.SINGLE, QuestionType.TRUE_FALSE, QuestionType.MULTIPLE)
@@ -227,7 +234,37 @@ def adaptive_start(*, blueprint: Blueprint, user: User) -> Paper:
     unfinished = unfinished_paper(blueprint=blueprint, user=user)
     if unfinished is not None:
         return unfinished
-    pool = pool_for(blueprint)
+    return _test_create(blueprint, pool_for(blueprint), user)
+
+
+def guest_adaptive_start(
+    *,
+    blueprint: Blueprint,
+    session_paper_ids: list[int],
+    guard: Callable[[], None] | None = None,
+) -> Paper:
+    """adaptive_start for a guest (quizzes.guest): the test still running among
+    `session_paper_ids`, or a new one without a user; `guard` is called before a new
+    test is written and may raise to refuse it. Only tests meant for everyone (no
+    audience) are open to guests. A guest's test has no population group, district
+    or birth year, so it stays out of the district monitoring (quizzes.monitoring)
+    unless an account claims it."""
+    if (
+        blueprint.mode != Blueprint.Mode.ADAPTIVE
+        or not blueprint.open_to_players
+        or blueprint.audience
+    ):
+        raise PermissionDenied(_("This test is not open to players."))
+    unfinished = guest_unfinished_paper(blueprint=blueprint, session_paper_ids=session_paper_ids)
+    if unfinished is not None:
+        return unfinished
+    pool = pool_for(blueprint)  # ValidationError before the guard counts a start
+    if guard is not None:
+        guard()
+    return _test_create(blueprint, pool, None)
+
+
+def _test_create(blueprint: Blueprint, pool: Pool, user: User | None) -> Paper:
     profile = getattr(user, "profile", None)
     with transaction.atomic():
         Blueprint.objects.filter(pk=blueprint.pk).update(draw_count=F("draw_count") + 1)
@@ -240,7 +277,7 @@ def adaptive_start(*, blueprint: Blueprint, user: User) -> Paper:
         )
         test = AdaptiveTest.objects.create(
             paper=paper,
-            population_group=getattr(profile, "population_group", ""),
+            population_group=getattr(profile, "population_group", "") or "",
             district_id=getattr(profile, "district_id", None),
             birth_year=getattr(profile, "birth_year", None),
         )

@@ -16,11 +16,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.decorators import play_required
+from accounts.decorators import play_or_guest
 
 from . import adaptive
+from .guest import GuestLimitReachedError, guest_paper_ids, guest_paper_remember, guest_start_guard
 from .models import Blueprint, Dimension, Paper, PaperItem
-from .paper_views import _english, _form_items, _own_paper, answers_from_post
+from .paper_views import _english, _form_items, _own_paper, answers_from_post, guest_limit_refused
 from .selectors import paper_results, player_view
 
 
@@ -104,13 +105,23 @@ def _question_page(request, paper, item, *, error: str = "", typed=None) -> Http
 
 @never_cache
 @require_POST
-@play_required
+@play_or_guest
 def test_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     blueprint = get_object_or_404(
         Blueprint, pk=blueprint_id, mode=Blueprint.Mode.ADAPTIVE, open_to_players=True
     )
     try:
-        paper = adaptive.adaptive_start(blueprint=blueprint, user=request.user)
+        if request.user.is_authenticated:
+            paper = adaptive.adaptive_start(blueprint=blueprint, user=request.user)
+        else:
+            paper = adaptive.guest_adaptive_start(
+                blueprint=blueprint,
+                session_paper_ids=guest_paper_ids(request.session),
+                guard=guest_start_guard(request),
+            )
+            guest_paper_remember(request.session, paper.pk)
+    except GuestLimitReachedError:
+        return guest_limit_refused(request, "practice:home")
     except (PermissionDenied, ValidationError):
         messages.error(request, _("This test cannot start at the moment. Please try later."))
         return redirect("practice:home")
@@ -119,7 +130,7 @@ def test_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
 
 @never_cache
 @require_GET
-@play_required
+@play_or_guest
 def test_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
     paper = _own_paper(request, paper_id)
     test = getattr(paper, "adaptive", None)
@@ -155,7 +166,7 @@ def test_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
 
 @never_cache
 @require_POST
-@play_required
+@play_or_guest
 def test_answer(request: HttpRequest, paper_id: int) -> HttpResponse:
     paper = _own_paper(request, paper_id)
     if getattr(paper, "adaptive", None) is None:

@@ -1,20 +1,43 @@
-"""Guests' practice papers: which ones a visitor's session keeps, and handing them to
-the account the visitor signs up or signs in with.
+"""Guests' papers: which ones a visitor's session keeps, how many a visitor may start,
+and handing them to the account the visitor signs up or signs in with.
 
-A guest's paper has no user; only the session that started it may open or submit it
-(quizzes.selectors.paper_of_guest). The writes are quizzes.papers.guest_paper_start
-and guest_papers_claim; this module only reads and writes the session.
+A guest (an anonymous visitor) plays practice papers, the daily quiz, the timed
+challenge and the literacy self-test of blueprints open to players and meant for
+everyone (no audience). A guest's paper has no user; only the session that started
+it may open or answer it (quizzes.selectors.paper_of_guest). The writes are the
+guest start services (quizzes.papers.guest_paper_start, quizzes.practice.
+guest_daily_start and guest_challenge_start, quizzes.adaptive.guest_adaptive_start)
+and quizzes.papers.guest_papers_claim; this module only reads and writes the session
+and counts starts in the cache.
+
+Abuse guard: every paper a guest starts is database rows, so new guest papers are
+counted per session and per client IP in the cache, per clock hour, and refused over
+settings.GUEST_STARTS_PER_HOUR (GuestLimitReached; nothing is written then). Going
+back to an unfinished paper is not a start and is never refused.
 """
 
 from __future__ import annotations
 
+import hashlib
+import time
+from collections.abc import Callable
+
+from allauth.account.adapter import get_adapter
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 
 from . import papers
 
 SESSION_KEY = "quizzes_guest_papers"
-MAX_GUEST_PAPERS = 20  # the newest ones are kept
+MAX_GUEST_PAPERS = 30  # the newest ones are kept
+WINDOW_SECONDS = 3600
+
+
+class GuestLimitReachedError(Exception):
+    """This session or client IP started too many guest papers within the hour."""
 
 
 def guest_paper_ids(session) -> list[int]:
@@ -28,12 +51,52 @@ def guest_paper_remember(session, paper_id: int) -> None:
     session[SESSION_KEY] = ids[-MAX_GUEST_PAPERS:]
 
 
+def _client_ip(request) -> str:
+    """The client's address as allauth reads it (honours TRUSTED_PROXY_COUNT)."""
+    try:
+        return get_adapter(request).get_client_ip(request)
+    except PermissionDenied:
+        return "unknown"
+
+
+def _count(key: str) -> int:
+    cache.add(key, 0, WINDOW_SECONDS)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, WINDOW_SECONDS)
+        return 1
+
+
+def guest_start_guard(request) -> Callable[[], None]:
+    """A guard for one guest start: the start services call it just before they would
+    write a new paper. It counts the start for the session and the client IP (hashed:
+    no address or session key is kept in the cache) and raises GuestLimitReachedError
+    when either is over the hourly limit."""
+
+    def guard() -> None:
+        window = int(time.time() // WINDOW_SECONDS)
+        who = [f"ip:{_client_ip(request)}"]
+        session_key = request.session.session_key
+        if session_key:  # a new session has started nothing yet
+            who.append(f"session:{session_key}")
+        limit = settings.GUEST_STARTS_PER_HOUR
+        over = False
+        for name in who:
+            digest = hashlib.sha256(name.encode()).hexdigest()[:32]
+            over = _count(f"quizzes:guest-starts:{digest}:{window}") > limit or over
+        if over:
+            raise GuestLimitReachedError
+
+    return guard
+
+
 @receiver(user_logged_in, dispatch_uid="quizzes.guest.claim_on_login")
 def claim_on_login(sender, request, user, **kwargs) -> None:
     """On sign-in (allauth signs a new account in after sign-up, or after its phone
     number is verified) the session's guest papers go to the account: one service
-    call, no logic here. What a child needing consent could not claim stays in the
-    session."""
+    call, no logic here. What could not be claimed (a child needing consent, a daily
+    quiz the account already has for that day) stays in the session."""
     session = getattr(request, "session", None)
     if session is None:
         return

@@ -4,7 +4,7 @@ Each person counts once, with their latest finished self-test; the figures are b
 district and population group (copied onto the test when it started, so later
 profile edits do not rewrite history), and a cell with fewer than MIN_CELL people
 shows its count band only: no mean or share that could single someone out. No user,
-name or school is read.
+name or school is read. Guests' tests (no account) are left out.
 """
 
 from __future__ import annotations
@@ -37,7 +37,11 @@ def literacy_monitoring(
     *, since: datetime | None = None, until: datetime | None = None
 ) -> list[Cell]:
     """One cell per district and population group (district code order)."""
-    tests = AdaptiveTest.objects.filter(finished_at__isnull=False, score__isnull=False)
+    # A guest's test (no user) counts only once an account has claimed it
+    # (quizzes.papers.guest_papers_claim gives it the account's district and group).
+    tests = AdaptiveTest.objects.filter(
+        finished_at__isnull=False, score__isnull=False, paper__user__isnull=False
+    )
     if since is not None:
         tests = tests.filter(finished_at__gte=since)
     if until is not None:

@@ -27,7 +27,12 @@ from accounts.decorators import play_or_guest
 
 from . import papers
 from .blueprint import BlueprintError
-from .guest import guest_paper_ids, guest_paper_remember
+from .guest import (
+    GuestLimitReachedError,
+    guest_paper_ids,
+    guest_paper_remember,
+    guest_start_guard,
+)
 from .models import Blueprint, Paper, QuestionType
 from .selectors import (
     blueprints_open_to_guests,
@@ -47,6 +52,18 @@ MAX_TEXT_ANSWER = 500
 
 def _english() -> bool:
     return (translation.get_language() or "").startswith("en")
+
+
+def guest_limit_refused(request: HttpRequest, to: str) -> HttpResponse:
+    """A guest over the hourly start limit (quizzes.guest): say so, start nothing."""
+    messages.error(
+        request,
+        _(
+            "Many quizzes have been started as a guest from this device or network in the "
+            "last hour. Please try again later, or sign in to play on."
+        ),
+    )
+    return redirect(to)
 
 
 def _own_paper(request: HttpRequest, paper_id: int, modes: tuple[str, ...] = ()) -> Paper:
@@ -256,11 +273,15 @@ def paper_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
             paper = papers.paper_start(blueprint=blueprint, user=request.user)
         else:
             paper = papers.guest_paper_start(
-                blueprint=blueprint, session_paper_ids=guest_paper_ids(request.session)
+                blueprint=blueprint,
+                session_paper_ids=guest_paper_ids(request.session),
+                guard=guest_start_guard(request),
             )
             guest_paper_remember(request.session, paper.pk)
     except PermissionDenied:
         raise Http404 from None
+    except GuestLimitReachedError:
+        return guest_limit_refused(request, "papers:list")
     except BlueprintError as error:
         # The organizer's message names blueprint cells: log it, tell the player plainly.
         logger.warning("blueprint %s cannot be drawn: %s", blueprint.pk, error)

@@ -26,6 +26,12 @@ THEMED_QUESTIONS questions of the topic drawn at random without repeats, from a
 themed blueprint made on demand per bank and topic (one cell: the topic); it is
 answered and marked like any paper (quizzes.papers.paper_submit), then shows the
 results with explanations.
+
+Guests (quizzes.guest) play the daily quiz and the timed challenge of blueprints open
+to players and meant for everyone (no audience): guest_daily_start and
+guest_challenge_start make papers without a user, which only the guest's session may
+open; a guest's daily paper copies the day's set like everyone's. Themed practice is
+for accounts.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import random
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -89,20 +96,21 @@ def practice_day(now: datetime | None = None) -> date:
     return timezone.localtime(now or timezone.now(), timezone.get_default_timezone()).date()
 
 
-def audience_of(user: User) -> str:
+def audience_of(user: User | None) -> str:
+    """The player's population group; "" for a guest (user None)."""
     profile = getattr(user, "profile", None)
     return getattr(profile, "population_group", "") or ""
 
 
-def practice_blueprints(*, mode: str, user: User) -> QuerySet[Blueprint]:
+def practice_blueprints(*, mode: str, user: User | None) -> QuerySet[Blueprint]:
     """Blueprints of a practice mode open to this player: the general ones and those
-    for the player's population group."""
+    for the player's population group (a guest, user None: the general ones)."""
     return Blueprint.objects.filter(
         Q(audience="") | Q(audience=audience_of(user)), mode=mode, open_to_players=True
     ).order_by("name", "id")
 
 
-def _check_open(blueprint: Blueprint, mode: str, user: User) -> None:
+def _check_open(blueprint: Blueprint, mode: str, user: User | None) -> None:
     if (
         blueprint.mode != mode
         or not blueprint.open_to_players
@@ -211,31 +219,63 @@ def daily_start(*, blueprint: Blueprint, user: User, day: date | None = None) ->
     if existing is not None:
         return existing
     day_set = daily_set_get(blueprint=blueprint, day=day)
-    shuffle = random.Random(f"{day_set.seed}:{user.pk}")
     try:
-        with transaction.atomic():
-            paper = Paper.objects.create(
-                blueprint=blueprint,
-                user=user,
-                day=day,
-                seed=day_set.seed,
-                draw_number=day_set.draw_number,
-                total_points=sum(entry["points"] for entry in day_set.items),
-            )
-            PaperItem.objects.bulk_create(
-                PaperItem(
-                    paper=paper,
-                    position=position,
-                    question_id=entry["question"],
-                    version_id=entry["version"],
-                    option_order=shuffle.sample(entry["options"], len(entry["options"])),
-                    points=entry["points"],
-                    cell=entry["cell"],
-                )
-                for position, entry in enumerate(day_set.items, start=1)
-            )
+        return _daily_paper_create(day_set, user, random.Random(f"{day_set.seed}:{user.pk}"))
     except IntegrityError:  # a second tab started it at the same moment
         return Paper.objects.get(blueprint=blueprint, user=user, day=day)
+
+
+def guest_daily_start(
+    *,
+    blueprint: Blueprint,
+    session_paper_ids: list[int],
+    day: date | None = None,
+    guard: Callable[[], None] | None = None,
+) -> Paper:
+    """daily_start for a guest (quizzes.guest): the day's questions, the same as
+    everyone's, on a paper without a user. The guest's paper of this quiz and day
+    among `session_paper_ids` is returned if there is one; otherwise `guard` is
+    called (it may raise to refuse the start; nothing is written then) and a paper is
+    made. Only quizzes meant for everyone (no audience) are open to guests."""
+    _check_open(blueprint, Blueprint.Mode.DAILY, None)
+    day = day or practice_day()
+    existing = (
+        Paper.objects.filter(
+            pk__in=session_paper_ids, blueprint=blueprint, user__isnull=True, day=day
+        )
+        .order_by("-id")
+        .first()
+    )
+    if existing is not None:
+        return existing
+    if guard is not None:
+        guard()
+    day_set = daily_set_get(blueprint=blueprint, day=day)
+    return _daily_paper_create(day_set, None, random.Random(secrets.randbits(64)))
+
+
+def _daily_paper_create(day_set: DailySet, user: User | None, shuffle: random.Random) -> Paper:
+    with transaction.atomic():
+        paper = Paper.objects.create(
+            blueprint_id=day_set.blueprint_id,
+            user=user,
+            day=day_set.day,
+            seed=day_set.seed,
+            draw_number=day_set.draw_number,
+            total_points=sum(entry["points"] for entry in day_set.items),
+        )
+        PaperItem.objects.bulk_create(
+            PaperItem(
+                paper=paper,
+                position=position,
+                question_id=entry["question"],
+                version_id=entry["version"],
+                option_order=shuffle.sample(entry["options"], len(entry["options"])),
+                points=entry["points"],
+                cell=entry["cell"],
+            )
+            for position, entry in enumerate(day_set.items, start=1)
+        )
     return paper
 
 
@@ -261,13 +301,17 @@ def challenge_blueprint_create(
     )
 
 
+def _challenge_pool_of(blueprint: Blueprint):
+    return QuestionVersion.objects.filter(
+        question__bank_id=blueprint.bank_id,
+        status=VersionStatus.PUBLISHED,
+        type__in=CHALLENGE_TYPES,
+    )
+
+
 def _challenge_pool(paper: Paper):
     return (
-        QuestionVersion.objects.filter(
-            question__bank_id=paper.blueprint.bank_id,
-            status=VersionStatus.PUBLISHED,
-            type__in=CHALLENGE_TYPES,
-        )
+        _challenge_pool_of(paper.blueprint)
         .exclude(question_id__in=paper.items.values("question_id"))
         .order_by("question_id")
     )
@@ -302,17 +346,48 @@ def challenge_start(*, blueprint: Blueprint, user: User, now: datetime | None = 
     """Start a timed challenge, or go back to the player's attempt still running. An
     attempt whose time ran out is closed first; the clock starts now."""
     _check_open(blueprint, Blueprint.Mode.CHALLENGE, user)
+    running = Challenge.objects.filter(paper__blueprint=blueprint, paper__user=user)
+    return _challenge_resume_or_start(blueprint, user, running, now, None)
+
+
+def guest_challenge_start(
+    *,
+    blueprint: Blueprint,
+    session_paper_ids: list[int],
+    now: datetime | None = None,
+    guard: Callable[[], None] | None = None,
+) -> Paper:
+    """challenge_start for a guest (quizzes.guest): the attempt still running among
+    `session_paper_ids`, or a new one without a user; `guard` is called before a new
+    attempt is written and may raise to refuse it. Only challenges meant for everyone
+    (no audience) are open to guests."""
+    _check_open(blueprint, Blueprint.Mode.CHALLENGE, None)
+    running = Challenge.objects.filter(
+        paper__blueprint=blueprint, paper__user__isnull=True, paper_id__in=session_paper_ids
+    )
+    return _challenge_resume_or_start(blueprint, None, running, now, guard)
+
+
+def _challenge_resume_or_start(
+    blueprint: Blueprint,
+    user: User | None,
+    attempts: QuerySet[Challenge],
+    now: datetime | None,
+    guard: Callable[[], None] | None,
+) -> Paper:
     now = now or timezone.now()
     running = (
-        Challenge.objects.filter(
-            paper__blueprint=blueprint, paper__user=user, finished_at__isnull=True
-        )
+        attempts.filter(finished_at__isnull=True)
         .select_related("paper__blueprint")
         .order_by("-started_at")
     )
     for challenge in running:
         if not challenge_expire(challenge=challenge, now=now):
             return challenge.paper
+    if not _challenge_pool_of(blueprint).exists():
+        raise ValidationError(_("This challenge has no questions yet."))
+    if guard is not None:
+        guard()
     with transaction.atomic():
         paper = Paper.objects.create(
             blueprint=blueprint,
@@ -408,10 +483,22 @@ def challenge_answer(
         return Marked(challenge, True, response)
 
 
-def personal_bests(*, user: User) -> dict[int, int]:
-    """The player's most right answers in one attempt, per challenge blueprint."""
+def _attempts_of(user: User | None, session_paper_ids: list[int] | None) -> QuerySet[Challenge]:
+    """The finished challenges of a player, or of a guest (user None: the unclaimed
+    ones among the papers their session keeps)."""
+    finished = Challenge.objects.filter(finished_at__isnull=False)
+    if user is not None:
+        return finished.filter(paper__user=user)
+    return finished.filter(paper__user__isnull=True, paper_id__in=session_paper_ids or [])
+
+
+def personal_bests(
+    *, user: User | None, session_paper_ids: list[int] | None = None
+) -> dict[int, int]:
+    """The player's (or guest's) most right answers in one attempt, per challenge
+    blueprint."""
     rows = (
-        Challenge.objects.filter(paper__user=user, finished_at__isnull=False)
+        _attempts_of(user, session_paper_ids)
         .values("paper__blueprint")
         .annotate(best=Max("correct"))
         .values_list("paper__blueprint", "best")
@@ -419,13 +506,15 @@ def personal_bests(*, user: User) -> dict[int, int]:
     return dict(rows)
 
 
-def personal_best_before(*, challenge: Challenge) -> int | None:
-    """The player's best on this challenge before this attempt (None if it is the first)."""
+def personal_best_before(
+    *, challenge: Challenge, session_paper_ids: list[int] | None = None
+) -> int | None:
+    """The player's best on this challenge before this attempt (None if it is the
+    first); a guest's among the papers their session keeps."""
     return (
-        Challenge.objects.filter(
-            paper__user_id=challenge.paper.user_id,
+        _attempts_of(challenge.paper.user, session_paper_ids)
+        .filter(
             paper__blueprint_id=challenge.paper.blueprint_id,
-            finished_at__isnull=False,
             started_at__lt=challenge.started_at,
         )
         .exclude(pk=challenge.pk)

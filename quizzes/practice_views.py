@@ -24,18 +24,20 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.decorators import play_required
+from accounts.decorators import play_or_guest, play_required
 from frontend.context_processors import elder_mode_active
 
 from . import practice, review
 from .adaptive import current_item
 from .adaptive_views import one_answer_from_post, one_question_page
 from .blueprint import BlueprintError
+from .guest import GuestLimitReachedError, guest_paper_ids, guest_paper_remember, guest_start_guard
 from .models import AdaptiveTest, Bank, Blueprint, Challenge, Paper, PaperItem
 from .paper_views import (
     PaperPages,
     _english,
     _own_paper,
+    guest_limit_refused,
     paper_answers_submit,
     paper_page,
 )
@@ -62,14 +64,26 @@ THEMED_PAGES = PaperPages(
 
 @never_cache
 @require_GET
-@play_required
+@play_or_guest
 def practice_home(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    """What the player can play. A guest (quizzes.guest) sees the modes open to guests
+    and their session's own papers; the account-only parts (progress, mistake review,
+    themes, PK) give way to a sign-up link."""
+    guest = not request.user.is_authenticated
+    user = None if guest else request.user
+    ids = guest_paper_ids(request.session) if guest else None
+    mine = (
+        Paper.objects.filter(pk__in=ids, user__isnull=True)
+        if guest
+        else Paper.objects.filter(user=user)
+    )
     day = practice.practice_day()
     dailies = list(practice.practice_blueprints(mode=Blueprint.Mode.DAILY, user=user))
     today = {
         paper.blueprint_id: paper
-        for paper in Paper.objects.filter(user=user, day=day, blueprint__in=dailies).annotate(
+        for paper in mine.filter(day=day, blueprint__in=dailies)
+        .order_by("id")
+        .annotate(
             score=Case(
                 When(submitted_at__isnull=True, then=Value(None)),
                 default=Sum("responses__score", default=0),
@@ -77,27 +91,29 @@ def practice_home(request: HttpRequest) -> HttpResponse:
             )
         )
     }
-    bests = practice.personal_bests(user=user)
+    bests = practice.personal_bests(user=user, session_paper_ids=ids)
     challenges = practice.practice_blueprints(mode=Blueprint.Mode.CHALLENGE, user=user)
     finished = (
-        AdaptiveTest.objects.filter(paper__user=user, finished_at__isnull=False)
+        AdaptiveTest.objects.filter(paper__in=mine, finished_at__isnull=False)
         .select_related("paper__blueprint")
         .order_by("-finished_at")[:20]
     )
+    tests = Blueprint.objects.filter(mode=Blueprint.Mode.ADAPTIVE, open_to_players=True)
+    if guest:
+        tests = tests.filter(audience="")
     return render(
         request,
         "quizzes/practice_home.html",
         {
-            "tests": Blueprint.objects.filter(
-                mode=Blueprint.Mode.ADAPTIVE, open_to_players=True
-            ).order_by("name", "id"),
+            "guest": guest,
+            "tests": tests.order_by("name", "id"),
             "finished": finished,
             "day": day,
             "dailies": [{"blueprint": b, "paper": today.get(b.pk)} for b in dailies],
             "challenges": [{"blueprint": b, "best": bests.get(b.pk)} for b in challenges],
             "success_at": practice.SUCCESS_AT,
-            "review_due": review.due_count(user=user),
-            "themes": len(practice.themes(user=user)),
+            "review_due": 0 if guest else review.due_count(user=user),
+            "themes": 0 if guest else len(practice.themes(user=user)),
         },
     )
 
@@ -107,14 +123,24 @@ def practice_home(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_POST
-@play_required
+@play_or_guest
 def daily_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     blueprint = get_object_or_404(Blueprint, pk=blueprint_id, mode=Blueprint.Mode.DAILY)
     try:
-        paper = practice.daily_start(blueprint=blueprint, user=request.user)
+        if request.user.is_authenticated:
+            paper = practice.daily_start(blueprint=blueprint, user=request.user)
+        else:
+            paper = practice.guest_daily_start(
+                blueprint=blueprint,
+                session_paper_ids=guest_paper_ids(request.session),
+                guard=guest_start_guard(request),
+            )
+            guest_paper_remember(request.session, paper.pk)
     except PermissionDenied:
         messages.error(request, _("This quiz is not open to you."))
         return redirect("practice:home")
+    except GuestLimitReachedError:
+        return guest_limit_refused(request, "practice:home")
     except BlueprintError as error:
         logger.warning("daily blueprint %s cannot be drawn: %s", blueprint.pk, error)
         messages.error(request, _("Today's quiz cannot be drawn at the moment. Please try later."))
@@ -122,26 +148,27 @@ def daily_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     return redirect("practice:daily", paper.pk)
 
 
-def whole_paper_views(pages: PaperPages):
+def whole_paper_views(pages: PaperPages, *, guests: bool = False):
     """The page of a whole paper of `pages`' modes (the form, then the results) and its
-    submit view: the player's own papers only."""
+    submit view: the player's own papers only (and a guest's own, with `guests`)."""
+    allowed = play_or_guest if guests else play_required
 
     @never_cache
     @require_GET
-    @play_required
+    @allowed
     def detail(request: HttpRequest, paper_id: int) -> HttpResponse:
         return paper_page(request, _own_paper(request, paper_id, pages.modes), pages)
 
     @never_cache
     @require_POST
-    @play_required
+    @allowed
     def submit(request: HttpRequest, paper_id: int) -> HttpResponse:
         return paper_answers_submit(request, _own_paper(request, paper_id, pages.modes), pages)
 
     return detail, submit
 
 
-daily_detail, daily_submit = whole_paper_views(DAILY_PAGES)
+daily_detail, daily_submit = whole_paper_views(DAILY_PAGES, guests=True)
 
 
 # --- Timed challenge ------------------------------------------------------------------------
@@ -149,7 +176,7 @@ daily_detail, daily_submit = whole_paper_views(DAILY_PAGES)
 
 @never_cache
 @require_POST
-@play_required
+@play_or_guest
 def challenge_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     blueprint = get_object_or_404(Blueprint, pk=blueprint_id, mode=Blueprint.Mode.CHALLENGE)
     if elder_mode_active(request) and request.POST.get("timed") != "1":
@@ -160,10 +187,20 @@ def challenge_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
         )
         return redirect(reverse("practice:home") + f"#challenge-{blueprint.pk}")
     try:
-        paper = practice.challenge_start(blueprint=blueprint, user=request.user)
+        if request.user.is_authenticated:
+            paper = practice.challenge_start(blueprint=blueprint, user=request.user)
+        else:
+            paper = practice.guest_challenge_start(
+                blueprint=blueprint,
+                session_paper_ids=guest_paper_ids(request.session),
+                guard=guest_start_guard(request),
+            )
+            guest_paper_remember(request.session, paper.pk)
     except PermissionDenied:
         messages.error(request, _("This quiz is not open to you."))
         return redirect("practice:home")
+    except GuestLimitReachedError:
+        return guest_limit_refused(request, "practice:home")
     except ValidationError:
         messages.error(request, _("This challenge cannot start at the moment. Please try later."))
         return redirect("practice:home")
@@ -208,7 +245,7 @@ def _own_challenge(request: HttpRequest, paper_id: int) -> tuple[Paper, Challeng
 
 @never_cache
 @require_GET
-@play_required
+@play_or_guest
 def challenge_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
     paper, challenge = _own_challenge(request, paper_id)
     if not practice.challenge_expire(challenge=challenge):
@@ -217,8 +254,11 @@ def challenge_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
             return _question(request, paper, challenge, item)
     paper.refresh_from_db()
     results = paper_results(paper, english=_english())
-    best = practice.personal_bests(user=request.user).get(paper.blueprint_id, 0)
-    before = practice.personal_best_before(challenge=challenge)
+    guest = not request.user.is_authenticated
+    ids = guest_paper_ids(request.session) if guest else None
+    user = None if guest else request.user
+    best = practice.personal_bests(user=user, session_paper_ids=ids).get(paper.blueprint_id, 0)
+    before = practice.personal_best_before(challenge=challenge, session_paper_ids=ids)
     return render(
         request,
         "quizzes/challenge_result.html",
@@ -236,7 +276,7 @@ def challenge_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
 
 @never_cache
 @require_POST
-@play_required
+@play_or_guest
 def challenge_answer(request: HttpRequest, paper_id: int) -> HttpResponse:
     paper, challenge = _own_challenge(request, paper_id)
     back = redirect("practice:challenge", paper.pk)

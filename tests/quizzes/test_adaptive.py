@@ -229,7 +229,9 @@ def test_someone_elses_test_is_not_found(client, self_test):
     assert post_answer(client, paper, right=True).status_code == 404
 
 
-def test_the_pages_need_a_signed_in_player(client, self_test):
-    response = client.get(reverse("practice:home"))
-    assert response.status_code == 302
-    assert "login" in response.url
+def test_the_account_only_pages_need_a_signed_in_player(client, self_test):
+    # Guests may play the self-test (tests/quizzes/test_guest_practice.py), not these.
+    for name in ("practice:progress", "practice:review", "practice:themes"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302
+        assert "login" in response.url
