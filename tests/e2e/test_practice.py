@@ -1,6 +1,6 @@
 """Practice in Chromium at phone size: the literacy self-test played to its report,
-the daily quiz answered to its results, and a timed challenge played until a wrong
-answer, whose countdown runs from the server's deadline.
+the daily quiz answered to its results (by a player, and by a guest), and a timed
+challenge played until a wrong answer, whose countdown runs from the server's deadline.
 
 With E2E_SHOTS_DIR set, each step is saved there as practice-*.png for a person to
 look at (as the home page's test does)."""
@@ -144,6 +144,34 @@ def test_the_daily_quiz_is_answered_to_its_results(live_server, page, bank, shot
     page.goto(live_server.url + "/practice/")
     assert card.locator('[data-daily-status="done"]').is_visible()
     assert "80" in card.inner_text()
+
+
+def test_a_guest_plays_the_daily_quiz_and_is_offered_to_keep_it(live_server, page, bank):
+    daily = opened(
+        practice.daily_blueprint_create(
+            bank=bank,
+            name="每日答题",
+            actor=bank.owners.first(),
+            cells=[{"type": "single", "count": 5, "points": 20}],
+        )
+    )
+    page.goto(live_server.url + "/practice/")
+    card = page.locator(f"#daily-card-{daily.pk}")
+    card.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/practice/daily/paper/\d+/$"))
+    paper = Paper.objects.get(user=None, blueprint=daily)
+    items = list(paper.items.select_related("version").order_by("position"))
+    for item in items:
+        choose(page, item, right=True)
+    page.locator(".paper-form button[type=submit]").click()
+    page.locator(".result-item").first.wait_for()
+    assert page.locator(".result-item").count() == 5
+    assert "100" in page.locator("#score-title + p").inner_text()
+    # Signing up keeps it: the page says so and links to the sign-up page.
+    assert page.locator('a[href^="/accounts/signup/"]').first.is_visible()
+    assert fits_the_phone(page)
+    paper.refresh_from_db()
+    assert paper.submitted_at is not None and paper.user_id is None
 
 
 def test_a_challenge_is_played_until_a_wrong_answer(live_server, page, bank, shots_dir):
