@@ -18,7 +18,7 @@ MML cannot know: it assumes N(0, 1)); and the marginal log-likelihood at our est
 at girth's and at the generating parameters. Prints one JSON line.
 
     .venv/bin/python bench/calibration.py [--persons 10000] [--items 100] [--seed 1]
-        [--sparsity 0.0] [--threads N] [--no-girth]
+        [--sparsity 0.0] [--threads N] [--no-girth] [--a-sd 0.5]
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def simulate(persons: int, items: int, seed: int, sparsity: float):
+def simulate(persons: int, items: int, seed: int, sparsity: float, a_sd: float = 0.5):
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    # a ~ N(1.2, 0.25) gives the variance: SD 0.5.
-    a = np.clip(rng.normal(1.2, 0.5, items), 0.3, None)
+    # a ~ N(1.2, 0.25) read as the variance: SD 0.5 (--a-sd 0.25 reads it as the SD).
+    a = np.clip(rng.normal(1.2, a_sd, items), 0.3, None)
     b = rng.normal(0.0, 1.0, items)
     theta = rng.normal(0.0, 1.0, persons)
     p = 1.0 / (1.0 + np.exp(-a[None, :] * (theta[:, None] - b[None, :])))
@@ -93,6 +93,12 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=int, help="BLAS threads (default: the library's)")
     parser.add_argument("--no-girth", action="store_true", help="skip the girth baseline")
+    parser.add_argument(
+        "--a-sd",
+        type=float,
+        default=0.5,
+        help="SD of a (0.5: N(1.2, 0.25) as a variance, as the CAT bench; 0.25: as an SD)",
+    )
     args = parser.parse_args()
     if not 0 <= args.sparsity < 1:
         parser.error("--sparsity must be in [0, 1)")
@@ -106,7 +112,7 @@ def main() -> None:
     from quizzes.irt.model import ItemParams
 
     a, b, theta, person, item, correct = simulate(
-        args.persons, args.items, args.seed, args.sparsity
+        args.persons, args.items, args.seed, args.sparsity, args.a_sd
     )
     data = (person, item, correct)
 
@@ -127,6 +133,7 @@ def main() -> None:
         "responses": int(correct.shape[0]),
         "sparsity": args.sparsity,
         "seed": args.seed,
+        "a_sd": args.a_sd,
         "seconds": round(seconds, 3),
         "iterations": result.iterations,
         "converged": result.converged,
