@@ -383,6 +383,22 @@ async def gc_pauses(servers: list[Server], op: str = "gc") -> dict | None:
     return merged
 
 
+async def relay_timings(servers: list[Server]) -> list | None:
+    """Per server, per question frame its relay wrote: [got, write loop ended, writes
+    flushed] in ms after the frame's server_now, and the sockets (realtime/bench.py)."""
+    try:
+        timings = []
+        for server in servers:
+            sock = await Socket.open(f"{server.ws}/ws/bench/stats/")
+            await sock.send({"op": "relay"})
+            _, reply = await asyncio.wait_for(sock.queue.get(), 30)
+            await sock.close()
+            timings.append(reply["relay"])
+    except Exception:  # a diagnosis, not a figure the run depends on
+        return None
+    return timings
+
+
 # --- the run --------------------------------------------------------------------------------
 
 
@@ -520,6 +536,7 @@ async def run(args, servers: list[Server], info: dict, procs: Procs) -> dict:
         ok, _ = await poll(workers, lambda st: sum(s["finished"] for s in st) >= joined, 60)
         cpu2 = procs.cpu()
         gc_round = await gc_pauses(servers)
+        relay_round = await relay_timings(servers)
         await profiler.run("stop", "round")
         collected = await asyncio.gather(*(w.call("collect") for w in workers))
         await asyncio.gather(*(w.call("close") for w in workers))
@@ -644,6 +661,7 @@ async def run(args, servers: list[Server], info: dict, procs: Procs) -> dict:
         gc_objects_base=gc_base and gc_base["objects"],
         gc_join=gc_join,
         gc_round=gc_round,
+        relay_ms=relay_round,
         **{
             f"{prefix}_{key}": value
             for name, prefix in BASELINES.items()

@@ -47,6 +47,7 @@ from django.urls import path
 
 from .events import dumps
 from .play import now_ms
+from .relay import RoundFeed
 
 GROUP = "bench.group"
 FLOOR_GROUP = "bench.floor"
@@ -207,9 +208,50 @@ gc_pauses = _GcPauses()
 gc.callbacks.append(gc_pauses)
 
 
+class _RelayTimings:
+    """For every frame with a "server_now" that this process's relay writes to more than
+    a few sockets (the question frames): when the relay got it, when its write loop
+    ended and when the writes had been handed to the kernel (two loop turns later), in
+    ms after "server_now"; and how many sockets it went to. Wraps RoundFeed.deliver
+    once this module is loaded (bench routes only)."""
+
+    def __init__(self) -> None:
+        self.rows: list[list[float]] = []
+
+    def install(self) -> None:
+        original = RoundFeed.deliver
+        rows = self.rows
+
+        async def deliver(feed: RoundFeed, message: dict) -> int:
+            got = now_ms()
+            sent = await original(feed, message)
+            looped = now_ms()
+            if sent > 10 and '"server_now":' in message["frame"]:
+                stamp = json.loads(message["frame"])["server_now"]
+                loop = asyncio.get_running_loop()
+
+                def flushed() -> None:
+                    rows.append([got - stamp, looped - stamp, now_ms() - stamp, sent])
+
+                loop.call_soon(loop.call_soon, flushed)
+            return sent
+
+        RoundFeed.deliver = deliver
+
+    def take(self) -> list[list[float]]:
+        taken = [[round(v, 1) for v in row] for row in self.rows]
+        self.rows.clear()
+        return taken
+
+
+relay_timings = _RelayTimings()
+relay_timings.install()
+
+
 async def stats_app(scope, receive, send) -> None:
     """{"op": "gc"}: this process's collections since the last ask, by generation, and
-    how many objects the collector tracks. {"op": "freeze"} (a diagnosis): collect, then
+    how many objects the collector tracks. {"op": "relay"}: its relay's timings since
+    the last ask (_RelayTimings). {"op": "freeze"} (a diagnosis): collect, then
     move every object alive into the permanent generation (gc.freeze), so that later
     full collections no longer walk them."""
     message = await receive()
@@ -230,6 +272,8 @@ async def stats_app(scope, receive, send) -> None:
             "objects": len(gc.get_objects()),
             "frozen": gc.get_freeze_count(),
         }
+        if op == "relay":
+            reply = {"pid": os.getpid(), "relay": relay_timings.take()}
         await send({"type": "websocket.send", "text": json.dumps(reply)})
 
 
