@@ -272,7 +272,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "SciArena <noreply@sci
 # client IP (read as allauth reads it, see TRUSTED_PROXY_COUNT) may start at most
 # this many new guest papers per clock hour (quizzes.guest). Signed-in players are
 # not limited; a school behind one address may want it higher.
-GUEST_STARTS_PER_HOUR = 30
+GUEST_STARTS_PER_HOUR = int(os.environ.get("GUEST_STARTS_PER_HOUR", "30"))
 
 # Guardian consent (PIPL art. 31): the notice version a guardian agrees to, and how
 # long an emailed or texted consent link stays valid.

@@ -53,6 +53,7 @@ from .models import (
 )
 from .papers import (
     blueprint_create,
+    blueprint_open_to,
     guest_unfinished_paper,
     item_exposure_add,
     response_submit,
@@ -196,6 +197,15 @@ def level_of(score: float) -> str:
     return AdaptiveTest.Level.LOW if score < 55.0 else AdaptiveTest.Level.BASIC
 
 
+def adaptive_cells(shares: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    """An adaptive test's cells: each dimension's share of the test (the national
+    40/20/20/20 when not given), no points (the report is a score, not a sum)."""
+    return [
+        {"dimension": name, "count": count, "points": 0}
+        for name, count in (shares or NATIONAL_SHARES).items()
+    ]
+
+
 def adaptive_blueprint_create(
     *,
     bank: Bank,
@@ -213,12 +223,8 @@ def adaptive_blueprint_create(
         raise ValidationError(_("Give the fewest and most items, from 1 to 100."))
     if not 0.05 <= se_target <= 1:
         raise ValidationError(_("The target standard error must be from 0.05 to 1."))
-    cells = [
-        {"dimension": name, "count": count, "points": 0}
-        for name, count in (shares or NATIONAL_SHARES).items()
-    ]
     blueprint = blueprint_create(
-        bank=bank, name=name, cells=cells, actor=actor, exposure_cap=exposure_cap
+        bank=bank, name=name, cells=adaptive_cells(shares), actor=actor, exposure_cap=exposure_cap
     )
     Blueprint.objects.filter(pk=blueprint.pk).update(
         mode=Blueprint.Mode.ADAPTIVE, min_items=min_items, max_items=max_items, se_target=se_target
@@ -229,7 +235,7 @@ def adaptive_blueprint_create(
 
 def adaptive_start(*, blueprint: Blueprint, user: User) -> Paper:
     """Start (or go back to) a player's adaptive test; its first item is on the paper."""
-    if blueprint.mode != Blueprint.Mode.ADAPTIVE or not blueprint.open_to_players:
+    if not blueprint_open_to(blueprint=blueprint, mode=Blueprint.Mode.ADAPTIVE, user=user):
         raise PermissionDenied(_("This test is not open to players."))
     unfinished = unfinished_paper(blueprint=blueprint, user=user)
     if unfinished is not None:
@@ -249,11 +255,7 @@ def guest_adaptive_start(
     audience) are open to guests. A guest's test has no population group, district
     or birth year, so it stays out of the district monitoring (quizzes.monitoring)
     unless an account claims it."""
-    if (
-        blueprint.mode != Blueprint.Mode.ADAPTIVE
-        or not blueprint.open_to_players
-        or blueprint.audience
-    ):
+    if not blueprint_open_to(blueprint=blueprint, mode=Blueprint.Mode.ADAPTIVE, user=None):
         raise PermissionDenied(_("This test is not open to players."))
     unfinished = guest_unfinished_paper(blueprint=blueprint, session_paper_ids=session_paper_ids)
     if unfinished is not None:

@@ -19,7 +19,10 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import play_or_guest
 
 from . import adaptive
-from .guest import GuestLimitReachedError, guest_paper_ids, guest_paper_remember, guest_start_guard
+from .guest import (
+    GuestLimitReachedError,
+    paper_start_for,
+)
 from .models import Blueprint, Dimension, Paper, PaperItem
 from .paper_views import _english, _form_items, _own_paper, answers_from_post, guest_limit_refused
 from .selectors import paper_results, player_view
@@ -111,15 +114,13 @@ def test_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
         Blueprint, pk=blueprint_id, mode=Blueprint.Mode.ADAPTIVE, open_to_players=True
     )
     try:
-        if request.user.is_authenticated:
-            paper = adaptive.adaptive_start(blueprint=blueprint, user=request.user)
-        else:
-            paper = adaptive.guest_adaptive_start(
-                blueprint=blueprint,
-                session_paper_ids=guest_paper_ids(request.session),
-                guard=guest_start_guard(request),
-            )
-            guest_paper_remember(request.session, paper.pk)
+        paper = paper_start_for(
+            request,
+            account=lambda user: adaptive.adaptive_start(blueprint=blueprint, user=user),
+            guest=lambda ids, guard: adaptive.guest_adaptive_start(
+                blueprint=blueprint, session_paper_ids=ids, guard=guard
+            ),
+        )
     except GuestLimitReachedError:
         return guest_limit_refused(request, "practice:home")
     except (PermissionDenied, ValidationError):

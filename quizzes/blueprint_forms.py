@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Profile
 
 from . import blueprint as engine
-from .adaptive import NATIONAL_SHARES, shares_of
+from .adaptive import NATIONAL_SHARES, adaptive_cells, shares_of
 from .models import Blueprint, Difficulty, Dimension, QuestionType, Topic
 
 Mode = Blueprint.Mode
@@ -283,11 +283,7 @@ class BlueprintForm(forms.Form):
         """The cells this form itself defines (adaptive shares, a themed topic)."""
         data = self.cleaned_data
         if self.mode == Mode.ADAPTIVE:
-            # As quizzes.adaptive.adaptive_blueprint_create writes them.
-            return [
-                {"dimension": name, "count": count, "points": 0}
-                for name, count in self.shares().items()
-            ]
+            return adaptive_cells(self.shares())
         if self.mode == Mode.THEMED:
             return [{"topic": data["topic"], "count": data["count"], "points": data["points"]}]
         return None

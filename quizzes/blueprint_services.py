@@ -30,19 +30,21 @@ from . import blueprint as engine
 from .adaptive import ADAPTIVE_TYPES, adaptive_blueprint_create
 from .models import Bank, Blueprint, ItemExposure, Paper, QuestionVersion, Topic, VersionStatus
 from .papers import blueprint_cells, blueprint_create
-from .practice import DAILY_QUESTIONS, challenge_blueprint_create, daily_blueprint_create
+from .practice import (
+    challenge_blueprint_create,
+    challenge_cells,
+    daily_blueprint_create,
+    daily_cells_check,
+)
 
 AUDIENCES = set(Profile.PopulationGroup.values)
 Mode = Blueprint.Mode
 
 
 def _check_actor(bank: Bank, actor: User) -> None:
-    if not (
-        actor.is_superuser
-        or bank.owners.filter(pk=actor.pk).exists()
-        or bank.shared_with.filter(pk=actor.pk).exists()
-    ):
-        raise PermissionDenied(_("Only the bank's owners and those it is shared with draw papers."))
+    """Blueprints are the bank owners' (as its questions are): the pages' rule, here."""
+    if not (actor.is_superuser or bank.owners.filter(pk=actor.pk).exists()):
+        raise PermissionDenied(_("Only the bank's owners change its blueprints."))
 
 
 def _check_name(bank: Bank, name: str, exclude: int | None = None) -> str:
@@ -211,7 +213,7 @@ def blueprint_update(
                 )
             )
         if mode == Mode.DAILY:
-            _check_daily(cells)
+            daily_cells_check(cells)
         if mode == Mode.THEMED and (
             len(cells) != 1 or cells[0].get("topic") != _themed_topic(blueprint)
         ):
@@ -262,11 +264,54 @@ def blueprint_update(
     return blueprint
 
 
-def _check_daily(cells: list[dict[str, Any]]) -> None:
-    total = sum(cell.get("count", 0) for cell in cells if isinstance(cell, dict))
-    if total != DAILY_QUESTIONS:
-        message = _("A daily quiz has %(count)s questions: its cells' counts must add up to that.")
-        raise ValidationError(message % {"count": DAILY_QUESTIONS})
+def blueprint_save(
+    *,
+    bank: Bank,
+    actor: User,
+    mode: str,
+    blueprint: Blueprint | None,
+    values: dict[str, Any],
+    cells: list[dict[str, Any]] | None,
+    shares: dict[str, int] | None = None,
+    check_only: bool = False,
+) -> Blueprint | None:
+    """What the organizer page's form does: check that the bank can draw the blueprint
+    (when it is new, or its cells, exposure cap or shortest length change), then add
+    or update it. With `check_only`, only the check (returns None). Raises
+    BlueprintError or ValidationError; nothing is written then."""
+    if mode == Mode.CHALLENGE:
+        cells = challenge_cells()
+    changed = (
+        blueprint is None
+        or cells_differ(blueprint.cells, cells)
+        or values.get("exposure_cap", blueprint.exposure_cap) != blueprint.exposure_cap
+        or values.get("min_items", blueprint.min_items) != blueprint.min_items
+    )
+    if check_only or changed:
+        blueprint_draw_check(
+            bank=bank,
+            mode=mode,
+            cells=cells,
+            exposure_cap=values.get("exposure_cap", 1.0),
+            blueprint=blueprint,
+            min_items=values.get("min_items", 1),
+        )
+    if check_only:
+        return None
+    if blueprint is None:
+        if mode == Mode.ADAPTIVE:
+            extra: dict[str, Any] = {"shares": shares}
+        else:
+            extra = {"cells": cells} if mode != Mode.CHALLENGE else {}
+        return blueprint_add(bank=bank, actor=actor, mode=mode, **values, **extra)
+    if mode == Mode.FIXED and values.get("seconds_per_question") is None:
+        values = {**values, "seconds_per_question": 0}  # cleared
+    return blueprint_update(
+        blueprint=blueprint,
+        actor=actor,
+        cells=None if mode == Mode.CHALLENGE else cells,
+        **values,
+    )
 
 
 def _themed_topic(blueprint: Blueprint) -> str | None:

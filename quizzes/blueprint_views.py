@@ -18,7 +18,6 @@ from . import blueprint_services as services
 from .blueprint import BlueprintError
 from .blueprint_forms import BlueprintForm, cell_formset
 from .models import Blueprint
-from .practice import CHALLENGE_TYPES
 from .views import _bank_for
 
 Mode = Blueprint.Mode
@@ -87,56 +86,29 @@ def _blueprint_page(request, bank, mode: str, blueprint: Blueprint | None):
     locked = blueprint is not None and services.blueprint_has_papers(blueprint)
     checked = False
     if data is not None and form.is_valid() and (cells_form is None or cells_form.is_valid()):
-        cells = cells_form.cells if cells_form is not None else form.cells()
-        if mode == Mode.CHALLENGE:
-            cells = [{"type": list(CHALLENGE_TYPES), "count": 1, "points": 1}]
-        values = form.values()
-        checking = "check" in data
-        changed = (
-            blueprint is None
-            or services.cells_differ(blueprint.cells, cells)
-            or values.get("exposure_cap", blueprint.exposure_cap) != blueprint.exposure_cap
-            or values.get("min_items", blueprint.min_items) != blueprint.min_items
-        )
         try:
-            if checking or changed:
-                services.blueprint_draw_check(
-                    bank=bank,
-                    mode=mode,
-                    cells=cells,
-                    exposure_cap=values.get("exposure_cap", 1.0),
-                    blueprint=blueprint,
-                    min_items=values.get("min_items", 1),
-                )
-            if checking:
-                checked = True
-            elif blueprint is None:
-                if mode == Mode.ADAPTIVE:
-                    extra = {"shares": form.shares()}
-                else:
-                    extra = {"cells": cells} if mode != Mode.CHALLENGE else {}
-                blueprint = services.blueprint_add(
-                    bank=bank, actor=request.user, mode=mode, **values, **extra
-                )
-                messages.success(request, _("Blueprint saved."))
-                return redirect("quizzes:blueprints", bank.pk)
-            else:
-                if mode == Mode.FIXED and values.get("seconds_per_question") is None:
-                    values["seconds_per_question"] = 0  # cleared
-                services.blueprint_update(
-                    blueprint=blueprint,
-                    actor=request.user,
-                    cells=None if mode == Mode.CHALLENGE else cells,
-                    **values,
-                )
-                messages.success(request, _("Blueprint saved."))
-                return redirect("quizzes:blueprints", bank.pk)
+            saved = services.blueprint_save(
+                bank=bank,
+                actor=request.user,
+                mode=mode,
+                blueprint=blueprint,
+                values=form.values(),
+                cells=cells_form.cells if cells_form is not None else form.cells(),
+                shares=form.shares() if mode == Mode.ADAPTIVE else None,
+                check_only="check" in data,
+            )
         except BlueprintError as error:
             form.add_error(None, str(error))
             if cells_form is not None:
                 cells_form.add_cell_errors(error.cells, str(error))
         except ValidationError as error:
             _add_errors(form, error)
+        else:
+            if saved is None:
+                checked = True
+            else:
+                messages.success(request, _("Blueprint saved."))
+                return redirect("quizzes:blueprints", bank.pk)
     return render(
         request,
         "quizzes/blueprint_form.html",

@@ -52,10 +52,12 @@ def calibration_request(*, bank: Bank, actor: User, model: str = "2pl") -> Calib
 
 
 def _answers(bank: Bank):
-    """(paper ids, version ids, correct) of every answer on the bank's papers."""
-    rows = Response.objects.filter(paper__blueprint__bank=bank).values_list(
-        "paper_id", "item__version_id", "is_correct"
-    )
+    """(paper ids, version ids, correct) of every answer on the bank's papers that
+    belong to an account. A guest's answers count once an account claims the paper:
+    anonymous papers are cheap to make, and a script must not move the parameters."""
+    rows = Response.objects.filter(
+        paper__blueprint__bank=bank, paper__user__isnull=False
+    ).values_list("paper_id", "item__version_id", "is_correct")
     papers, versions, correct = [], [], []
     for paper, version, right in rows.iterator(chunk_size=10_000):
         papers.append(paper)

@@ -76,10 +76,9 @@ def guest_start_guard(request) -> Callable[[], None]:
 
     def guard() -> None:
         window = int(time.time() // WINDOW_SECONDS)
-        who = [f"ip:{_client_ip(request)}"]
-        session_key = request.session.session_key
-        if session_key:  # a new session has started nothing yet
-            who.append(f"session:{session_key}")
+        if request.session.session_key is None:
+            request.session.save()  # a key to count by; the paper's id goes in it anyway
+        who = [f"ip:{_client_ip(request)}", f"session:{request.session.session_key}"]
         limit = settings.GUEST_STARTS_PER_HOUR
         over = False
         for name in who:
@@ -89,6 +88,18 @@ def guest_start_guard(request) -> Callable[[], None]:
             raise GuestLimitReachedError
 
     return guard
+
+
+def paper_start_for(request, *, account: Callable, guest: Callable):
+    """Start (or go back to) a paper for whoever sent the request: `account(user)` for
+    a signed-in player; `guest(session_paper_ids, guard)` for a guest, whose session
+    then keeps the paper. The start services' errors (and GuestLimitReachedError)
+    pass through."""
+    if request.user.is_authenticated:
+        return account(request.user)
+    paper = guest(guest_paper_ids(request.session), guest_start_guard(request))
+    guest_paper_remember(request.session, paper.pk)
+    return paper
 
 
 @receiver(user_logged_in, dispatch_uid="quizzes.guest.claim_on_login")

@@ -30,8 +30,7 @@ from .blueprint import BlueprintError
 from .guest import (
     GuestLimitReachedError,
     guest_paper_ids,
-    guest_paper_remember,
-    guest_start_guard,
+    paper_start_for,
 )
 from .models import Blueprint, Paper, QuestionType
 from .selectors import (
@@ -269,15 +268,13 @@ def paper_list(request: HttpRequest) -> HttpResponse:
 def paper_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     blueprint = get_object_or_404(Blueprint, pk=blueprint_id, open_to_players=True)
     try:
-        if request.user.is_authenticated:
-            paper = papers.paper_start(blueprint=blueprint, user=request.user)
-        else:
-            paper = papers.guest_paper_start(
-                blueprint=blueprint,
-                session_paper_ids=guest_paper_ids(request.session),
-                guard=guest_start_guard(request),
-            )
-            guest_paper_remember(request.session, paper.pk)
+        paper = paper_start_for(
+            request,
+            account=lambda user: papers.paper_start(blueprint=blueprint, user=user),
+            guest=lambda ids, guard: papers.guest_paper_start(
+                blueprint=blueprint, session_paper_ids=ids, guard=guard
+            ),
+        )
     except PermissionDenied:
         raise Http404 from None
     except GuestLimitReachedError:

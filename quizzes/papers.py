@@ -15,7 +15,7 @@ from typing import Any
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Max
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -382,7 +382,8 @@ def item_statistics_update(*, bank: Bank, min_responses: int = statistics.MIN_RE
         .values_list("version_id", "n")
     )
     rows = list(
-        Response.objects.filter(paper__blueprint__bank=bank).values_list(
+        # Account papers only, as for calibration (quizzes.calibrations).
+        Response.objects.filter(paper__blueprint__bank=bank, paper__user__isnull=False).values_list(
             "paper_id", "item__version_id", "is_correct", "answer"
         )
     )
@@ -471,6 +472,29 @@ def paper_start(*, blueprint: Blueprint, user: User) -> Paper:
     if not blueprint.open_to_players or blueprint.mode != Blueprint.Mode.FIXED:
         raise PermissionDenied(_("This paper is not open to players."))
     return paper_resume_or_draw(blueprint=blueprint, user=user)
+
+
+def audience_of(user: User | None) -> str:
+    """The player's population group; "" for a guest (user None)."""
+    profile = getattr(user, "profile", None)
+    return getattr(profile, "population_group", "") or ""
+
+
+def practice_blueprints(*, mode: str, user: User | None) -> QuerySet[Blueprint]:
+    """Blueprints of a practice mode open to this player: the general ones and those
+    for the player's population group (a guest, user None: the general ones)."""
+    return Blueprint.objects.filter(
+        Q(audience="") | Q(audience=audience_of(user)), mode=mode, open_to_players=True
+    ).order_by("name", "id")
+
+
+def blueprint_open_to(*, blueprint: Blueprint, mode: str, user: User | None) -> bool:
+    """Whether a player (a guest: None) may start a paper of this mode from it."""
+    return (
+        blueprint.mode == mode
+        and blueprint.open_to_players
+        and blueprint.audience in ("", audience_of(user))
+    )
 
 
 def guest_paper_start(

@@ -47,7 +47,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Sum, Value, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -56,6 +56,7 @@ from accounts.models import Profile, User
 from . import progress
 from .adaptive import ADAPTIVE_TYPES, current_item
 from .models import (
+    AdaptiveTest,
     Bank,
     Blueprint,
     Challenge,
@@ -69,11 +70,14 @@ from .models import (
 )
 from .papers import (
     MAX_SEED,
+    audience_of,
     blueprint_cells,
     blueprint_create,
+    blueprint_open_to,
     item_exposure_add,
     items_draw,
     paper_resume_or_draw,
+    practice_blueprints,
     response_submit,
 )
 
@@ -96,26 +100,8 @@ def practice_day(now: datetime | None = None) -> date:
     return timezone.localtime(now or timezone.now(), timezone.get_default_timezone()).date()
 
 
-def audience_of(user: User | None) -> str:
-    """The player's population group; "" for a guest (user None)."""
-    profile = getattr(user, "profile", None)
-    return getattr(profile, "population_group", "") or ""
-
-
-def practice_blueprints(*, mode: str, user: User | None) -> QuerySet[Blueprint]:
-    """Blueprints of a practice mode open to this player: the general ones and those
-    for the player's population group (a guest, user None: the general ones)."""
-    return Blueprint.objects.filter(
-        Q(audience="") | Q(audience=audience_of(user)), mode=mode, open_to_players=True
-    ).order_by("name", "id")
-
-
 def _check_open(blueprint: Blueprint, mode: str, user: User | None) -> None:
-    if (
-        blueprint.mode != mode
-        or not blueprint.open_to_players
-        or blueprint.audience not in ("", audience_of(user))
-    ):
+    if not blueprint_open_to(blueprint=blueprint, mode=mode, user=user):
         raise PermissionDenied(_("This quiz is not open to you."))
 
 
@@ -143,6 +129,16 @@ def _practice_blueprint_create(
 # --- Daily quiz ---------------------------------------------------------------------------
 
 
+def daily_cells_check(cells: list[dict[str, Any]]) -> None:
+    """A daily quiz's cells must name DAILY_QUESTIONS questions (ValidationError)."""
+    total = sum(cell.get("count", 0) for cell in cells if isinstance(cell, dict))
+    if total != DAILY_QUESTIONS:
+        raise ValidationError(
+            _("A daily quiz has %(count)s questions: its cells' counts must add up to that.")
+            % {"count": DAILY_QUESTIONS}
+        )
+
+
 def daily_blueprint_create(
     *,
     bank,
@@ -155,12 +151,7 @@ def daily_blueprint_create(
     """A daily quiz over a bank: its cells name the day's DAILY_QUESTIONS questions;
     `audience` a population group, or "" for everyone. With an exposure cap below 1
     a question sits out days until its share of the days drawn is under the cap."""
-    total = sum(cell.get("count", 0) for cell in cells if isinstance(cell, dict))
-    if total != DAILY_QUESTIONS:
-        raise ValidationError(
-            _("A daily quiz has %(count)s questions: its cells' counts must add up to that.")
-            % {"count": DAILY_QUESTIONS}
-        )
+    daily_cells_check(cells)
     return _practice_blueprint_create(
         bank=bank,
         name=name,
@@ -248,6 +239,7 @@ def guest_daily_start(
     )
     if existing is not None:
         return existing
+    blueprint_cells(blueprint)  # BlueprintError before the guard counts a start
     if guard is not None:
         guard()
     day_set = daily_set_get(blueprint=blueprint, day=day)
@@ -282,6 +274,11 @@ def _daily_paper_create(day_set: DailySet, user: User | None, shuffle: random.Ra
 # --- Timed challenge ------------------------------------------------------------------------
 
 
+def challenge_cells() -> list[dict[str, Any]]:
+    """A challenge's one cell: the pool it asks from, one question at a time."""
+    return [{"type": list(CHALLENGE_TYPES), "count": 1, "points": 1}]
+
+
 def challenge_blueprint_create(
     *, bank, name: str, actor: User, time_limit: int = CHALLENGE_SECONDS, audience: str = ""
 ) -> Blueprint:
@@ -289,12 +286,11 @@ def challenge_blueprint_create(
     choice questions: answer until wrong within `time_limit` seconds."""
     if not 10 <= time_limit <= 3600:
         raise ValidationError({"time_limit": [_("Give a time limit from 10 to 3600 seconds.")]})
-    cells = [{"type": list(CHALLENGE_TYPES), "count": 1, "points": 1}]
     return _practice_blueprint_create(
         bank=bank,
         name=name,
         actor=actor,
-        cells=cells,
+        cells=challenge_cells(),
         mode=Blueprint.Mode.CHALLENGE,
         audience=audience,
         time_limit=time_limit,
@@ -490,6 +486,45 @@ def _attempts_of(user: User | None, session_paper_ids: list[int] | None) -> Quer
     if user is not None:
         return finished.filter(paper__user=user)
     return finished.filter(paper__user__isnull=True, paper_id__in=session_paper_ids or [])
+
+
+def practice_overview(
+    *, user: User | None, session_paper_ids: list[int] | None = None
+) -> dict[str, Any]:
+    """What the practice home shows a player (a guest: user None and the papers their
+    session keeps): today's daily quizzes with the player's paper of each (annotated
+    with its score once submitted), the challenges with the personal best, the
+    self-tests open to them and their latest finished tests."""
+    mine = (
+        Paper.objects.filter(user=user)
+        if user is not None
+        else Paper.objects.filter(pk__in=session_paper_ids or [], user__isnull=True)
+    )
+    day = practice_day()
+    dailies = list(practice_blueprints(mode=Blueprint.Mode.DAILY, user=user))
+    today = {
+        paper.blueprint_id: paper
+        for paper in mine.filter(day=day, blueprint__in=dailies)
+        .order_by("id")
+        .annotate(
+            score=Case(
+                When(submitted_at__isnull=True, then=Value(None)),
+                default=Sum("responses__score", default=0),
+                output_field=IntegerField(),
+            )
+        )
+    }
+    bests = personal_bests(user=user, session_paper_ids=session_paper_ids)
+    challenges = practice_blueprints(mode=Blueprint.Mode.CHALLENGE, user=user)
+    return {
+        "day": day,
+        "dailies": [{"blueprint": b, "paper": today.get(b.pk)} for b in dailies],
+        "challenges": [{"blueprint": b, "best": bests.get(b.pk)} for b in challenges],
+        "tests": practice_blueprints(mode=Blueprint.Mode.ADAPTIVE, user=user),
+        "finished": AdaptiveTest.objects.filter(paper__in=mine, finished_at__isnull=False)
+        .select_related("paper__blueprint")
+        .order_by("-finished_at")[:20],
+    }
 
 
 def personal_bests(

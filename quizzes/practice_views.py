@@ -13,7 +13,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, IntegerField, Sum, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -31,8 +30,12 @@ from . import practice, review
 from .adaptive import current_item
 from .adaptive_views import one_answer_from_post, one_question_page
 from .blueprint import BlueprintError
-from .guest import GuestLimitReachedError, guest_paper_ids, guest_paper_remember, guest_start_guard
-from .models import AdaptiveTest, Bank, Blueprint, Challenge, Paper, PaperItem
+from .guest import (
+    GuestLimitReachedError,
+    guest_paper_ids,
+    paper_start_for,
+)
+from .models import Bank, Blueprint, Challenge, Paper, PaperItem
 from .paper_views import (
     PaperPages,
     _english,
@@ -71,46 +74,15 @@ def practice_home(request: HttpRequest) -> HttpResponse:
     themes, PK) give way to a sign-up link."""
     guest = not request.user.is_authenticated
     user = None if guest else request.user
-    ids = guest_paper_ids(request.session) if guest else None
-    mine = (
-        Paper.objects.filter(pk__in=ids, user__isnull=True)
-        if guest
-        else Paper.objects.filter(user=user)
+    overview = practice.practice_overview(
+        user=user, session_paper_ids=guest_paper_ids(request.session) if guest else None
     )
-    day = practice.practice_day()
-    dailies = list(practice.practice_blueprints(mode=Blueprint.Mode.DAILY, user=user))
-    today = {
-        paper.blueprint_id: paper
-        for paper in mine.filter(day=day, blueprint__in=dailies)
-        .order_by("id")
-        .annotate(
-            score=Case(
-                When(submitted_at__isnull=True, then=Value(None)),
-                default=Sum("responses__score", default=0),
-                output_field=IntegerField(),
-            )
-        )
-    }
-    bests = practice.personal_bests(user=user, session_paper_ids=ids)
-    challenges = practice.practice_blueprints(mode=Blueprint.Mode.CHALLENGE, user=user)
-    finished = (
-        AdaptiveTest.objects.filter(paper__in=mine, finished_at__isnull=False)
-        .select_related("paper__blueprint")
-        .order_by("-finished_at")[:20]
-    )
-    tests = Blueprint.objects.filter(mode=Blueprint.Mode.ADAPTIVE, open_to_players=True)
-    if guest:
-        tests = tests.filter(audience="")
     return render(
         request,
         "quizzes/practice_home.html",
         {
             "guest": guest,
-            "tests": tests.order_by("name", "id"),
-            "finished": finished,
-            "day": day,
-            "dailies": [{"blueprint": b, "paper": today.get(b.pk)} for b in dailies],
-            "challenges": [{"blueprint": b, "best": bests.get(b.pk)} for b in challenges],
+            **overview,
             "success_at": practice.SUCCESS_AT,
             "review_due": 0 if guest else review.due_count(user=user),
             "themes": 0 if guest else len(practice.themes(user=user)),
@@ -127,15 +99,13 @@ def practice_home(request: HttpRequest) -> HttpResponse:
 def daily_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     blueprint = get_object_or_404(Blueprint, pk=blueprint_id, mode=Blueprint.Mode.DAILY)
     try:
-        if request.user.is_authenticated:
-            paper = practice.daily_start(blueprint=blueprint, user=request.user)
-        else:
-            paper = practice.guest_daily_start(
-                blueprint=blueprint,
-                session_paper_ids=guest_paper_ids(request.session),
-                guard=guest_start_guard(request),
-            )
-            guest_paper_remember(request.session, paper.pk)
+        paper = paper_start_for(
+            request,
+            account=lambda user: practice.daily_start(blueprint=blueprint, user=user),
+            guest=lambda ids, guard: practice.guest_daily_start(
+                blueprint=blueprint, session_paper_ids=ids, guard=guard
+            ),
+        )
     except PermissionDenied:
         messages.error(request, _("This quiz is not open to you."))
         return redirect("practice:home")
@@ -187,15 +157,13 @@ def challenge_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
         )
         return redirect(reverse("practice:home") + f"#challenge-{blueprint.pk}")
     try:
-        if request.user.is_authenticated:
-            paper = practice.challenge_start(blueprint=blueprint, user=request.user)
-        else:
-            paper = practice.guest_challenge_start(
-                blueprint=blueprint,
-                session_paper_ids=guest_paper_ids(request.session),
-                guard=guest_start_guard(request),
-            )
-            guest_paper_remember(request.session, paper.pk)
+        paper = paper_start_for(
+            request,
+            account=lambda user: practice.challenge_start(blueprint=blueprint, user=user),
+            guest=lambda ids, guard: practice.guest_challenge_start(
+                blueprint=blueprint, session_paper_ids=ids, guard=guard
+            ),
+        )
     except PermissionDenied:
         messages.error(request, _("This quiz is not open to you."))
         return redirect("practice:home")

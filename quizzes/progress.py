@@ -107,9 +107,11 @@ def activity_finished(
     answered: int,
     topics: list[tuple[str, bool]] = (),
     best: float | None = None,
+    day: date | None = None,
 ) -> bool:
-    """Award XP for one finished activity, count the day for the streak, the topic
-    answers for mastery, and `best` as a personal best of this kind. Once per
+    """Award XP for one finished activity, count its `day` (today unless given: a
+    guest's paper claimed later counts the day it was played) for the streak, the
+    topic answers for mastery, and `best` as a personal best of this kind. Once per
     (user, kind, ref): False if it was awarded before."""
     if user is None or not user.is_authenticated:
         return False
@@ -122,7 +124,7 @@ def activity_finished(
             )
             progress, _ = Progress.objects.select_for_update().get_or_create(user=user)
             progress.xp += amount
-            _streak(progress, today)
+            _streak(progress, min(day or today, today))
             progress.save()
             for topic, right in topics:
                 _mastery(user, topic, right)
@@ -154,6 +156,7 @@ def paper_finished(*, paper, kind: str, best: float | None = None) -> bool:
         answered=len(answers),
         topics=[(topic, right) for _q, topic, right in answers],
         best=best,
+        day=timezone.localdate(paper.submitted_at) if paper.submitted_at else None,
     )
 
 

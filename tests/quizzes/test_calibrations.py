@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from scipy.stats import spearmanr
 
+from accounts.models import User
 from quizzes.calibrations import calibration_request, calibration_run
 from quizzes.models import CalibrationRun, ItemParameters, Paper, PaperItem, Response
 from quizzes.papers import blueprint_create
@@ -40,8 +41,11 @@ def answered_bank(persons: int = 400, *, seed: int = 5, items: int = ITEMS):
     right = rng.random((persons, items)) < 1 / (
         1 + np.exp(-1.3 * (theta[:, None] - TRUE_B[:items]))
     )
+    # Each paper a person's with an account: guests' answers do not calibrate.
+    people = User.objects.bulk_create(User(username=f"cal-{seed}-{n}") for n in range(persons))
     papers = Paper.objects.bulk_create(
-        Paper(blueprint=blueprint, seed=n, draw_number=n + 1) for n in range(persons)
+        Paper(blueprint=blueprint, user=person, seed=n, draw_number=n + 1)
+        for n, person in enumerate(people)
     )
     paper_items = PaperItem.objects.bulk_create(
         PaperItem(

@@ -14,19 +14,40 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Profile, User
-from quizzes import adaptive, practice
+from quizzes import adaptive, calibrations, practice
 from quizzes.guest import SESSION_KEY
-from quizzes.models import AdaptiveTest, Blueprint, Challenge, DailySet, Paper, PaperItem
+from quizzes.models import (
+    AdaptiveTest,
+    Blueprint,
+    Challenge,
+    DailySet,
+    ItemStatistics,
+    Paper,
+    PaperItem,
+    Response,
+)
 from quizzes.monitoring import literacy_monitoring
-from quizzes.papers import blueprint_create, guest_papers_claim, paper_submit
+from quizzes.papers import (
+    blueprint_create,
+    guest_papers_claim,
+    item_statistics_update,
+    paper_submit,
+)
 from quizzes.progress_models import PersonalBest, Progress, XpAward
 from quizzes.review_models import ReviewCard
 from tests.factories import PASSWORD, adult, child, child_signup_form_data, signup_form_data
 from tests.quizzes.factories import BankFactory, fill_bank
-from tests.quizzes.test_adaptive import post_answer
-from tests.quizzes.test_practice import DAILY_CELLS, DIMENSIONS, form_value, opened
+from tests.quizzes.test_adaptive import answer, post_answer
+from tests.quizzes.test_practice import (
+    DAILY_CELLS,
+    DIMENSIONS,
+    answer_for,
+    form_value,
+    opened,
+)
 from tests.support.i18n import zh
 
 pytestmark = pytest.mark.django_db
@@ -390,17 +411,142 @@ def test_a_child_awaiting_consent_claims_nothing(daily, self_test):
     assert guest_papers_claim(session_paper_ids=[day_paper.pk], user=child()) == []
 
 
-def test_guest_self_tests_stay_out_of_the_district_monitoring_until_claimed(self_test):
+def test_a_guests_self_test_counts_in_the_monitoring_only_with_the_claimants_profile(
+    self_test,
+):
+    """The monitoring reads the test's own group and district: a guest's test has none,
+    and claiming gives it the account's (not whatever another test of the account says)."""
+    player = adult(population_group=Profile.PopulationGroup.FARMER)
+    own = adaptive.adaptive_start(blueprint=self_test, user=player)
+    while adaptive.current_item(own) is not None:
+        answer(own, right=True)
+        own.refresh_from_db()
     paper, _report = play_self_test(guest_client(), self_test)
-    assert AdaptiveTest.objects.get(paper=paper).finished_at is not None
-
-    assert literacy_monitoring() == []
-
-    player = adult(population_group=Profile.PopulationGroup.WORKER)
-    assert guest_papers_claim(session_paper_ids=[paper.pk], user=player) == [paper.pk]
+    guest_test = AdaptiveTest.objects.get(paper=paper)
+    assert guest_test.finished_at is not None
+    assert (guest_test.population_group, guest_test.district_id) == ("", None)
     (cell,) = literacy_monitoring()
+    assert cell.group_code == Profile.PopulationGroup.FARMER
+
+    # The player's group changes; the claimed guest test (newer) is described afresh.
+    Profile.objects.filter(user=player).update(population_group=Profile.PopulationGroup.WORKER)
+    player.refresh_from_db()
+    assert guest_papers_claim(session_paper_ids=[paper.pk], user=player) == [paper.pk]
+
+    guest_test.refresh_from_db()
+    assert guest_test.population_group == Profile.PopulationGroup.WORKER
+    assert guest_test.district_id == player.profile.district_id
+    (cell,) = literacy_monitoring()  # the latest test per person: the claimed one
     assert cell.code == player.profile.district.code
     assert cell.group_code == Profile.PopulationGroup.WORKER
+
+
+# --- unclaimed guest papers feed no item statistics and no calibration --------------------
+
+
+def account_daily(daily: Blueprint, user: User, *, right: bool) -> Paper:
+    """An account's daily quiz, every answer right or wrong (today's shared questions)."""
+    paper = practice.daily_start(blueprint=daily, user=user)
+    answers = {
+        item.pk: answer_for(item, right=right) for item in paper.items.select_related("version")
+    }
+    assert paper_submit(paper=paper, answers=answers)
+    return paper
+
+
+def answer_rows(bank) -> list[tuple[int, int, bool]]:
+    papers, versions, correct = calibrations._answers(bank)
+    return sorted(zip(papers.tolist(), versions.tolist(), correct, strict=True))
+
+
+def response_rows(*papers: Paper) -> list[tuple[int, int, bool]]:
+    return sorted(
+        Response.objects.filter(paper__in=papers).values_list(
+            "paper_id", "item__version_id", "is_correct"
+        )
+    )
+
+
+def test_a_guests_answers_feed_the_calibration_only_once_an_account_claims_the_paper(daily):
+    own = account_daily(daily, adult(), right=True)
+    guest = play_daily(guest_client(), daily, right=False)
+    assert guest.responses.count() == practice.DAILY_QUESTIONS
+
+    assert answer_rows(daily.bank) == response_rows(own)  # the guest's answers left out
+
+    claimant = adult()
+    assert guest_papers_claim(session_paper_ids=[guest.pk], user=claimant) == [guest.pk]
+    rows = answer_rows(daily.bank)
+    assert rows == response_rows(own, guest)
+    assert len(rows) == 2 * practice.DAILY_QUESTIONS
+
+
+def test_item_statistics_read_account_papers_only_until_a_guest_paper_is_claimed(daily):
+    own = account_daily(daily, adult(), right=True)
+    guest = play_daily(guest_client(), daily, right=False)
+    versions = set(own.items.values_list("version_id", flat=True))
+    assert versions == set(guest.items.values_list("version_id", flat=True))  # one set a day
+
+    assert item_statistics_update(bank=daily.bank) == practice.DAILY_QUESTIONS
+    for row in ItemStatistics.objects.filter(version_id__in=versions):
+        # Only the account's right answers: a guest's wrong ones would make it 0.5.
+        assert (row.responses, row.facility) == (1, 1.0), row.version_id
+        assert sum(row.distractors.values()) == 1
+
+    assert guest_papers_claim(session_paper_ids=[guest.pk], user=adult()) == [guest.pk]
+    item_statistics_update(bank=daily.bank)
+    for row in ItemStatistics.objects.filter(version_id__in=versions):
+        assert (row.responses, row.facility) == (2, 0.5), row.version_id
+        assert sum(row.distractors.values()) == 2
+
+
+# --- a claimed paper counts the day it was played for the streak -------------------------
+
+
+def played_on(paper: Paper, when) -> None:
+    Paper.objects.filter(pk=paper.pk).update(submitted_at=when)
+
+
+def test_a_guest_paper_played_yesterday_and_claimed_today_counts_yesterday(daily, self_test):
+    paper, _report = play_self_test(guest_client(), self_test)
+    played_on(paper, timezone.now() - timedelta(days=1))
+    player = adult()
+
+    assert guest_papers_claim(session_paper_ids=[paper.pk], user=player) == [paper.pk]
+
+    progress = Progress.objects.get(user=player)
+    assert progress.last_day == timezone.localdate() - timedelta(days=1)
+    assert progress.streak == 1
+    # Playing today as well carries the streak on from yesterday.
+    account_daily(daily, player, right=True)
+    progress.refresh_from_db()
+    assert (progress.last_day, progress.streak) == (timezone.localdate(), 2)
+
+
+def test_a_guest_paper_played_today_counts_today(self_test):
+    paper, _report = play_self_test(guest_client(), self_test)
+    player = adult()
+
+    assert guest_papers_claim(session_paper_ids=[paper.pk], user=player) == [paper.pk]
+
+    progress = Progress.objects.get(user=player)
+    assert (progress.last_day, progress.streak) == (timezone.localdate(), 1)
+
+
+def test_guest_papers_of_two_days_claimed_together_make_a_two_day_streak(
+    self_test, challenge_blueprint
+):
+    client = guest_client()
+    test_paper, _report = play_self_test(client, self_test)
+    played_on(test_paper, timezone.now() - timedelta(days=1))
+    timed = play_challenge(client, challenge_blueprint, rights=1)
+    player = adult()
+
+    claimed = guest_papers_claim(session_paper_ids=[test_paper.pk, timed.pk], user=player)
+
+    assert sorted(claimed) == sorted([test_paper.pk, timed.pk])
+    progress = Progress.objects.get(user=player)
+    assert (progress.last_day, progress.streak) == (timezone.localdate(), 2)
 
 
 # --- the abuse guard ---------------------------------------------------------------------
@@ -460,3 +606,77 @@ def test_the_limit_holds_per_client_ip_across_new_sessions(settings, daily, fixe
     started = start(elsewhere, "papers:start", fixed)
     assert Paper.objects.count() == 3
     assert started.url == reverse("papers:detail", args=[Paper.objects.latest("id").pk])
+
+
+def written() -> tuple[int, ...]:
+    """Every row a guest start writes."""
+    return (
+        Paper.objects.count(),
+        PaperItem.objects.count(),
+        Challenge.objects.count(),
+        AdaptiveTest.objects.count(),
+        DailySet.objects.count(),
+    )
+
+
+REFUSED = "Many quizzes have been started as a guest"
+
+
+def test_a_session_that_changes_its_address_is_still_refused_over_the_limit(
+    settings, daily, self_test, challenge_blueprint, fixed
+):
+    settings.GUEST_STARTS_PER_HOUR = 2
+    client = guest_client(english=True)
+    started = client.post(reverse("practice:daily_start", args=[daily.pk]), REMOTE_ADDR="10.0.0.1")
+    assert started.url == reverse("practice:daily", args=[Paper.objects.latest("id").pk])
+    started = client.post(
+        reverse("practice:test_start", args=[self_test.pk]), REMOTE_ADDR="10.0.0.2"
+    )
+    assert started.url == reverse("practice:test", args=[Paper.objects.latest("id").pk])
+    assert Paper.objects.count() == 2
+    before, kept = written(), client.session[SESSION_KEY]
+
+    # A third start, from a third address: that address is fresh, the session is not.
+    refused = client.post(
+        reverse("practice:challenge_start", args=[challenge_blueprint.pk]),
+        REMOTE_ADDR="10.0.0.3",
+        follow=True,
+    )
+    assert refused.redirect_chain[-1][0] == reverse("practice:home")
+    assert REFUSED in refused.content.decode()
+    again = client.post(reverse("papers:start", args=[fixed.pk]), REMOTE_ADDR="10.0.0.4")
+    assert again.url == reverse("papers:list")
+    assert written() == before
+    assert client.session[SESSION_KEY] == kept
+    # The refusal was the session's: another session from one of those addresses starts.
+    fresh = start(guest_client(ip="10.0.0.4"), "papers:start", fixed)
+    assert fresh.url == reverse("papers:detail", args=[Paper.objects.latest("id").pk])
+    assert Paper.objects.count() == 3
+
+
+def test_two_sessions_from_one_address_share_its_limit(
+    settings, daily, self_test, challenge_blueprint, fixed
+):
+    settings.GUEST_STARTS_PER_HOUR = 2
+    first, second = guest_client(english=True), guest_client(english=True)
+    assert start(first, "practice:daily_start", daily).status_code == 302
+    assert start(second, "practice:test_start", self_test).status_code == 302
+    before = written()
+    kept = (first.session[SESSION_KEY], second.session[SESSION_KEY])
+
+    for client, name, blueprint in (
+        (first, "practice:challenge_start", challenge_blueprint),
+        (second, "practice:challenge_start", challenge_blueprint),
+        (first, "papers:start", fixed),
+        (second, "practice:daily_start", daily),
+    ):
+        refused = client.post(reverse(name, args=[blueprint.pk]), follow=True)
+        assert REFUSED in refused.content.decode(), (client, name)
+
+    assert written() == before
+    assert (first.session[SESSION_KEY], second.session[SESSION_KEY]) == kept
+    # Each session's own unfinished paper is still theirs to go back to.
+    day_paper = Paper.objects.get(blueprint=daily)
+    assert start(first, "practice:daily_start", daily).url == reverse(
+        "practice:daily", args=[day_paper.pk]
+    )

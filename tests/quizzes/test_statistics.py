@@ -21,6 +21,7 @@ from quizzes.papers import (
 )
 from quizzes.selectors import flagged_items
 from quizzes.tasks import item_statistics
+from tests.factories import UserFactory
 from tests.quizzes.factories import BankFactory, fill_bank
 
 FULL = [
@@ -180,7 +181,7 @@ def answered_bank(db):
     last = questions[3].pk
     for n in range(10):
         strong = n % 2 == 0
-        paper = paper_draw(blueprint=blueprint, user=None)
+        paper = paper_draw(blueprint=blueprint, user=UserFactory())  # guests' do not count
         for item in paper.items.select_related("version"):
             (keyed,) = item.version.key["options"]
             wrong = next(o["id"] for o in item.version.options if o["id"] != keyed)

@@ -9,13 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 
 from realtime import play, services
-from realtime.consumers import screen_key
+from realtime.consumers import RoundConsumer, screen_key
 from realtime.models import LiveAnswer, LivePlayer, LiveQuestion, LiveRound
 from realtime.routing import websocket_urlpatterns
 from tests.factories import UserFactory, child
@@ -587,3 +588,43 @@ def test_a_players_snapshot_costs_two_queries_in_the_lobby_and_four_in_a_questio
     play.snapshot(live, role="player", player=bob)  # the standings, once per seq
     # questions, player count, who is kicked (the scores' cache key), Bob's answer
     assert queries() == 4
+
+
+@pytest.mark.asyncio
+async def test_a_round_socket_takes_no_channel_layer_channel_and_still_gets_broadcasts(
+    monkeypatch,
+):
+    """Broadcasts come through the process's relay (one channel per process and round),
+    so a socket has no channel-layer channel of its own: no receive loop per player."""
+    connected: list[RoundConsumer] = []
+    connect = RoundConsumer.connect
+
+    async def recording_connect(self):
+        connected.append(self)
+        await connect(self)
+
+    monkeypatch.setattr(RoundConsumer, "connect", recording_connect)
+    layer = get_channel_layer()
+    in_memory = isinstance(layer, InMemoryChannelLayer)  # Redis in the CI run
+    channels_before = set(layer.channels) if in_memory else set()
+    live = await sync_to_async(make_round)(types=["single"])
+
+    host = await host_socket(live)
+    screen = Socket(live)
+    assert (await screen.open({"type": "screen", "key": screen_key(live)}))["role"] == "screen"
+    players = [(await player_socket(live, f"P{n}"))[0] for n in range(3)]
+
+    assert len(connected) == 5
+    for consumer in connected:
+        assert consumer.channel_layer is None
+        assert not hasattr(consumer, "channel_name")
+    if in_memory:
+        # The relay's one channel for this round, and nothing per socket.
+        assert len(set(layer.channels) - channels_before) == 1
+        assert len(layer.groups[live.group_name]) == 1
+    await command(host, "start")
+    for socket in players:
+        opened = await socket.expect("question_opened")
+        assert opened["question"]["index"] == 0
+    for socket in (*players, screen, host):
+        await socket.close()
