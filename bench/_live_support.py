@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import gc
 import json
 import math
 import random
@@ -205,14 +204,6 @@ def connect(url: str):
     )
 
 
-def settle_heap() -> None:
-    """Once the sockets are open: move what is alive to the collector's permanent
-    generation, so that the load generator's own collections stay short while it
-    measures (the sockets' objects would otherwise be walked again and again)."""
-    gc.collect()
-    gc.freeze()
-
-
 class Generator:
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
@@ -277,7 +268,6 @@ class Generator:
                 self._spawn(self._play(n, ws, spread_s, offset_s))
 
         await asyncio.gather(*(one(n, url) for n, url in players))
-        settle_heap()
         return {
             "joined": len(self.join_ms),
             "failed": self.join_failed[:20],
@@ -295,7 +285,6 @@ class Generator:
                 self._spawn(self._record(ws))
 
         await asyncio.gather(*(one(n, url) for n, url in players))
-        settle_heap()
         return {
             "connected": len(self.sockets),
             "failed": self.join_failed[:20],
