@@ -51,12 +51,12 @@ def guest_paper_remember(session, paper_id: int) -> None:
     session[SESSION_KEY] = ids[-MAX_GUEST_PAPERS:]
 
 
-def _client_ip(request) -> str:
+def _client_ip(request) -> str | None:
     """The client's address as allauth reads it (honours TRUSTED_PROXY_COUNT)."""
     try:
         return get_adapter(request).get_client_ip(request)
     except PermissionDenied:
-        return "unknown"
+        return None  # unreadable (a proxy setting that does not fit): the session counts
 
 
 def _count(key: str) -> int:
@@ -78,7 +78,10 @@ def guest_start_guard(request) -> Callable[[], None]:
         window = int(time.time() // WINDOW_SECONDS)
         if request.session.session_key is None:
             request.session.save()  # a key to count by; the paper's id goes in it anyway
-        who = [f"ip:{_client_ip(request)}", f"session:{request.session.session_key}"]
+        who = [f"session:{request.session.session_key}"]
+        address = _client_ip(request)
+        if address:  # an unreadable address is not one counter shared by everyone
+            who.append(f"ip:{address}")
         limit = settings.GUEST_STARTS_PER_HOUR
         over = False
         for name in who:

@@ -680,3 +680,25 @@ def test_two_sessions_from_one_address_share_its_limit(
     assert start(first, "practice:daily_start", daily).url == reverse(
         "practice:daily", args=[day_paper.pk]
     )
+
+
+def test_an_unreadable_address_counts_per_session_not_for_everyone(
+    settings, monkeypatch, daily, self_test
+):
+    """If the client's address cannot be read (allauth refuses, e.g. a proxy setting
+    that does not fit), the sessions still count, each on its own: one guest using up
+    the limit does not refuse the next."""
+    from allauth.account.adapter import DefaultAccountAdapter
+    from django.core.exceptions import PermissionDenied
+
+    def unreadable(self, request):
+        raise PermissionDenied("no client address")
+
+    monkeypatch.setattr(DefaultAccountAdapter, "get_client_ip", unreadable)
+    settings.GUEST_STARTS_PER_HOUR = 1
+    first, second = guest_client(english=True), guest_client(english=True)
+    assert start(first, "practice:daily_start", daily).status_code == 302
+    refused = first.post(reverse("practice:test_start", args=[self_test.pk]), follow=True)
+    assert REFUSED in refused.content.decode()
+    assert start(second, "practice:test_start", self_test).status_code == 302
+    assert Paper.objects.filter(blueprint=self_test).count() == 1
