@@ -23,7 +23,7 @@ from tests.quizzes.factories import BankFactory, QuestionFactory
 
 pytestmark = pytest.mark.django_db
 
-MARK = "QZJ"
+MARK = "QZJ密题"  # not ASCII: a random token (CSRF, PIN) can never contain it
 
 
 def make_round(*, host=None, types=("single", "fill")) -> LiveRound:
