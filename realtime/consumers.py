@@ -15,6 +15,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError
 
 from . import engine, play, services
 from .batch import batcher
@@ -117,7 +118,14 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
             known = set().union(*self.ROLE_MESSAGES.values())
             return await self.error("forbidden" if kind in known else "unknown_type", kind)
         handler = getattr(self, f"on_{kind}")
-        await handler(message, received_at)
+        try:
+            await handler(message, received_at)
+        except DatabaseError:
+            # The database failed under the message (a lost connection, a deadlock it
+            # broke): its transaction was rolled back, so nothing of it is stored. The
+            # socket stays; the client sends the message again.
+            logger.exception("a %s message failed on the database", kind)
+            await self.error("retry", kind)
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=dumps(frame))

@@ -139,7 +139,7 @@ ERROR_CODES = (
     "bad_question_index",
     "busy",  # the round kept changing under the command: try again
     # answers
-    "retry",  # the answer's batch could not be written: nothing was stored; resend it
+    "retry",  # the database failed on the message (detail: its type): nothing was stored; resend it
 )
 
 # Which roles receive each server frame (a player only ever gets its own `kicked`).
@@ -825,6 +825,7 @@ PK_ERROR_CODES = (
     "consent_required",  # a child account without guardian consent
     "no_questions",  # no published question is open to players yet
     "unknown_player",  # pk_resume with a token of no seat of this user
+    "retry",  # the database failed on the message (detail: its type): nothing was stored; resend it
 )
 SEAT = {"enum": [0, 1], "description": "0: the player who waited first"}
 PK_PLAYERS = {

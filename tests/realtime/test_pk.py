@@ -413,3 +413,32 @@ def test_the_pk_page_is_for_signed_in_players(client):
     page = client.get("/live/pk/")
     assert page.status_code == 200
     assert b'"socketPath": "/ws/pk/"' in page.content and b"data-find" in page.content
+
+
+@pytest.mark.asyncio
+async def test_a_database_failure_under_a_message_is_a_retry_and_the_socket_stays(monkeypatch):
+    """A lost connection or a deadlock the database broke: the message gets `retry`
+    (nothing was stored), the socket stays open, and the resend goes through."""
+    from django.db import OperationalError
+
+    await sync_to_async(make_bank)()
+    user = await sync_to_async(player_user)("重试者")
+    real_find = pk.pk_find
+    calls = []
+
+    def failing_once(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise OperationalError("deadlock detected")
+        return real_find(**kwargs)
+
+    monkeypatch.setattr(pk, "pk_find", failing_once)
+    tab = await Pk(user).open()
+    await tab.send({"type": "pk_find"})
+    refused = await tab.expect("error")
+    assert refused == {"type": "error", "code": "retry", "detail": "pk_find"}
+    assert await sync_to_async(PkEntry.objects.count)() == 0
+    await tab.send({"type": "pk_find"})  # the same socket, the same message again
+    await tab.expect("pk_waiting")
+    assert await sync_to_async(PkEntry.objects.count)() == 1
+    await tab.close()
