@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.decorators import play_or_guest
+from accounts.decorators import play_or_guest, play_required
 
 from . import papers
 from .blueprint import BlueprintError
@@ -287,20 +287,27 @@ def paper_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     return redirect("papers:detail", paper.pk)
 
 
-@never_cache
-@require_GET
-@play_or_guest
-def paper_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
-    paper = _own_paper(request, paper_id, PRACTICE_PAPERS.modes)
-    return paper_page(request, paper, PRACTICE_PAPERS)
+def whole_paper_views(pages: PaperPages, *, guests: bool = False):
+    """The page of a whole paper of `pages`' modes (the form, then the results) and its
+    submit view: the player's own papers only (and a guest's own, with `guests`)."""
+    allowed = play_or_guest if guests else play_required
+
+    @never_cache
+    @require_GET
+    @allowed
+    def detail(request: HttpRequest, paper_id: int) -> HttpResponse:
+        return paper_page(request, _own_paper(request, paper_id, pages.modes), pages)
+
+    @never_cache
+    @require_POST
+    @allowed
+    def submit(request: HttpRequest, paper_id: int) -> HttpResponse:
+        return paper_answers_submit(request, _own_paper(request, paper_id, pages.modes), pages)
+
+    return detail, submit
 
 
-@never_cache
-@require_POST
-@play_or_guest
-def paper_submit(request: HttpRequest, paper_id: int) -> HttpResponse:
-    paper = _own_paper(request, paper_id, PRACTICE_PAPERS.modes)
-    return paper_answers_submit(request, paper, PRACTICE_PAPERS)
+paper_detail, paper_submit = whole_paper_views(PRACTICE_PAPERS, guests=True)
 
 
 @never_cache

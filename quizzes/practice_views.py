@@ -41,8 +41,7 @@ from .paper_views import (
     _english,
     _own_paper,
     guest_limit_refused,
-    paper_answers_submit,
-    paper_page,
+    whole_paper_views,
 )
 from .selectors import paper_results
 
@@ -116,26 +115,6 @@ def daily_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
         messages.error(request, _("Today's quiz cannot be drawn at the moment. Please try later."))
         return redirect("practice:home")
     return redirect("practice:daily", paper.pk)
-
-
-def whole_paper_views(pages: PaperPages, *, guests: bool = False):
-    """The page of a whole paper of `pages`' modes (the form, then the results) and its
-    submit view: the player's own papers only (and a guest's own, with `guests`)."""
-    allowed = play_or_guest if guests else play_required
-
-    @never_cache
-    @require_GET
-    @allowed
-    def detail(request: HttpRequest, paper_id: int) -> HttpResponse:
-        return paper_page(request, _own_paper(request, paper_id, pages.modes), pages)
-
-    @never_cache
-    @require_POST
-    @allowed
-    def submit(request: HttpRequest, paper_id: int) -> HttpResponse:
-        return paper_answers_submit(request, _own_paper(request, paper_id, pages.modes), pages)
-
-    return detail, submit
 
 
 daily_detail, daily_submit = whole_paper_views(DAILY_PAGES, guests=True)

@@ -31,7 +31,7 @@ from django.test import Client
 from realtime.consumers import screen_key
 from realtime.models import LiveAnswer, LiveRound
 from tests.realtime.test_live_round import choice_for, make_round
-from tests.support.daphne import DaphneProcess, daphne_processes
+from tests.support.daphne import DaphneProcess, daphne_pair_pool, print_logs
 
 pytestmark = [
     pytest.mark.postgres,
@@ -64,16 +64,7 @@ def server_pool(django_db_setup):
     """Daphne processes shared by this module's tests (starting them is most of the
     cost); a test that kills one gets it replaced before the next test."""
     env = {"DATABASE_URL": server_database_url(), "REDIS_URL": os.environ["REDIS_URL"]}
-    with contextlib.ExitStack() as stack:
-        pool: list[DaphneProcess] = []
-
-        def pair() -> tuple[DaphneProcess, DaphneProcess]:
-            pool[:] = [server for server in pool if server.alive()]
-            if len(pool) < 2:
-                pool.extend(stack.enter_context(daphne_processes(2 - len(pool), env=env)))
-            pool[0].name, pool[1].name = "A", "B"
-            return pool[0], pool[1]
-
+    with daphne_pair_pool(env) as pair:
         yield pair
 
 
@@ -82,8 +73,7 @@ def servers(server_pool, transactional_db):
     """Two live daphne processes, A and B, on the test database and the test's Redis."""
     started = server_pool()
     yield started
-    for server in started:  # shown by pytest only when the test failed
-        print(f"--- daphne {server.name} (alive={server.alive()}) ---\n{server.log_tail()}")
+    print_logs(started)
 
 
 def host_cookie(live: LiveRound) -> str:

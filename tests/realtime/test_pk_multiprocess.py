@@ -32,7 +32,7 @@ from realtime.models import PkAnswer, PkEntry, PkMatch, PkPlayer
 from tests.factories import ProfileFactory
 from tests.quizzes.factories import BankFactory, QuestionFactory
 from tests.realtime.test_multiprocess import ORIGIN, STEP_S, Peer, run, server_database_url
-from tests.support.daphne import DaphneProcess, daphne_processes
+from tests.support.daphne import DaphneProcess, daphne_pair_pool, print_logs
 
 pytestmark = [
     pytest.mark.postgres,
@@ -58,16 +58,7 @@ def server_pool(django_db_setup):
         "REDIS_URL": os.environ["REDIS_URL"],
         **SERVER_ENV,
     }
-    with contextlib.ExitStack() as stack:
-        pool: list[DaphneProcess] = []
-
-        def pair() -> tuple[DaphneProcess, DaphneProcess]:
-            pool[:] = [server for server in pool if server.alive()]
-            if len(pool) < 2:
-                pool.extend(stack.enter_context(daphne_processes(2 - len(pool), env=env)))
-            pool[0].name, pool[1].name = "A", "B"
-            return pool[0], pool[1]
-
+    with daphne_pair_pool(env) as pair:
         yield pair
 
 
@@ -75,8 +66,7 @@ def server_pool(django_db_setup):
 def servers(server_pool, transactional_db):
     started = server_pool()
     yield started
-    for server in started:  # shown by pytest only when the test failed
-        print(f"--- daphne {server.name} (alive={server.alive()}) ---\n{server.log_tail()}")
+    print_logs(started)
 
 
 def make_bank() -> dict[str, dict]:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -175,3 +175,26 @@ def daphne_processes(
             with contextlib.suppress(Exception):
                 server.stop()
         logs.cleanup()
+
+
+@contextlib.contextmanager
+def daphne_pair_pool(env: dict[str, str]) -> Iterator[Callable[[], tuple[DaphneProcess, ...]]]:
+    """For a module's tests (starting servers is most of their cost): yields `pair()`,
+    which returns two running servers named A and B, replacing any a test killed."""
+    with contextlib.ExitStack() as stack:
+        pool: list[DaphneProcess] = []
+
+        def pair() -> tuple[DaphneProcess, ...]:
+            pool[:] = [server for server in pool if server.alive()]
+            if len(pool) < 2:
+                pool.extend(stack.enter_context(daphne_processes(2 - len(pool), env=env)))
+            pool[0].name, pool[1].name = "A", "B"
+            return pool[0], pool[1]
+
+        yield pair
+
+
+def print_logs(servers) -> None:
+    """Each server's log tail, for pytest to show when the test failed."""
+    for server in servers:
+        print(f"--- daphne {server.name} (alive={server.alive()}) ---\n{server.log_tail()}")
