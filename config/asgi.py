@@ -17,11 +17,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from config.gctune import tune_collector  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 from realtime.security import OriginCheck  # noqa: E402
+from realtime.wire import DaphneWire  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": OriginCheck(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": DaphneWire(OriginCheck(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
     }
 )
 

@@ -212,8 +212,9 @@ class _RelayTimings:
     """For every frame with a "server_now" that this process's relay writes to more than
     a few sockets (the question frames): when the relay got it, when its write loop
     ended and when the writes had been handed to the kernel (two loop turns later), in
-    ms after "server_now"; and how many sockets it went to. Wraps RoundFeed.deliver
-    once this module is loaded (bench routes only)."""
+    ms after "server_now"; how many sockets it went to, and how many of them got it as
+    prepared wire bytes (realtime.wire) rather than through daphne's ASGI send. Wraps
+    RoundFeed.deliver once this module is loaded (bench routes only)."""
 
     def __init__(self) -> None:
         self.rows: list[list[float]] = []
@@ -222,19 +223,19 @@ class _RelayTimings:
         original = RoundFeed.deliver
         rows = self.rows
 
-        async def deliver(feed: RoundFeed, message: dict) -> int:
+        async def deliver(feed: RoundFeed, message: dict) -> tuple[int, int]:
             got = now_ms()
-            sent = await original(feed, message)
+            sent, wired = await original(feed, message)
             looped = now_ms()
             if sent > 10 and '"server_now":' in message["frame"]:
                 stamp = json.loads(message["frame"])["server_now"]
                 loop = asyncio.get_running_loop()
 
                 def flushed() -> None:
-                    rows.append([got - stamp, looped - stamp, now_ms() - stamp, sent])
+                    rows.append([got - stamp, looped - stamp, now_ms() - stamp, sent, wired])
 
                 loop.call_soon(loop.call_soon, flushed)
-            return sent
+            return sent, wired
 
         RoundFeed.deliver = deliver
 

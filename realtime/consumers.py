@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError
 
-from . import engine, play, services
+from . import engine, play, services, wire
 from .batch import batcher
 from .events import dumps
 from .models import LiveAnswer, LivePlayer, LiveRound, LiveTeam
@@ -201,7 +201,12 @@ class RoundConsumer(ProtocolConsumer):
             get_channel_layer(),
             self.live.group_name,
             id(self),
-            Listener(self.send_text, role, player.pk if player else None),
+            Listener(
+                self.send_text,
+                role,
+                player.pk if player else None,
+                self.scope.get("extensions", {}).get(wire.EXTENSION),
+            ),
         )
         self.subscribed = True
         if player is not None:

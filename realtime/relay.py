@@ -12,6 +12,10 @@ A group message is {"type": "relay.frame", "frame": "<json text>", ...} with opt
   "per_player": {player_id: "<json text>"}: spliced into the frame as "you" for that
                 player (their points, rank…), so one message still serves everyone.
 Publishing happens after commit, from services (realtime.events.publish).
+
+A listener with a `wire` (realtime.wire, under daphne) gets broadcasts as WebSocket
+frame bytes built once per message; messages for one player ("to") and listeners
+without one take their `send`.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+from .wire import SocketWriter, text_frame
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +38,7 @@ class Listener:
     send: Send
     role: str
     player_id: int | None = None
+    wire: SocketWriter | None = None
 
 
 def compose(frame: str, listener: Listener, per_player: dict | None) -> str:
@@ -78,23 +85,38 @@ class RoundFeed:
             except Exception:  # one bad message must not stop the round's feed
                 logger.exception("relay delivery failed for %s", self.group)
 
-    async def deliver(self, message: dict) -> int:
+    async def deliver(self, message: dict) -> tuple[int, int]:
+        """Write one group message to this process's sockets for the round; how many
+        sockets got it, and how many of those as prepared wire bytes."""
         frame = message["frame"]
         to = message.get("to")
         roles = message.get("roles")
         per_player = message.get("per_player")
-        sent = 0
+        shared: bytes | None = None  # the frame's wire bytes, built for the first socket
+        sent = wired = 0
         for listener in list(self.listeners.values()):
             if roles is not None and listener.role not in roles:
                 continue
             if to is not None and listener.player_id != to:
                 continue
+            text = compose(frame, listener, per_player)
             try:
-                await listener.send(compose(frame, listener, per_player))
+                if listener.wire is not None and to is None:
+                    if text is not frame:
+                        data = text_frame(text.encode())
+                    elif shared is None:
+                        data = shared = text_frame(frame.encode())
+                    else:
+                        data = shared
+                    if listener.wire.write(data):
+                        sent += 1
+                        wired += 1
+                        continue
+                await listener.send(text)
                 sent += 1
             except Exception:  # a socket that went away is removed by its consumer
                 logger.debug("send to a closing socket failed", exc_info=True)
-        return sent
+        return sent, wired
 
 
 class Relay:

@@ -61,5 +61,10 @@ def test_the_live_round_bench_plays_a_small_round_and_loses_no_answer():
     assert figures["answers_lost"] == 0
     for key in ("broadcast_p99_ms", "group_send_p99_ms", "floor_p99_ms", "ack_p99_ms"):
         assert figures[key] is not None and figures[key] >= 0, key
+    # Under daphne every socket got each question frame as prepared wire bytes
+    # (realtime.wire), not through the ASGI send: [got, looped, flushed, sent, wired].
+    (rows,) = figures["relay_ms"]
+    assert len(rows) == 2, rows
+    assert all(row[3] == row[4] >= 20 for row in rows), rows
     # daphne (autobahn) does not accept the permessage-deflate that browsers offer.
     assert figures["compression"] == "none"

@@ -1,0 +1,137 @@
+"""Broadcast frames written to the socket as wire bytes, built once (DESIGN.md, rule 5).
+
+Through ASGI, every broadcast costs each socket a trip through daphne and autobahn:
+the text encoded, a WebSocket frame built around it, and Twisted's write, which only
+buffers and registers the socket with the event loop, so the `send` happens on a later
+turn, after which the socket is unregistered again. For a frame that a thousand sockets
+get, that is most of a broadcast's time.
+
+A server-to-client text frame is not masked (RFC 6455, 5.1), so without compression its
+bytes are the same for every socket: `text_frame` builds them once, and
+`SocketWriter.write` hands them to the kernel at once when nothing is queued before
+them, as asyncio's own transports do (gorilla/websocket's PreparedMessage is the same
+idea). Whatever cannot take that path (compression negotiated, data queued, a closing
+or TLS socket, another server than daphne) goes through the ordinary ASGI send, so the
+order of frames on a socket never changes.
+
+daphne offers no ASGI extension for this. `DaphneWire` (outermost in config/asgi.py)
+recognises daphne's `send` (`functools.partial(Server.handle_reply, protocol)`) and puts
+a `SocketWriter` for the socket into the scope's extensions as "sciarena.wire";
+elsewhere (WebsocketCommunicator, other servers) the extension is absent.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+import sys
+
+EXTENSION = "sciarena.wire"
+
+
+def text_frame(payload: bytes) -> bytes:
+    """One final, unmasked text frame carrying `payload` (UTF-8)."""
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + payload
+
+
+class SocketWriter:
+    """Writes whole frames to one daphne WebSocket connection (an autobahn protocol on a
+    Twisted TCP transport)."""
+
+    __slots__ = ("protocol", "transport")
+
+    def __init__(self, protocol) -> None:
+        self.protocol = protocol
+        self.transport = protocol.transport
+
+    def write(self, frame: bytes) -> bool:
+        """Write `frame` (from `text_frame`); False, writing nothing, when this socket
+        must take the ordinary path instead."""
+        protocol = self.protocol
+        if (
+            protocol.state != protocol.STATE_OPEN
+            or protocol.send_queue
+            or protocol._perMessageCompress is not None
+        ):
+            return False
+        transport = self.transport
+        if not transport.connected or transport.disconnecting or transport._writeDisconnected:
+            return False
+        if transport._tempDataLen or transport.offset != len(transport.dataBuffer):
+            # Data is waiting for the socket: queue behind it, in order.
+            transport.write(frame)
+            return True
+        sent = transport.writeSomeData(frame)  # one send(); 0 if it would block
+        if isinstance(sent, Exception):
+            # The connection is lost: let Twisted find that out and close it.
+            transport.write(frame)
+        elif sent < len(frame):
+            transport.write(frame[sent:])
+        return True
+
+
+# What SocketWriter reads and calls; a daphne, autobahn or Twisted without them gets the
+# ordinary path rather than an error in the middle of a broadcast.
+_PROTOCOL_NEEDS = ("state", "STATE_OPEN", "send_queue", "_perMessageCompress", "transport")
+_TRANSPORT_NEEDS = (
+    "connected",
+    "disconnecting",
+    "_writeDisconnected",
+    "_tempDataLen",
+    "offset",
+    "dataBuffer",
+    "writeSomeData",
+    "write",
+)
+
+
+def _writer_for(send) -> SocketWriter | None:
+    server_module = sys.modules.get("daphne.server")
+    if server_module is None:  # not under daphne (importing it would install a reactor)
+        return None
+    from autobahn.twisted.websocket import WebSocketServerProtocol
+    from twisted.internet.tcp import Connection
+
+    if not (
+        isinstance(send, functools.partial)
+        and getattr(send.func, "__name__", "") == "handle_reply"
+        and isinstance(getattr(send.func, "__self__", None), server_module.Server)
+        and len(send.args) == 1
+    ):
+        return None
+    protocol = send.args[0]
+    if not isinstance(protocol, WebSocketServerProtocol):
+        return None
+    transport = getattr(protocol, "transport", None)
+    if (
+        not isinstance(transport, Connection)
+        or getattr(transport, "TLS", False)
+        or getattr(protocol, "autoFragmentSize", 0)
+        or not all(hasattr(protocol, name) for name in _PROTOCOL_NEEDS)
+        or not all(hasattr(transport, name) for name in _TRANSPORT_NEEDS)
+    ):
+        return None
+    return SocketWriter(protocol)
+
+
+class DaphneWire:
+    """ASGI middleware: offers "sciarena.wire" to WebSocket applications under daphne."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket":
+            writer = _writer_for(send)
+            if writer is not None:
+                extensions = dict(scope.get("extensions") or {})
+                extensions[EXTENSION] = writer
+                scope = dict(scope, extensions=extensions)
+        return await self.app(scope, receive, send)

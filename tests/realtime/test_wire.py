@@ -1,0 +1,206 @@
+"""Prepared broadcast frames (realtime.wire): the bytes, and the write to a real Twisted
+TCP transport over a socket pair. The reactor is a recorder, so no global Twisted
+reactor is installed in the test process. That daphne offers the writer and that every
+socket of a real round takes it: tests/realtime/test_bench_smoke.py."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+from collections import deque
+from types import SimpleNamespace
+
+import pytest
+from autobahn.twisted.websocket import WebSocketServerFactory
+from channels.layers import InMemoryChannelLayer
+from twisted.internet.tcp import Server
+from websockets.frames import Frame, Opcode
+from websockets.streams import StreamReader
+
+from realtime.relay import Listener, Relay
+from realtime.wire import SocketWriter, text_frame
+
+
+def parse(data: bytes) -> Frame:
+    reader = StreamReader()
+    reader.feed_data(data)
+    reader.feed_eof()
+    parser = Frame.parse(reader.read_exact, mask=False)
+    try:
+        next(parser)
+    except StopIteration as done:
+        frame = done.value
+    else:  # pragma: no cover - the parser wanted more bytes than the frame has
+        raise AssertionError("incomplete frame")
+    assert reader.at_eof() or not reader.buffer, "bytes left over after the frame"
+    return frame
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 70000])
+def test_a_prepared_frame_is_one_final_unmasked_text_frame_at_every_length_form(size):
+    payload = ("题" * (size // 3) + "x" * (size % 3)).encode()
+    assert len(payload) == size
+    frame = parse(text_frame(payload))
+    assert (frame.opcode, frame.fin, frame.data) == (Opcode.TEXT, True, payload)
+
+
+class Reactor:
+    """What a Twisted transport asks of its reactor, recorded."""
+
+    def __init__(self):
+        self.calls = []
+
+    def addReader(self, reader):  # noqa: N802 - Twisted's names
+        self.calls.append("addReader")
+
+    def addWriter(self, writer):  # noqa: N802
+        self.calls.append("addWriter")
+
+    def removeWriter(self, writer):  # noqa: N802
+        self.calls.append("removeWriter")
+
+    def removeReader(self, reader):  # noqa: N802
+        self.calls.append("removeReader")
+
+
+@pytest.fixture
+def socket_pair():
+    server_side, client_side = socket.socketpair()
+    reactor = Reactor()
+    protocol = WebSocketServerFactory().buildProtocol(None)
+    transport = Server(
+        server_side, protocol, ("127.0.0.1", 1), SimpleNamespace(_realPortNumber=0), 1, reactor
+    )
+    # What autobahn has once the opening handshake is done.
+    protocol.transport = transport
+    protocol.state = protocol.STATE_OPEN
+    protocol.send_queue = deque()
+    protocol._perMessageCompress = None
+    client_side.settimeout(5)
+    yield SimpleNamespace(
+        protocol=protocol, transport=transport, reactor=reactor, client=client_side
+    )
+    server_side.close()
+    client_side.close()
+
+
+def receive(client: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        data += client.recv(size - len(data))
+    return data
+
+
+def test_an_idle_socket_gets_the_frame_in_one_send_without_registering_a_writer(socket_pair):
+    frame = text_frame(b'{"type":"question_opened","seq":3}')
+    assert SocketWriter(socket_pair.protocol).write(frame)
+    assert receive(socket_pair.client, len(frame)) == frame
+    assert "addWriter" not in socket_pair.reactor.calls
+
+
+def test_a_frame_waits_behind_data_the_transport_already_holds(socket_pair):
+    transport = socket_pair.transport
+    transport.write(b"earlier")  # buffered until the reactor says the socket is writable
+    frame = text_frame(b'{"seq":4}')
+    assert SocketWriter(socket_pair.protocol).write(frame)
+    transport.doWrite()
+    assert receive(socket_pair.client, 7 + len(frame)) == b"earlier" + frame
+
+
+def test_what_the_kernel_does_not_take_at_once_is_sent_later_in_order(socket_pair):
+    transport = socket_pair.transport
+    transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    big = text_frame(json.dumps({"pad": "x" * 3_000_000}).encode())
+    after = text_frame(b'{"seq":5}')
+    writer = SocketWriter(socket_pair.protocol)
+    assert writer.write(big)
+    assert transport._tempDataLen > 0  # the rest is queued with Twisted
+    assert "addWriter" in socket_pair.reactor.calls
+    assert writer.write(after)
+    received = b""
+    socket_pair.client.setblocking(False)
+    while len(received) < len(big) + len(after):
+        if transport._tempDataLen or transport.offset < len(transport.dataBuffer):
+            transport.doWrite()
+        with contextlib.suppress(BlockingIOError):
+            received += socket_pair.client.recv(1 << 20)
+    assert received == big + after
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda p: setattr(p, "state", p.STATE_CLOSING),
+        lambda p: p.send_queue.append((b"x", False)),  # autobahn is sending something itself
+        lambda p: setattr(p, "_perMessageCompress", object()),  # compression negotiated
+        lambda p: setattr(p.transport, "disconnecting", True),
+    ],
+    ids=["closing", "autobahn-queue", "compressed", "transport-closing"],
+)
+def test_a_socket_that_must_take_the_ordinary_path_gets_nothing_from_the_writer(
+    socket_pair, change
+):
+    change(socket_pair.protocol)
+    assert not SocketWriter(socket_pair.protocol).write(text_frame(b"{}"))
+    assert socket_pair.transport._tempDataLen == 0
+    socket_pair.client.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        socket_pair.client.recv(10)
+
+
+class Wire:
+    def __init__(self, accepts=True):
+        self.accepts = accepts
+        self.frames = []
+
+    def write(self, data):
+        if self.accepts:
+            self.frames.append(data)
+        return self.accepts
+
+
+class Inbox:
+    def __init__(self):
+        self.texts = []
+
+    async def send(self, text):
+        self.texts.append(text)
+
+
+async def settle():
+    for _ in range(5):
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.asyncio
+async def test_the_relay_writes_one_prepared_frame_to_every_wire_and_the_rest_by_send():
+    layer = InMemoryChannelLayer()
+    relay = Relay()
+    wires = [Wire(), Wire(), Wire(accepts=False)]
+    inboxes = [Inbox() for _ in range(4)]
+    for key, (wire, inbox) in enumerate(zip([*wires, None], inboxes, strict=True)):
+        await relay.subscribe(layer, "round.9", key, Listener(inbox.send, "player", key, wire))
+    shared = '{"type":"question_opened","seq":1}'
+    await layer.group_send("round.9", {"type": "relay.frame", "frame": shared})
+    await layer.group_send(
+        "round.9",
+        {"type": "relay.frame", "frame": '{"type":"reveal"}', "per_player": {"1": '{"p":9}'}},
+    )
+    await layer.group_send(
+        "round.9", {"type": "relay.frame", "frame": '{"type":"kicked"}', "to": 0}
+    )
+    await settle()
+    first, second = wires[0].frames, wires[1].frames
+    assert [parse(f).data.decode() for f in first] == [shared, '{"type":"reveal"}']
+    assert [parse(f).data.decode() for f in second] == [shared, '{"type":"reveal","you":{"p":9}}']
+    assert first[0] is second[0]  # built once, written to each
+    # A message for one player goes through its consumer's send (which closes a kicked
+    # player's socket); a wire that declines, and a socket without one, get every frame
+    # by send.
+    assert inboxes[0].texts == ['{"type":"kicked"}']
+    assert inboxes[1].texts == []
+    assert inboxes[2].texts == inboxes[3].texts == [shared, '{"type":"reveal"}']
+    for key in range(4):
+        await relay.unsubscribe("round.9", key)
