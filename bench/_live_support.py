@@ -19,6 +19,11 @@ stdin and stdout:
 
 A broadcast's latency is the client's receive time minus the frame's "server_now",
 both read from the same machine clock (time.time()).
+
+Once its sockets are open, a generator tunes its collector as the servers do
+(config/gctune.py): a thousand client sockets are a few hundred thousand tracked
+objects, and a full collection of them (20–45 ms) landed on the first question's
+frames as they arrived. "collect" reports the full collections since the last one.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import gc
 import json
 import math
 import random
@@ -204,11 +210,42 @@ def connect(url: str):
     )
 
 
+class FullCollections:
+    """The generator's own full (generation-2) collections: how many, the longest."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.longest_ms = 0.0
+        self.started = 0.0
+        gc.callbacks.append(self)
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self.started = time.perf_counter()
+        else:
+            self.count += 1
+            self.longest_ms = max(self.longest_ms, (time.perf_counter() - self.started) * 1000)
+
+    def take(self) -> list:
+        taken = [self.count, round(self.longest_ms, 1)]
+        self.count, self.longest_ms = 0, 0.0
+        return taken
+
+
+def settle_heap() -> None:
+    from config.gctune import tune_collector
+
+    tune_collector()
+
+
 class Generator:
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
         self.sockets: list[Any] = []
         self.tasks: set[asyncio.Task] = set()
+        self.full_collections = FullCollections()
         self.reset()
 
     def reset(self) -> None:
@@ -268,6 +305,8 @@ class Generator:
                 self._spawn(self._play(n, ws, spread_s, offset_s))
 
         await asyncio.gather(*(one(n, url) for n, url in players))
+        settle_heap()
+        self.full_collections.take()
         return {
             "joined": len(self.join_ms),
             "failed": self.join_failed[:20],
@@ -285,6 +324,8 @@ class Generator:
                 self._spawn(self._record(ws))
 
         await asyncio.gather(*(one(n, url) for n, url in players))
+        settle_heap()
+        self.full_collections.take()
         return {
             "connected": len(self.sockets),
             "failed": self.join_failed[:20],
@@ -385,6 +426,7 @@ class Generator:
             "unanswered_ids": list(self.pending),
             "rejected": dict(self.rejected),
             "received_at": self.received_at,
+            "full_collections": self.full_collections.take(),
         }
 
     async def close(self) -> dict:
@@ -442,6 +484,7 @@ async def worker_main(seed: int) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "worker":
+        sys.path.insert(0, str(ROOT))  # config.gctune
         asyncio.run(worker_main(int(sys.argv[2]) if len(sys.argv) > 2 else 0))
     else:
         # Not a benchmark of its own (`make bench` runs every bench/*.py): say so, succeed.

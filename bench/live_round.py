@@ -598,6 +598,7 @@ async def run(args, servers: list[Server], info: dict, procs: Procs) -> dict:
                 "samples": len(latencies),
                 "cpu": cpu_delta(cpu_b0, cpu_b1),
                 "gc": gc_baseline,
+                "gc_generators": [s["full_collections"] for s in samples],
             }
     finally:
         for worker in workers:
@@ -661,6 +662,7 @@ async def run(args, servers: list[Server], info: dict, procs: Procs) -> dict:
         gc_objects_base=gc_base and gc_base["objects"],
         gc_join=gc_join,
         gc_round=gc_round,
+        gc_generators_round=[c["full_collections"] for c in collected],
         relay_ms=relay_round,
         **{
             f"{prefix}_{key}": value
@@ -683,6 +685,7 @@ def baseline_figures(measured: dict) -> dict:
         "p99_by_repeat_ms": measured["by_repeat"],
         "cpu_s": measured["cpu"],
         "gc": measured["gc"],
+        "gc_generators": measured["gc_generators"],
     }
 
 
