@@ -7,6 +7,7 @@ import pytest
 from channels.layers import InMemoryChannelLayer
 
 from realtime.relay import Listener, Relay, compose
+from tests.support.websocket import parse_frame
 
 
 class Inbox:
@@ -90,3 +91,49 @@ async def test_a_failing_socket_does_not_stop_delivery_to_the_others():
     assert good.frames == [{"n": 1}, {"n": 2}]
     await relay.unsubscribe("round.3", 0)
     await relay.unsubscribe("round.3", 1)
+
+
+class Wire:
+    def __init__(self, accepts=True):
+        self.accepts = accepts
+        self.frames = []
+
+    def write(self, data):
+        if self.accepts:
+            self.frames.append(data)
+        return self.accepts
+
+
+@pytest.mark.asyncio
+async def test_the_relay_writes_one_prepared_frame_to_every_wire_and_the_rest_by_send():
+    layer = InMemoryChannelLayer()
+    relay = Relay()
+    wires = [Wire(), Wire(), Wire(accepts=False)]
+    inboxes = [Inbox() for _ in range(4)]
+    for key, (wire, inbox) in enumerate(zip([*wires, None], inboxes, strict=True)):
+        await relay.subscribe(layer, "round.9", key, Listener(inbox.send, "player", key, wire))
+    shared = '{"type":"question_opened","seq":1}'
+    await layer.group_send("round.9", {"type": "relay.frame", "frame": shared})
+    await layer.group_send(
+        "round.9",
+        {"type": "relay.frame", "frame": '{"type":"reveal"}', "per_player": {"1": '{"p":9}'}},
+    )
+    await layer.group_send(
+        "round.9", {"type": "relay.frame", "frame": '{"type":"kicked"}', "to": 0}
+    )
+    await settle()
+    first, second = wires[0].frames, wires[1].frames
+    assert [parse_frame(f).data.decode() for f in first] == [shared, '{"type":"reveal"}']
+    assert [parse_frame(f).data.decode() for f in second] == [
+        shared,
+        '{"type":"reveal","you":{"p":9}}',
+    ]
+    assert first[0] is second[0]  # built once, written to each
+    # A message for one player goes through its consumer's send (which closes a kicked
+    # player's socket); a wire that declines, and a socket without one, get every frame
+    # by send.
+    assert inboxes[0].frames == [{"type": "kicked"}]
+    assert inboxes[1].frames == []
+    assert inboxes[2].frames == inboxes[3].frames == [json.loads(shared), {"type": "reveal"}]
+    for key in range(4):
+        await relay.unsubscribe("round.9", key)

@@ -1,11 +1,11 @@
 """Prepared broadcast frames (realtime.wire): the bytes, and the write to a real Twisted
 TCP transport over a socket pair. The reactor is a recorder, so no global Twisted
 reactor is installed in the test process. That daphne offers the writer and that every
-socket of a real round takes it: tests/realtime/test_bench_smoke.py."""
+socket of a real round takes it: tests/realtime/test_bench_smoke.py; how the relay uses
+it: tests/realtime/test_relay.py."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import socket
@@ -14,35 +14,18 @@ from types import SimpleNamespace
 
 import pytest
 from autobahn.twisted.websocket import WebSocketServerFactory
-from channels.layers import InMemoryChannelLayer
 from twisted.internet.tcp import Server
-from websockets.frames import Frame, Opcode
-from websockets.streams import StreamReader
+from websockets.frames import Opcode
 
-from realtime.relay import Listener, Relay
 from realtime.wire import SocketWriter, text_frame
-
-
-def parse(data: bytes) -> Frame:
-    reader = StreamReader()
-    reader.feed_data(data)
-    reader.feed_eof()
-    parser = Frame.parse(reader.read_exact, mask=False)
-    try:
-        next(parser)
-    except StopIteration as done:
-        frame = done.value
-    else:  # pragma: no cover - the parser wanted more bytes than the frame has
-        raise AssertionError("incomplete frame")
-    assert reader.at_eof() or not reader.buffer, "bytes left over after the frame"
-    return frame
+from tests.support.websocket import parse_frame
 
 
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 70000])
 def test_a_prepared_frame_is_one_final_unmasked_text_frame_at_every_length_form(size):
     payload = ("题" * (size // 3) + "x" * (size % 3)).encode()
     assert len(payload) == size
-    frame = parse(text_frame(payload))
+    frame = parse_frame(text_frame(payload))
     assert (frame.opcode, frame.fin, frame.data) == (Opcode.TEXT, True, payload)
 
 
@@ -148,59 +131,3 @@ def test_a_socket_that_must_take_the_ordinary_path_gets_nothing_from_the_writer(
     socket_pair.client.setblocking(False)
     with pytest.raises(BlockingIOError):
         socket_pair.client.recv(10)
-
-
-class Wire:
-    def __init__(self, accepts=True):
-        self.accepts = accepts
-        self.frames = []
-
-    def write(self, data):
-        if self.accepts:
-            self.frames.append(data)
-        return self.accepts
-
-
-class Inbox:
-    def __init__(self):
-        self.texts = []
-
-    async def send(self, text):
-        self.texts.append(text)
-
-
-async def settle():
-    for _ in range(5):
-        await asyncio.sleep(0.01)
-
-
-@pytest.mark.asyncio
-async def test_the_relay_writes_one_prepared_frame_to_every_wire_and_the_rest_by_send():
-    layer = InMemoryChannelLayer()
-    relay = Relay()
-    wires = [Wire(), Wire(), Wire(accepts=False)]
-    inboxes = [Inbox() for _ in range(4)]
-    for key, (wire, inbox) in enumerate(zip([*wires, None], inboxes, strict=True)):
-        await relay.subscribe(layer, "round.9", key, Listener(inbox.send, "player", key, wire))
-    shared = '{"type":"question_opened","seq":1}'
-    await layer.group_send("round.9", {"type": "relay.frame", "frame": shared})
-    await layer.group_send(
-        "round.9",
-        {"type": "relay.frame", "frame": '{"type":"reveal"}', "per_player": {"1": '{"p":9}'}},
-    )
-    await layer.group_send(
-        "round.9", {"type": "relay.frame", "frame": '{"type":"kicked"}', "to": 0}
-    )
-    await settle()
-    first, second = wires[0].frames, wires[1].frames
-    assert [parse(f).data.decode() for f in first] == [shared, '{"type":"reveal"}']
-    assert [parse(f).data.decode() for f in second] == [shared, '{"type":"reveal","you":{"p":9}}']
-    assert first[0] is second[0]  # built once, written to each
-    # A message for one player goes through its consumer's send (which closes a kicked
-    # player's socket); a wire that declines, and a socket without one, get every frame
-    # by send.
-    assert inboxes[0].texts == ['{"type":"kicked"}']
-    assert inboxes[1].texts == []
-    assert inboxes[2].texts == inboxes[3].texts == [shared, '{"type":"reveal"}']
-    for key in range(4):
-        await relay.unsubscribe("round.9", key)
