@@ -235,9 +235,14 @@ class FullCollections:
 
 
 def settle_heap() -> None:
-    from config.gctune import tune_collector
+    """config/gctune.py's tuning, loaded from its file: the package would bring Celery
+    and Django into the load generator."""
+    import importlib.util
 
-    tune_collector()
+    spec = importlib.util.spec_from_file_location("gctune", ROOT / "config" / "gctune.py")
+    gctune = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gctune)
+    gctune.tune_collector()
 
 
 class Generator:
@@ -484,7 +489,6 @@ async def worker_main(seed: int) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "worker":
-        sys.path.insert(0, str(ROOT))  # config.gctune
         asyncio.run(worker_main(int(sys.argv[2]) if len(sys.argv) > 2 else 0))
     else:
         # Not a benchmark of its own (`make bench` runs every bench/*.py): say so, succeed.

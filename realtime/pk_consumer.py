@@ -62,7 +62,7 @@ class PkConsumer(ProtocolConsumer):
 
     async def _relayed(self, text: str) -> None:
         """A frame of the match: to the socket, and a nudge for the clock task."""
-        await self.base_send({"type": "websocket.send", "text": text})
+        await self.write_text(text)
         self.nudge.set()
 
     # --- the queue --------------------------------------------------------------------

@@ -99,8 +99,8 @@ class RoundFeed:
                 continue
             if to is not None and listener.player_id != to:
                 continue
-            text = compose(frame, listener, per_player)
             try:
+                text = compose(frame, listener, per_player)
                 if listener.wire is not None and to is None:
                     if text is not frame:
                         data = text_frame(text.encode())

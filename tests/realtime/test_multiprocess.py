@@ -29,7 +29,7 @@ from django.db.models import Count
 from django.test import Client
 
 from realtime.consumers import screen_key
-from realtime.models import LiveAnswer, LiveRound
+from realtime.models import LiveAnswer, LivePlayer, LiveRound
 from tests.realtime.test_live_round import choice_for, make_round
 from tests.support.daphne import DaphneProcess, daphne_pair_pool, print_logs
 
@@ -675,3 +675,31 @@ def test_an_answer_acked_on_one_process_counts_in_the_reveal_made_on_the_other(s
     )
     assert (mine.get("correct"), mine["streak"]) == (True, 1), mine
     assert scores[0] == scores[1] == mine["points"], (scores, mine)
+
+
+# --- 6. server frames larger than the client's message cap ------------------------------
+
+
+def test_a_host_snapshot_larger_than_the_client_message_cap_reaches_the_host(servers):
+    """autobahn holds outgoing messages to the cap daphne sets for incoming ones
+    (WS_MAX_MESSAGE_BYTES); the host's snapshot lists every player, so in a big round it
+    is larger, and it still has to arrive."""
+    _, b = servers
+    live = make_round(types=["single"], seconds=30)
+    LivePlayer.objects.bulk_create(
+        LivePlayer(round=live, nickname=f"选手{n:04d}-{'长' * 20}") for n in range(400)
+    )
+    cookie = host_cookie(live)
+
+    async def scenario():
+        async with Hall(live) as hall:
+            host = Host("host", live.pin)
+            hall.peers.append(host)
+            welcome = await host.open(b, {"type": "host"}, cookie=cookie)
+            assert welcome.get("role") == "host", welcome
+            snapshot = await host.expect("snapshot")
+            return snapshot, max(len(raw.encode()) for raw in host.raw)
+
+    snapshot, largest = run(scenario())
+    assert largest > settings.WS_MAX_MESSAGE_BYTES  # the case this test is about
+    assert snapshot["players"] == len(snapshot["player_list"]) == 400

@@ -7,8 +7,10 @@ it: tests/realtime/test_relay.py."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import socket
+import time
 from collections import deque
 from types import SimpleNamespace
 
@@ -17,7 +19,7 @@ from autobahn.twisted.websocket import WebSocketServerFactory
 from twisted.internet.tcp import Server
 from websockets.frames import Opcode
 
-from realtime.wire import SocketWriter, text_frame
+from realtime.wire import SocketWriter, _writer_for, text_frame
 from tests.support.websocket import parse_frame
 
 
@@ -72,7 +74,9 @@ def socket_pair():
 def receive(client: socket.socket, size: int) -> bytes:
     data = b""
     while len(data) < size:
-        data += client.recv(size - len(data))
+        chunk = client.recv(size - len(data))  # the socket's timeout bounds the wait
+        assert chunk, f"the peer closed after {len(data)} of {size} bytes"
+        data += chunk
     return data
 
 
@@ -104,7 +108,9 @@ def test_what_the_kernel_does_not_take_at_once_is_sent_later_in_order(socket_pai
     assert writer.write(after)
     received = b""
     socket_pair.client.setblocking(False)
+    deadline = time.monotonic() + 10
     while len(received) < len(big) + len(after):
+        assert time.monotonic() < deadline, f"{len(received)} bytes after 10 s"
         if transport._tempDataLen or transport.offset < len(transport.dataBuffer):
             transport.doWrite()
         with contextlib.suppress(BlockingIOError):
@@ -131,3 +137,33 @@ def test_a_socket_that_must_take_the_ordinary_path_gets_nothing_from_the_writer(
     socket_pair.client.setblocking(False)
     with pytest.raises(BlockingIOError):
         socket_pair.client.recv(10)
+
+
+def test_a_socket_whose_kernel_buffer_is_full_gets_the_whole_frame_queued(socket_pair):
+    transport = socket_pair.transport
+    transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    with contextlib.suppress(BlockingIOError):
+        while True:  # fill the kernel's buffers; the client reads nothing yet
+            transport.socket.send(b"\0" * 65536)
+    frame = text_frame(b'{"seq":6}')
+    assert SocketWriter(socket_pair.protocol).write(frame)
+    assert transport._tempDataBuffer == [frame]
+
+
+def test_a_frame_for_a_peer_that_has_gone_is_left_for_twisted_to_notice(socket_pair):
+    socket_pair.client.close()
+    writer = SocketWriter(socket_pair.protocol)
+    frame = text_frame(b'{"seq":7}')
+    # Whatever the first send does, nothing raises into the relay's loop, and Twisted's
+    # own write finds the connection lost.
+    for _ in range(3):
+        assert writer.write(frame)
+    assert isinstance(socket_pair.transport.doWrite(), Exception)
+
+
+def test_no_writer_is_offered_outside_daphne():
+    async def send(message):
+        pass
+
+    assert _writer_for(send) is None
+    assert _writer_for(functools.partial(send)) is None
