@@ -1,4 +1,4 @@
-"""Broadcast frames written to the socket as wire bytes, built once (DESIGN.md, rule 5).
+"""Frames written to the socket as wire bytes, a broadcast's built once (DESIGN.md, rule 5).
 
 Through ASGI, every broadcast costs each socket a trip through daphne and autobahn:
 the text encoded, a WebSocket frame built around it, and Twisted's write, which only
@@ -17,7 +17,10 @@ order of frames on a socket never changes.
 daphne offers no ASGI extension for this. `DaphneWire` (outermost in config/asgi.py)
 recognises daphne's `send` (`functools.partial(Server.handle_reply, protocol)`) and puts
 a `SocketWriter` for the socket into the scope's extensions as "sciarena.wire";
-elsewhere (WebsocketCommunicator, other servers) the extension is absent.
+elsewhere (WebsocketCommunicator, other servers) the extension is absent. The game
+consumers write every frame through it (ProtocolConsumer.write_text), which also frees
+server frames from autobahn's outgoing cap: it holds them to the size daphne sets for
+incoming messages (WS_MAX_MESSAGE_BYTES).
 """
 
 from __future__ import annotations
