@@ -42,14 +42,18 @@ Pure numpy/scipy; no Django import (see the package docstring).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 from scipy import optimize, sparse
 from scipy.special import expit, log_expit, logit
 
-from .model import LABEL_PRIORS, ItemParams, probability
+from .model import LABEL_PRIORS, FloatArray, ItemParams, probability
+
+BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 MODELS = ("2pl", "3pl")
 
@@ -72,9 +76,9 @@ DENSE_MAX_CELLS = 20_000_000
 class Responses:
     """Answers as parallel arrays: person j answered item i, right or wrong."""
 
-    persons: np.ndarray  # int64, (n,)
-    items: np.ndarray  # int64, (n,)
-    correct: np.ndarray  # bool, (n,)
+    persons: npt.NDArray[np.int64]  # (n,)
+    items: npt.NDArray[np.int64]  # (n,)
+    correct: BoolArray  # (n,)
     n_persons: int
     n_items: int
 
@@ -82,7 +86,18 @@ class Responses:
         return int(self.persons.shape[0])
 
 
-def _index_array(values, name: str) -> np.ndarray:
+# What ``calibrate`` takes: Responses, a (persons, items, correct) tuple of arrays, or a
+# person × item matrix (dense, or scipy.sparse).
+ResponseData: TypeAlias = (
+    Responses
+    | tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike]
+    | npt.ArrayLike
+    | sparse.sparray
+    | sparse.spmatrix
+)
+
+
+def _index_array(values: npt.ArrayLike, name: str) -> npt.NDArray[np.int64]:
     array = np.asarray(values)
     if array.ndim != 1:
         raise ValueError(f"{name} must be a one-dimensional array, got shape {array.shape}")
@@ -95,7 +110,12 @@ def _index_array(values, name: str) -> np.ndarray:
 
 
 def responses_from_arrays(
-    persons, items, correct, *, n_persons: int | None = None, n_items: int | None = None
+    persons: npt.ArrayLike,
+    items: npt.ArrayLike,
+    correct: npt.ArrayLike,
+    *,
+    n_persons: int | None = None,
+    n_items: int | None = None,
 ) -> Responses:
     """Check and wrap three parallel arrays (person index, item index, right or wrong).
 
@@ -142,7 +162,7 @@ def responses_from_arrays(
     return Responses(persons, items, raw.astype(bool), n_persons, n_items)
 
 
-def responses_from_matrix(matrix) -> Responses:
+def responses_from_matrix(matrix: npt.ArrayLike | sparse.sparray | sparse.spmatrix) -> Responses:
     """Answers from a person × item matrix.
 
     A scipy.sparse matrix: each stored entry is an answer, > 0 right and ≤ 0 wrong (store
@@ -170,7 +190,7 @@ def responses_from_matrix(matrix) -> Responses:
     )
 
 
-def as_responses(data) -> Responses:
+def as_responses(data: ResponseData) -> Responses:
     """Responses, a (persons, items, correct) tuple, or a matrix (see above)."""
     if isinstance(data, Responses):
         return data
@@ -194,12 +214,12 @@ class Priors:
     estimate, and they keep items everybody got right (or wrong) finite.
     """
 
-    log_a_mean: float | np.ndarray = 0.0
-    log_a_sd: float | np.ndarray = 0.5
-    b_mean: float | np.ndarray = 0.0
-    b_sd: float | np.ndarray = 2.0
-    c_alpha: float | np.ndarray = 5.0
-    c_beta: float | np.ndarray = 17.0
+    log_a_mean: float | FloatArray = 0.0
+    log_a_sd: float | FloatArray = 0.5
+    b_mean: float | FloatArray = 0.0
+    b_sd: float | FloatArray = 2.0
+    c_alpha: float | FloatArray = 5.0
+    c_beta: float | FloatArray = 17.0
 
     def broadcast(self, n_items: int) -> Priors:
         values = {
@@ -213,10 +233,13 @@ class Priors:
         return Priors(**values)
 
 
-def priors_from_labels(labels, **overrides) -> Priors:
+def priors_from_labels(labels: Iterable[str], **overrides: float | FloatArray) -> Priors:
     """Priors whose b mean and SD come from each item's difficulty label (LABEL_PRIORS)."""
     pairs = [LABEL_PRIORS.get(label, LABEL_PRIORS["medium"]) for label in labels]
-    fields = {"b_mean": np.array([m for m, _s in pairs]), "b_sd": np.array([s for _m, s in pairs])}
+    fields: dict[str, float | FloatArray] = {
+        "b_mean": np.array([m for m, _s in pairs]),
+        "b_sd": np.array([s for _m, s in pairs]),
+    }
     fields.update(overrides)
     return Priors(**fields)
 
@@ -233,10 +256,10 @@ class Calibration:
     """
 
     params: ItemParams
-    se_a: np.ndarray
-    se_b: np.ndarray
-    se_c: np.ndarray
-    n_answers: np.ndarray
+    se_a: FloatArray
+    se_b: FloatArray
+    se_c: FloatArray
+    n_answers: npt.NDArray[np.intp]
     model: str
     iterations: int
     converged: bool
@@ -246,15 +269,15 @@ class Calibration:
     n_persons: int  # persons with at least one answer
 
     @property
-    def a(self) -> np.ndarray:
+    def a(self) -> FloatArray:
         return self.params.a
 
     @property
-    def b(self) -> np.ndarray:
+    def b(self) -> FloatArray:
         return self.params.b
 
     @property
-    def c(self) -> np.ndarray:
+    def c(self) -> FloatArray:
         return self.params.c
 
 
@@ -301,7 +324,7 @@ class _Design:
             )
             self.stacked, self.stacked_t = stacked, stacked.T.tocsr()
 
-    def loglik_nodes(self, log_p: np.ndarray, log_q: np.ndarray) -> np.ndarray:
+    def loglik_nodes(self, log_p: FloatArray, log_q: FloatArray) -> FloatArray:
         """ℓ_jq = X @ (log P − log Q) + M @ log Q, persons × nodes (float64)."""
         if not self.dense:
             return self.stacked @ np.vstack([log_p, log_q])
@@ -312,7 +335,7 @@ class _Design:
             out += self.answered @ log_q.astype(np.float32)
         return out
 
-    def counts(self, post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def counts(self, post: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Expected right and wrong answers of every item at every node (items × nodes)."""
         if not self.dense:
             both = self.stacked_t @ post
@@ -329,7 +352,9 @@ class _Design:
 # --------------------------------------------------------------------------- maths
 
 
-def _log_pq(nodes, a, b, c):
+def _log_pq(
+    nodes: FloatArray, a: FloatArray, b: FloatArray, c: FloatArray
+) -> tuple[FloatArray, FloatArray]:
     """log P and log Q, items × nodes."""
     z = a[:, None] * (nodes[None, :] - b[:, None])
     if not np.any(c > 0):
@@ -339,14 +364,14 @@ def _log_pq(nodes, a, b, c):
     return np.logaddexp(log_c, log_1c + log_expit(z)), log_1c + log_expit(-z)
 
 
-def _unpack(u, three):
+def _unpack(u: FloatArray, three: bool) -> tuple[FloatArray, FloatArray, FloatArray]:
     a = np.exp(u[:, 0])
     b = u[:, 1]
     c = expit(u[:, 2]) if three else np.zeros_like(b)
     return a, b, c
 
 
-def _clip(u, three):
+def _clip(u: FloatArray, three: bool) -> FloatArray:
     u[:, 0] = np.clip(u[:, 0], np.log(A_MIN), np.log(A_MAX))
     u[:, 1] = np.clip(u[:, 1], B_MIN, B_MAX)
     if three:
@@ -354,7 +379,14 @@ def _clip(u, three):
     return u
 
 
-def _objective(u, nodes, right, wrong, priors, three):
+def _objective(
+    u: FloatArray,
+    nodes: FloatArray,
+    right: FloatArray,
+    wrong: FloatArray,
+    priors: Priors,
+    three: bool,
+) -> FloatArray:
     """Expected complete-data log-posterior of every item."""
     a, b, c = _unpack(u, three)
     log_p, log_q = _log_pq(nodes, a, b, c)
@@ -366,7 +398,14 @@ def _objective(u, nodes, right, wrong, priors, three):
     return value
 
 
-def _score_information(u, nodes, right, wrong, priors, three):
+def _score_information(
+    u: FloatArray,
+    nodes: FloatArray,
+    right: FloatArray,
+    wrong: FloatArray,
+    priors: Priors,
+    three: bool,
+) -> tuple[FloatArray, FloatArray]:
     """Gradient (items × k) and Fisher information (items × k × k) of ``_objective``."""
     a, b, c = _unpack(u, three)
     total = right + wrong
@@ -403,7 +442,18 @@ def _score_information(u, nodes, right, wrong, priors, three):
     return grad, info
 
 
-def _m_step(u, free, nodes, right, wrong, priors, three, *, steps=8, tol=1e-7):
+def _m_step(
+    u: FloatArray,
+    free: BoolArray,
+    nodes: FloatArray,
+    right: FloatArray,
+    wrong: FloatArray,
+    priors: Priors,
+    three: bool,
+    *,
+    steps: int = 8,
+    tol: float = 1e-7,
+) -> FloatArray:
     """Fisher scoring for all free items at once, with step halving."""
     u = u.copy()
     sub = np.flatnonzero(free)
@@ -432,12 +482,19 @@ def _m_step(u, free, nodes, right, wrong, priors, three, *, steps=8, tol=1e-7):
     return u
 
 
-def _population_log_weights(nodes, mean, sd):
+def _population_log_weights(nodes: FloatArray, mean: float, sd: float) -> FloatArray:
     log_w = -0.5 * ((nodes - mean) / sd) ** 2
     return log_w - np.logaddexp.reduce(log_w)
 
 
-def _e_step(design, nodes, log_w, a, b, c):
+def _e_step(
+    design: _Design,
+    nodes: FloatArray,
+    log_w: FloatArray,
+    a: FloatArray,
+    b: FloatArray,
+    c: FloatArray,
+) -> tuple[FloatArray, float]:
     """Posterior over nodes per person (persons × nodes) and the marginal log-likelihood."""
     log_p, log_q = _log_pq(nodes, a, b, c)
     post = design.loglik_nodes(log_p, log_q)
@@ -450,7 +507,7 @@ def _e_step(design, nodes, log_w, a, b, c):
     return post, float(np.log(total).sum() + peak.sum())
 
 
-def _log_prior(u, priors, three):
+def _log_prior(u: FloatArray, priors: Priors, three: bool) -> float:
     value = -0.5 * ((u[:, 0] - priors.log_a_mean) / priors.log_a_sd) ** 2
     value -= 0.5 * ((u[:, 1] - priors.b_mean) / priors.b_sd) ** 2
     if three:
@@ -459,7 +516,9 @@ def _log_prior(u, priors, three):
     return float(value.sum())
 
 
-def _score_crossproducts(design, post, parts, p):
+def _score_crossproducts(
+    design: _Design, post: FloatArray, parts: Sequence[FloatArray], p: FloatArray
+) -> FloatArray:
     """Σ over answers of s sᵀ per item, s an answer's expected score over the posterior.
 
     For answer (j, i) and each f in parts, s = x_ij · E_j[f_i] − E_j[P_i f_i].
@@ -481,20 +540,20 @@ def _score_crossproducts(design, post, parts, p):
                 for n in range(m, k):
                     info[:, m, n] += (scores[m] * scores[n]).sum(axis=0)
     else:
-        scores = np.empty((design.person.shape[0], k))
+        per_answer = np.empty((design.person.shape[0], k))
         x = design.correct.astype(float)
         chunk = max(1, 4_000_000 // post.shape[1])
         for start in range(0, design.person.shape[0], chunk):
-            rows = slice(start, start + chunk)
-            weights = post[design.person[rows]]
-            items = design.item[rows]
+            span = slice(start, start + chunk)
+            weights = post[design.person[span]]
+            items = design.item[span]
             for n, part in enumerate(parts):
                 mean_f = np.einsum("nq,nq->n", weights, part[items])
                 mean_pf = np.einsum("nq,nq->n", weights, (p * part)[items])
-                scores[rows, n] = x[rows] * mean_f - mean_pf
+                per_answer[span, n] = x[span] * mean_f - mean_pf
         for m in range(k):
             for n in range(m, k):
-                product = scores[:, m] * scores[:, n]
+                product = per_answer[:, m] * per_answer[:, n]
                 info[:, m, n] = np.bincount(design.item, weights=product, minlength=design.n_items)
     for m in range(k):
         for n in range(m):
@@ -502,7 +561,15 @@ def _score_crossproducts(design, post, parts, p):
     return info
 
 
-def _standard_errors(design, post, nodes, u, priors, three, free):
+def _standard_errors(
+    design: _Design,
+    post: FloatArray,
+    nodes: FloatArray,
+    u: FloatArray,
+    priors: Priors,
+    three: bool,
+    free: BoolArray,
+) -> FloatArray:
     """Cross-product (XPD) standard errors, one information block per item."""
     a, b, c = _unpack(u, three)
     z = a[:, None] * (nodes[None, :] - b[:, None])
@@ -540,7 +607,17 @@ class _EM:
     the largest move of any a, b, c, mean or SD.
     """
 
-    def __init__(self, design, grid, priors, three, free, u, fixed_c, estimate_population):
+    def __init__(
+        self,
+        design: _Design,
+        grid: FloatArray,
+        priors: Priors,
+        three: bool,
+        free: BoolArray,
+        u: FloatArray,
+        fixed_c: FloatArray,
+        estimate_population: bool,
+    ) -> None:
         self.design, self.grid, self.priors, self.three = design, grid, priors, three
         self.free, self.u, self.fixed_c = free, u, fixed_c
         self.estimate_population = estimate_population
@@ -549,22 +626,22 @@ class _EM:
             **{name: getattr(priors, name)[self.sub] for name in priors.__dataclass_fields__}
         )
 
-    def pack(self, u, mean=0.0, sd=1.0):
+    def pack(self, u: FloatArray, mean: float = 0.0, sd: float = 1.0) -> FloatArray:
         tail = [mean, np.log(sd)] if self.estimate_population else []
         return np.concatenate([u[self.sub].ravel(), tail])
 
-    def unpack(self, x):
+    def unpack(self, x: FloatArray) -> tuple[FloatArray, float, float]:
         u = self.u.copy()
         size = self.sub.size * u.shape[1]
         u[self.sub] = _clip(x[:size].reshape(self.sub.size, u.shape[1]).copy(), self.three)
         mean, sd = (x[size], float(np.exp(x[size + 1]))) if self.estimate_population else (0, 1)
         return u, mean, sd
 
-    def natural(self, u):
+    def natural(self, u: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         a, b, c = _unpack(u, self.three)
         return a, b, (c if self.three else self.fixed_c)
 
-    def step(self, x):
+    def step(self, x: FloatArray) -> tuple[FloatArray, float, float]:
         u, mean, sd = self.unpack(x)
         log_w = _population_log_weights(self.grid, mean, sd)
         post, loglik = _e_step(self.design, self.grid, log_w, *self.natural(u))
@@ -582,7 +659,7 @@ class _EM:
         return self.pack(new_u, new_mean, new_sd), objective, max(moves)
 
 
-def _start(design, priors, three):
+def _start(design: _Design, priors: Priors, three: bool) -> FloatArray:
     """Starting values from proportions correct (a = 1, b from the logit)."""
     share = (design.n_right + 0.5) / (design.n_answers + 1.0)
     columns = []
@@ -600,7 +677,7 @@ def _start(design, priors, three):
 
 
 def calibrate(
-    data,
+    data: ResponseData,
     *,
     model: str = "2pl",
     priors: Priors | None = None,
@@ -676,7 +753,7 @@ def calibrate(
     evaluations = 0
     converged = False
 
-    def step(x):
+    def step(x: FloatArray) -> tuple[FloatArray, float]:
         nonlocal evaluations, converged
         new, objective, change = em.step(x)
         evaluations += 1
@@ -739,7 +816,7 @@ def calibrate(
 
 
 def marginal_loglik(
-    data,
+    data: ResponseData,
     params: ItemParams,
     *,
     mean: float = 0.0,
@@ -800,7 +877,7 @@ def linking_constants(
     weight = np.exp(-0.5 * theta**2)
     target = probability(theta[:, None], reference.a, reference.b, reference.c).sum(axis=1)
 
-    def loss(x):
+    def loss(x: FloatArray) -> float:
         linked = link_params(other, x[0], x[1])
         tcc = probability(theta[:, None], linked.a, linked.b, linked.c).sum(axis=1)
         return float(weight @ (target - tcc) ** 2)
@@ -834,7 +911,7 @@ def drift_flags(
     stored: ItemParams,
     new: ItemParams,
     *,
-    se_b=None,
+    se_b: npt.ArrayLike | None = None,
     b_shift: float = 0.5,
     k_se: float = 2.0,
     a_ratio: float = 1.5,

@@ -20,6 +20,7 @@ import math
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +82,7 @@ class CatEngine:
             seed = secrets.randbits(63)
         return CatSession(self, int(seed), eligible)
 
-    def restore(self, state: Mapping) -> CatSession:
+    def restore(self, state: Mapping[str, Any]) -> CatSession:
         """The session whose :meth:`CatSession.to_dict` gave state."""
         if state.get("version") != STATE_VERSION:
             raise ValueError("unknown CAT state version")
@@ -113,7 +114,7 @@ class CatSession:
             if eligible.shape != (bank.size,):
                 raise ValueError("eligible must be one flag per item")
             self.free = eligible.copy()
-            self.ineligible = [bank.item_id(p) for p in np.flatnonzero(~eligible)]
+            self.ineligible = [bank.item_id(int(p)) for p in np.flatnonzero(~eligible)]
         n_dims = 0 if config.blueprint is None else len(config.blueprint.dimensions)
         self.counts = np.zeros(n_dims, dtype=np.intp)
         self.posterior = Posterior(GRID, config.prior_mean, config.prior_sd)
@@ -155,7 +156,7 @@ class CatSession:
 
     def record(self, item: int, correct: bool) -> None:
         """Record the answer to item (an id) and update θ̂ and its SE."""
-        bank, config = self.engine.bank, self.engine.config
+        bank = self.engine.bank
         position = bank.position(item)
         if self.pending is not None and position != self.pending:
             raise ValueError("answer is for another item than the one given")
@@ -164,8 +165,9 @@ class CatSession:
         self.pending = None
         self.used[position] = True
         self.free[position] = False
-        if config.blueprint is not None:
-            code = self.engine.codes[position]
+        codes = self.engine.codes  # set exactly when there is a blueprint
+        if codes is not None:
+            code = codes[position]
             if code < len(self.counts):
                 self.counts[code] += 1
         self.positions.append(position)
@@ -208,7 +210,7 @@ class CatSession:
             return None
         return len(self.positions) == int(self.counts.sum()) and blueprint.met(self.counts)
 
-    def report(self) -> dict:
+    def report(self) -> dict[str, Any]:
         """θ̂ (EAP) with posterior SD, MAP and WLE with SEs, length and content counts."""
         bank, config = self.engine.bank, self.engine.config
         params = bank.params.take(np.asarray(self.positions, dtype=np.intp))
@@ -234,7 +236,7 @@ class CatSession:
             "stopped_by_bank": self.exhausted,
         }
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """State as plain lists and numbers (JSON-ready)."""
         bank = self.engine.bank
         return {

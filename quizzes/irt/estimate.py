@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 from scipy.optimize import brentq, minimize_scalar
 
-from .model import EPS, ItemParams, information, probability
+from .model import EPS, FloatArray, ItemParams, information, probability
 
 # EAP quadrature: 0.1 apart on [-6, 6]. A narrower grid (±4) cut off up to 0.2 % of the
 # posterior mass of someone who answers every easy item right, and biased the EAP by
@@ -26,7 +27,9 @@ GRID = np.linspace(-6.0, 6.0, 121)
 BOUNDS = (-6.0, 6.0)
 
 
-def _as_arrays(params: ItemParams, responses) -> tuple[np.ndarray, ...]:
+def _as_arrays(
+    params: ItemParams, responses: npt.ArrayLike
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     u = np.asarray(responses, dtype=float)
     return params.a, params.b, params.c, u
 
@@ -36,7 +39,7 @@ class Posterior:
 
     __slots__ = ("log_prior", "loglik", "nodes")
 
-    def __init__(self, nodes: np.ndarray = GRID, mean: float = 0.0, sd: float = 1.0) -> None:
+    def __init__(self, nodes: FloatArray = GRID, mean: float = 0.0, sd: float = 1.0) -> None:
         self.nodes = nodes
         self.log_prior = -0.5 * ((nodes - mean) / sd) ** 2
         self.loglik = np.zeros_like(nodes)
@@ -46,7 +49,7 @@ class Posterior:
         p = probability(self.nodes, a, b, c)
         self.loglik += np.log(p if correct else 1.0 - p)
 
-    def weights(self) -> np.ndarray:
+    def weights(self) -> FloatArray:
         """Normalised posterior weights on the grid."""
         log_post = self.loglik + self.log_prior
         w = np.exp(log_post - log_post.max())
@@ -61,7 +64,11 @@ class Posterior:
 
 
 def eap(
-    params: ItemParams, responses, nodes: np.ndarray = GRID, mean: float = 0.0, sd: float = 1.0
+    params: ItemParams,
+    responses: npt.ArrayLike,
+    nodes: FloatArray = GRID,
+    mean: float = 0.0,
+    sd: float = 1.0,
 ) -> tuple[float, float]:
     """EAP θ and posterior SD from scratch (all answers at once)."""
     posterior = Posterior(nodes, mean, sd)
@@ -72,7 +79,7 @@ def eap(
     return posterior.eap()
 
 
-def log_likelihood(theta: float, params: ItemParams, responses) -> float:
+def log_likelihood(theta: float, params: ItemParams, responses: npt.ArrayLike) -> float:
     """log L(θ) of a response pattern."""
     a, b, c, u = _as_arrays(params, responses)
     p = probability(theta, a, b, c)
@@ -85,7 +92,7 @@ def total_information(theta: float, params: ItemParams) -> float:
 
 
 def map_estimate(
-    params: ItemParams, responses, mean: float = 0.0, sd: float = 1.0
+    params: ItemParams, responses: npt.ArrayLike, mean: float = 0.0, sd: float = 1.0
 ) -> tuple[float, float]:
     """Posterior mode under an N(mean, sd²) prior; SE = (I(θ) + 1/sd²)^−½."""
 
@@ -97,7 +104,7 @@ def map_estimate(
     return theta, 1.0 / math.sqrt(total_information(theta, params) + 1.0 / sd**2)
 
 
-def _derivatives(theta: float, params: ItemParams) -> tuple[np.ndarray, ...]:
+def _derivatives(theta: float, params: ItemParams) -> tuple[FloatArray, FloatArray, FloatArray]:
     """P, P′ and P″ of each item at θ (3PL)."""
     a, b, c = params.a, params.b, params.c
     s = 1.0 / (1.0 + np.exp(-a * (theta - b)))
@@ -107,7 +114,7 @@ def _derivatives(theta: float, params: ItemParams) -> tuple[np.ndarray, ...]:
     return p, d1, d2
 
 
-def wle_score(theta: float, params: ItemParams, responses) -> float:
+def wle_score(theta: float, params: ItemParams, responses: npt.ArrayLike) -> float:
     """Warm's weighted score: ∂ log L/∂θ + J(θ) / (2 I(θ))."""
     u = np.asarray(responses, dtype=float)
     p, d1, d2 = _derivatives(theta, params)
@@ -118,7 +125,7 @@ def wle_score(theta: float, params: ItemParams, responses) -> float:
     return float(score + j / (2.0 * info))
 
 
-def wle(params: ItemParams, responses) -> tuple[float, float]:
+def wle(params: ItemParams, responses: npt.ArrayLike) -> tuple[float, float]:
     """Warm's weighted likelihood estimate and SE = I(θ)^−½, θ clamped to BOUNDS.
 
     The WLE is finite for all-correct and all-wrong patterns under the 1PL/2PL; under

@@ -10,9 +10,15 @@ items of shape (m,) gives (n, m) when called with ``theta[:, None]``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
+
+# Arrays of item parameters, abilities, probabilities and so on.
+FloatArray: TypeAlias = npt.NDArray[np.float64]
 
 # P is kept inside (EPS, 1 − EPS) so logs and ratios stay finite.
 EPS = 1e-9
@@ -22,41 +28,47 @@ EPS = 1e-9
 class ItemParams:
     """Parameters of m items, as float arrays of shape (m,)."""
 
-    a: np.ndarray
-    b: np.ndarray
-    c: np.ndarray
+    a: FloatArray
+    b: FloatArray
+    c: FloatArray
 
     @classmethod
-    def of(cls, a, b, c=None) -> ItemParams:
-        a = np.asarray(a, dtype=float)
-        b = np.asarray(b, dtype=float)
-        c = np.zeros_like(b) if c is None else np.asarray(c, dtype=float)
-        a, b, c = np.broadcast_arrays(a, b, c)
-        return cls(a.copy(), b.copy(), c.copy())
+    def of(cls, a: npt.ArrayLike, b: npt.ArrayLike, c: npt.ArrayLike | None = None) -> ItemParams:
+        a_ = np.asarray(a, dtype=float)
+        b_ = np.asarray(b, dtype=float)
+        c_ = np.zeros_like(b_) if c is None else np.asarray(c, dtype=float)
+        a_, b_, c_ = np.broadcast_arrays(a_, b_, c_)
+        return cls(a_.copy(), b_.copy(), c_.copy())
 
     def __len__(self) -> int:
         return int(self.b.shape[0])
 
-    def take(self, index) -> ItemParams:
+    def take(
+        self, index: npt.NDArray[np.integer[Any]] | npt.NDArray[np.bool_] | slice
+    ) -> ItemParams:
         return ItemParams(self.a[index], self.b[index], self.c[index])
 
 
-def probability(theta, a, b, c=0.0) -> np.ndarray:
+def probability(
+    theta: npt.ArrayLike, a: npt.ArrayLike, b: npt.ArrayLike, c: npt.ArrayLike = 0.0
+) -> FloatArray:
     """P(correct | θ) under the 3PL (2PL when c = 0)."""
     z = np.asarray(a) * (np.asarray(theta) - np.asarray(b))
     p = np.asarray(c) + (1.0 - np.asarray(c)) / (1.0 + np.exp(-z))
     return np.clip(p, EPS, 1.0 - EPS)
 
 
-def information(theta, a, b, c=0.0) -> np.ndarray:
+def information(
+    theta: npt.ArrayLike, a: npt.ArrayLike, b: npt.ArrayLike, c: npt.ArrayLike = 0.0
+) -> FloatArray:
     """Fisher information of an item at θ: a² (P − c)² Q / ((1 − c)² P).
 
     For c = 0 this is a² P Q.
     """
-    a = np.asarray(a)
-    c = np.asarray(c)
-    p = probability(theta, a, b, c)
-    return a * a * (p - c) ** 2 * (1.0 - p) / ((1.0 - c) ** 2 * p)
+    a_ = np.asarray(a)
+    c_ = np.asarray(c)
+    p = probability(theta, a_, b, c_)
+    return a_ * a_ * (p - c_) ** 2 * (1.0 - p) / ((1.0 - c_) ** 2 * p)
 
 
 # Priors for items that have not been calibrated yet, from the difficulty label an
@@ -70,7 +82,7 @@ LABEL_PRIORS = {
 DEFAULT_A = 1.0
 
 
-def prior_params(labels) -> ItemParams:
+def prior_params(labels: Iterable[str]) -> ItemParams:
     """Working parameters for uncalibrated items from their difficulty labels."""
     b = np.array([LABEL_PRIORS.get(label, LABEL_PRIORS["medium"])[0] for label in labels])
     return ItemParams.of(np.full(b.shape, DEFAULT_A), b)

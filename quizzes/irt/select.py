@@ -19,6 +19,7 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +57,7 @@ class Bank:
         if self.dimensions is not None and len(self.dimensions) != self.size:
             raise ValueError("one dimension per item")
         self.ids = None if ids is None else [int(i) for i in ids]
-        self._positions = None if ids is None else {i: n for n, i in enumerate(self.ids)}
+        self._positions = None if self.ids is None else {i: n for n, i in enumerate(self.ids)}
         if self._positions is not None and len(self._positions) != self.size:
             raise ValueError("item ids must be unique, one per item")
         self._codes: dict[tuple[str, ...], np.ndarray] = {}
@@ -73,15 +74,15 @@ class Bank:
         ids: Sequence[int] | None = None,
     ) -> Bank:
         """A bank where items with a or b missing (None/NaN) get prior_params(label)."""
-        a = np.array([np.nan if x is None else x for x in a], dtype=float)
-        b = np.array([np.nan if x is None else x for x in b], dtype=float)
-        c = np.zeros_like(b) if c is None else np.array([x or 0.0 for x in c], dtype=float)
-        missing = np.isnan(a) | np.isnan(b)
+        a_ = np.array([np.nan if x is None else x for x in a], dtype=float)
+        b_ = np.array([np.nan if x is None else x for x in b], dtype=float)
+        c_ = np.zeros_like(b_) if c is None else np.array([x or 0.0 for x in c], dtype=float)
+        missing = np.isnan(a_) | np.isnan(b_)
         if missing.any():
-            names = ["medium"] * len(b) if labels is None else list(labels)
+            names = ["medium"] * len(b_) if labels is None else list(labels)
             prior = prior_params([names[n] for n in np.flatnonzero(missing)])
-            a[missing], b[missing], c[missing] = prior.a, prior.b, prior.c
-        return cls(ItemParams.of(a, b, c), dimensions, ids)
+            a_[missing], b_[missing], c_[missing] = prior.a, prior.b, prior.c
+        return cls(ItemParams.of(a_, b_, c_), dimensions, ids)
 
     def information(self, theta: float, index: np.ndarray | None = None) -> np.ndarray:
         """Fisher information of the items (all, or those at index) at θ."""
@@ -188,10 +189,10 @@ class Blueprint:
             return np.zeros(len(self.dimensions), dtype=bool)
         return self.quotas(following) > counts
 
-    def met(self, counts: Sequence[int]) -> bool:
+    def met(self, counts: Sequence[int] | np.ndarray) -> bool:
         """Whether the counts are exactly the quotas for their total."""
-        counts = np.asarray(counts)
-        return bool(np.array_equal(counts, self.quotas(int(counts.sum()))))
+        have = np.asarray(counts)
+        return bool(np.array_equal(have, self.quotas(int(have.sum()))))
 
 
 class ItemEligibility:
@@ -244,7 +245,7 @@ class ItemEligibility:
         self.administered[np.asarray(administered, dtype=np.intp)] += 1.0
         self.tests += 1.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "r_max": self.r_max,
             "fading": self.fading,
@@ -254,7 +255,7 @@ class ItemEligibility:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> ItemEligibility:
+    def from_dict(cls, data: Mapping[str, Any]) -> ItemEligibility:
         control = cls(len(data["administered"]), data["r_max"], data["fading"])
         control.administered = np.asarray(data["administered"], dtype=float)
         control.eligible = np.asarray(data["eligible"], dtype=float)
@@ -302,6 +303,8 @@ def select_item(
     short = short[np.isfinite(scores[short])]
     if short.shape[0] == 0:
         return -1
+    if nodes is None:
+        raise TypeError("the posterior criteria need the nodes the weights are on")
     keep = weights > 1e-9 * weights.max()
     w, x = weights[keep], nodes[keep]
     if criterion == "pwi":
