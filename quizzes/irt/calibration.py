@@ -676,6 +676,98 @@ def _start(design: _Design, priors: Priors, three: bool) -> FloatArray:
 # --------------------------------------------------------------------------- calibrate
 
 
+def _given_start(start: ItemParams, n_items: int, three: bool) -> FloatArray:
+    """Starting values on the working scale (log a, b, logit c) from given parameters."""
+    if len(start) != n_items:
+        raise ValueError(f"start has {len(start)} items, the data {n_items}")
+    u = np.zeros((n_items, 3 if three else 2))
+    u[:, 0] = np.log(np.clip(start.a, A_MIN, A_MAX))
+    u[:, 1] = np.clip(start.b, B_MIN, B_MAX)
+    if three:
+        u[:, 2] = logit(np.clip(start.c, C_MIN, C_MAX))
+    return u
+
+
+def _hold_anchors(
+    u: FloatArray,
+    free: BoolArray,
+    anchors: Mapping[int, tuple[float, float] | tuple[float, float, float]],
+    three: bool,
+) -> FloatArray:
+    """Put the anchor items' values into u and mark them not free; the fixed c of a
+    2PL calibration's anchors is returned (zeros elsewhere)."""
+    n_items = len(free)
+    fixed_c = np.zeros(n_items)
+    for index, values in anchors.items():
+        if not 0 <= index < n_items:
+            raise ValueError(f"anchor item {index} out of range for {n_items} items")
+        if len(values) not in (2, 3):
+            raise ValueError(f"anchor item {index}: give (a, b) or (a, b, c)")
+        a_value, b_value = float(values[0]), float(values[1])
+        c_value = float(values[2]) if len(values) == 3 else 0.0
+        if a_value <= 0 or not 0 <= c_value < 1:
+            raise ValueError(f"anchor item {index}: need a > 0 and 0 ≤ c < 1")
+        free[index] = False
+        u[index, 0], u[index, 1] = np.log(a_value), b_value
+        if three:
+            u[index, 2] = logit(max(c_value, 1e-12))
+        else:
+            fixed_c[index] = c_value
+    return fixed_c
+
+
+def _squarem(
+    em: _EM,
+    x: FloatArray,
+    tol: float,
+    max_iter: int,
+    progress: Callable[[int, float, float], None] | None,
+) -> tuple[FloatArray, int, bool]:
+    """EM from x, accelerated: (the packed estimate, EM steps taken, converged)."""
+    evaluations = 0
+    converged = False
+
+    def step(x: FloatArray) -> tuple[FloatArray, float]:
+        nonlocal evaluations, converged
+        new, objective, change = em.step(x)
+        evaluations += 1
+        converged = change < tol
+        if progress is not None:
+            progress(evaluations, change, objective)
+        return new, objective
+
+    # SQUAREM (Varadhan & Roland 2008): two EM steps x0 → x1 → x2, then an extrapolated
+    # x0 − 2αr + α²v along them, kept only if it does not lower the log-posterior.
+    # Converged when a plain EM step moves nothing by more than tol.
+    step_max = 1.0
+    while evaluations < max_iter:
+        x1, objective0 = step(x)
+        if converged or evaluations >= max_iter:
+            x = x1
+            break
+        x2, _objective1 = step(x1)
+        if converged or evaluations >= max_iter:
+            x = x2
+            break
+        r = x1 - x
+        v = x2 - x1 - r
+        alpha = -np.sqrt((r @ r) / (v @ v)) if v @ v > 0 else -1.0
+        alpha = float(np.clip(alpha, -step_max, -1.0))
+        x3, objective3 = step(x - 2 * alpha * r + alpha * alpha * v)
+        if np.isfinite(objective3) and objective3 >= objective0:
+            x = x3
+            if converged:
+                break
+            if alpha == -step_max:
+                step_max *= 4
+        else:
+            x = x2
+            step_max = max(1.0, step_max / 4)
+        converged = False
+
+    return x, evaluations, converged
+
+
 def calibrate(
     data: ResponseData,
     *,
@@ -719,77 +811,15 @@ def calibrate(
     grid = np.linspace(bounds[0], bounds[1], nodes)
 
     free = np.ones(n_items, dtype=bool)
-    u = _start(design, priors, three)
-    if start is not None:
-        if len(start) != n_items:
-            raise ValueError(f"start has {len(start)} items, the data {n_items}")
-        u[:, 0] = np.log(np.clip(start.a, A_MIN, A_MAX))
-        u[:, 1] = np.clip(start.b, B_MIN, B_MAX)
-        if three:
-            u[:, 2] = logit(np.clip(start.c, C_MIN, C_MAX))
-    fixed_c = np.zeros(n_items)
-    for index, values in (anchors or {}).items():
-        if not 0 <= index < n_items:
-            raise ValueError(f"anchor item {index} out of range for {n_items} items")
-        if len(values) not in (2, 3):
-            raise ValueError(f"anchor item {index}: give (a, b) or (a, b, c)")
-        a_value, b_value = float(values[0]), float(values[1])
-        c_value = float(values[2]) if len(values) == 3 else 0.0
-        if a_value <= 0 or not 0 <= c_value < 1:
-            raise ValueError(f"anchor item {index}: need a > 0 and 0 ≤ c < 1")
-        free[index] = False
-        u[index, 0], u[index, 1] = np.log(a_value), b_value
-        if three:
-            u[index, 2] = logit(max(c_value, 1e-12))
-        else:
-            fixed_c[index] = c_value
+    u = _start(design, priors, three) if start is None else _given_start(start, n_items, three)
+    fixed_c = _hold_anchors(u, free, anchors or {}, three)
     if estimate_population is None:
         estimate_population = not free.all()
     if estimate_population and free.all():
         raise ValueError("estimating the population needs anchor items to fix the scale")
 
     em = _EM(design, grid, priors, three, free, u, fixed_c, estimate_population)
-    x = em.pack(u)
-    evaluations = 0
-    converged = False
-
-    def step(x: FloatArray) -> tuple[FloatArray, float]:
-        nonlocal evaluations, converged
-        new, objective, change = em.step(x)
-        evaluations += 1
-        converged = change < tol
-        if progress is not None:
-            progress(evaluations, change, objective)
-        return new, objective
-
-    # SQUAREM (Varadhan & Roland 2008): two EM steps x0 → x1 → x2, then an extrapolated
-    # x0 − 2αr + α²v along them, kept only if it does not lower the log-posterior.
-    # Converged when a plain EM step moves nothing by more than tol.
-    step_max = 1.0
-    while evaluations < max_iter:
-        x1, objective0 = step(x)
-        if converged or evaluations >= max_iter:
-            x = x1
-            break
-        x2, _objective1 = step(x1)
-        if converged or evaluations >= max_iter:
-            x = x2
-            break
-        r = x1 - x
-        v = x2 - x1 - r
-        alpha = -np.sqrt((r @ r) / (v @ v)) if v @ v > 0 else -1.0
-        alpha = float(np.clip(alpha, -step_max, -1.0))
-        x3, objective3 = step(x - 2 * alpha * r + alpha * alpha * v)
-        if np.isfinite(objective3) and objective3 >= objective0:
-            x = x3
-            if converged:
-                break
-            if alpha == -step_max:
-                step_max *= 4
-        else:
-            x = x2
-            step_max = max(1.0, step_max / 4)
-        converged = False
+    x, evaluations, converged = _squarem(em, em.pack(u), tol, max_iter, progress)
 
     u, mean, sd = em.unpack(x)
     log_w = _population_log_weights(grid, mean, sd)

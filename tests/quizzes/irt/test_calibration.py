@@ -139,6 +139,18 @@ def test_fixed_anchors_stay_fixed_and_put_new_items_on_their_scale():
     assert np.mean(alone.b[10:] - truth.b[10:]) < -0.4
 
 
+@pytest.mark.parametrize("model", ["2pl", "3pl"])
+def test_starting_from_the_previous_estimates_reaches_the_same_estimates_sooner(model):
+    _truth, answers, _rng = simulate(1500, 15, seed=11, c=(0.1, 0.25) if model == "3pl" else None)
+    cold = calibrate(answers, model=model)
+    warm = calibrate(answers, model=model, start=cold.params)
+    assert warm.converged and warm.iterations < cold.iterations
+    assert np.allclose(warm.a, cold.a, atol=0.01) and np.allclose(warm.b, cold.b, atol=0.01)
+    assert np.allclose(warm.c, cold.c, atol=0.01)
+    with pytest.raises(ValueError, match="start has 15 items, the data 14"):
+        calibrate(answers[:, :14], model=model, start=cold.params)
+
+
 def test_linking_constants_recover_a_known_transformation():
     rng = np.random.default_rng(9)
     reference = ItemParams.of(rng.uniform(0.6, 2, 12), rng.normal(0, 1, 12), 0.15)
