@@ -47,7 +47,7 @@ TOPICS = ("健康", "应急避险", "防范诈骗", "数字生活", "农业", "�
 
 
 def generate(path: Path, rows: int) -> None:
-    from quizzes.io import tabular
+    from quizzes.bank.io import tabular
 
     rng = random.Random(1)
     out = []
@@ -122,8 +122,8 @@ def main() -> None:
     from django.utils import translation
 
     from accounts.models import User
-    from quizzes import services
-    from quizzes.io import import_questions
+    from quizzes.bank import services
+    from quizzes.bank.io import import_questions
     from quizzes.models import Bank, QuestionVersion
 
     call_command("migrate", verbosity=0)

@@ -112,7 +112,8 @@ def main() -> None:
     from django.core.management import call_command
 
     from quizzes.models import ItemExposure, QuestionVersion, VersionStatus
-    from quizzes.papers import blueprint_create, paper_draw
+    from quizzes.papers.blueprints import blueprint_create
+    from quizzes.papers.drawing import paper_draw
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()

@@ -7,9 +7,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("me/", include("accounts.urls")),
-    path("bank/", include("quizzes.urls")),
-    path("papers/", include("quizzes.paper_urls")),
-    path("practice/", include("quizzes.practice_urls")),
+    path("bank/", include("quizzes.bank.urls")),
+    path("papers/", include("quizzes.papers.urls")),
+    path("practice/", include("quizzes.play.urls")),
     path("live/", include("realtime.urls")),
     path("admin/", admin.site.urls),
 ]

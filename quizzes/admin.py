@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AuditEntry, Bank, Question, QuestionVersion
+from quizzes.models import AuditEntry, Bank, Question, QuestionVersion
 
 
 @admin.register(Bank)

@@ -7,4 +7,4 @@ class QuizzesConfig(AppConfig):
     verbose_name = _("Question bank and quizzes")
 
     def ready(self) -> None:
-        from . import guest  # noqa: F401 - connects the sign-in receiver
+        from quizzes.play import guest  # noqa: F401 - connects the sign-in receiver

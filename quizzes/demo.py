@@ -17,9 +17,8 @@ from typing import Any
 from django.db import transaction
 
 from accounts.models import User
-
-from . import services
-from .models import Bank, Question
+from quizzes.bank import services
+from quizzes.models import Bank, Question
 
 CONTENT_DIR = Path(__file__).resolve().parent / "demo_content"
 BANK_NAME = "科普题库（演示）"
@@ -112,8 +111,8 @@ DEMO_CELLS = [
 @transaction.atomic
 def load_blueprint(report) -> None:
     """seed_demo loader: a practice paper over the demo bank, open to players."""
-    from .models import Blueprint
-    from .papers import blueprint_create, blueprint_open_to_players
+    from quizzes.models import Blueprint
+    from quizzes.papers.blueprints import blueprint_create, blueprint_open_to_players
 
     bank = Bank.objects.get(name=BANK_NAME)
     organizer = User.objects.get(username="demo_organizer")
@@ -132,9 +131,9 @@ def load_blueprint(report) -> None:
 def load_self_test(report) -> None:
     """seed_demo loader: the adaptive literacy self-test over the demo bank, open to
     players (national shares, 15 to 30 items, SE 0.30)."""
-    from .adaptive import adaptive_blueprint_create
-    from .models import Blueprint
-    from .papers import blueprint_open_to_players
+    from quizzes.models import Blueprint
+    from quizzes.papers.blueprints import blueprint_open_to_players
+    from quizzes.play.adaptive import adaptive_blueprint_create
 
     bank = Bank.objects.get(name=BANK_NAME)
     organizer = User.objects.get(username="demo_organizer")
@@ -168,9 +167,9 @@ DEMO_DAILY_CELLS = [
 def load_practice(report) -> None:
     """seed_demo loader: a daily quiz for everyone and a 100-second challenge over the
     demo bank, open to players."""
-    from .models import Blueprint
-    from .papers import blueprint_open_to_players
-    from .practice import challenge_blueprint_create, daily_blueprint_create
+    from quizzes.models import Blueprint
+    from quizzes.papers.blueprints import blueprint_open_to_players
+    from quizzes.play.practice import challenge_blueprint_create, daily_blueprint_create
 
     bank = Bank.objects.get(name=BANK_NAME)
     organizer = User.objects.get(username="demo_organizer")

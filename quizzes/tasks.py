@@ -7,8 +7,8 @@ from datetime import date, timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from .models import Bank, CalibrationRun
-from .papers import item_statistics_update
+from quizzes.bank.item_statistics import item_statistics_update
+from quizzes.models import Bank, CalibrationRun
 
 
 @shared_task(name="quizzes.item_statistics", acks_late=True)
@@ -23,7 +23,7 @@ def item_statistics(bank_id: int) -> int:
 @shared_task(name="quizzes.calibrate", acks_late=True)
 def calibrate_bank(run_id: int) -> str:
     """Run one queued calibration (idempotent: a run already taken is left alone)."""
-    from .calibrations import calibration_run
+    from quizzes.bank.calibrations import calibration_run
 
     run = CalibrationRun.objects.filter(pk=run_id).first()
     if run is None:  # the bank was deleted since
@@ -35,8 +35,8 @@ def calibrate_bank(run_id: int) -> str:
 def cohorts_close(week: str | None = None) -> int:
     """Settle a week's cohorts (by default last week's): who goes up or down a tier.
     Idempotent; Celery beat runs it on Monday mornings (config/settings.py)."""
-    from .progress import cohorts_close as close
-    from .progress import week_of
+    from quizzes.play.progress import cohorts_close as close
+    from quizzes.play.progress import week_of
 
     day = date.fromisoformat(week) if week else timezone.localdate() - timedelta(days=7)
     return close(week=week_of(day))

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Profile
-from quizzes import services
+from quizzes.bank import services
 from quizzes.models import QuestionVersion
 from tests.factories import PASSWORD, UserFactory, adult
 

@@ -167,7 +167,7 @@ def sign_in(page, base: str, user) -> None:
 
 def publish_question(bank, raw: dict):
     """A question written into `bank`, reviewed and published; its version."""
-    from quizzes import services as bank_services
+    from quizzes.bank import services as bank_services
 
     author = bank.owners.first()
     question = bank_services.question_create(

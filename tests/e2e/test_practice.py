@@ -14,9 +14,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from quizzes import adaptive, practice
 from quizzes.models import Challenge, Paper, PaperItem
-from quizzes.papers import blueprint_open_to_players
+from quizzes.papers.blueprints import blueprint_open_to_players
+from quizzes.play import adaptive, practice
 from tests.factories import adult
 from tests.quizzes.factories import BankFactory, fill_bank
 

@@ -12,9 +12,9 @@ import re
 import pytest
 from django.conf import settings
 
-from quizzes import practice, review
 from quizzes.models import Paper, ReviewCard, ReviewSession
-from quizzes.papers import blueprint_open_to_players
+from quizzes.papers.blueprints import blueprint_open_to_players
+from quizzes.play import practice, review
 from tests.factories import adult
 from tests.quizzes.factories import BankFactory, fill_bank
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import factory
 
-from quizzes import services
+from quizzes.bank import services
 from quizzes.models import Bank, Question
 from tests.factories import UserFactory
 

@@ -7,12 +7,14 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from quizzes import adaptive
 from quizzes.models import AdaptiveTest, ItemExposure, ItemParameters, Paper, Response
-from quizzes.papers import blueprint_open_to_players, paper_start
-from quizzes.selectors import paper_results
+from quizzes.papers.blueprints import blueprint_open_to_players
+from quizzes.papers.drawing import paper_start
+from quizzes.papers.selectors import paper_results
+from quizzes.play import adaptive
 from tests.factories import PASSWORD, adult
 from tests.quizzes.factories import BankFactory, fill_bank
+from tests.quizzes.helpers import answer, post_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -32,18 +34,6 @@ def self_test():
     blueprint_open_to_players(blueprint=blueprint, actor=owner, is_open=True)
     blueprint.refresh_from_db()
     return blueprint
-
-
-def answer(paper: Paper, *, right: bool):
-    item = adaptive.current_item(paper)
-    assert item is not None
-    key = item.version.key
-    if item.version.type == "true_false":
-        given = key["value"] if right else not key["value"]
-    else:
-        wrong = [o for o in item.option_order if o not in key["options"]]
-        given = key["options"][0] if right else wrong[0]
-    return adaptive.adaptive_answer(paper=paper, item=item, answer=given)
 
 
 def play(paper: Paper, pattern) -> int:
@@ -156,23 +146,6 @@ def test_a_fixed_paper_cannot_be_started_from_an_adaptive_blueprint(self_test):
 def login(client, user) -> None:
     assert client.login(username=user.username, password=PASSWORD)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-
-
-def post_answer(client, paper: Paper, *, right: bool, item=None):
-    item = item or adaptive.current_item(paper)
-    key = item.version.key
-    if item.version.type == "true_false":
-        value = str(key["value"] if right else not key["value"]).lower()
-    else:
-        value = (
-            key["options"][0]
-            if right
-            else next(o for o in item.option_order if o not in key["options"])
-        )
-    return client.post(
-        reverse("practice:test_answer", args=[paper.pk]),
-        {"item": item.pk, f"item-{item.pk}": value},
-    )
 
 
 def test_the_pages_take_a_player_from_start_to_report(client, self_test):

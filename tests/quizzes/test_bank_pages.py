@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from quizzes import services
+from quizzes.bank import services
 from quizzes.models import QuestionVersion, VersionStatus
 from tests.factories import PASSWORD, UserFactory, adult
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quizzes.blueprint import (
+from quizzes.papers.blueprint import (
     ATTRIBUTES,
     BlueprintError,
     draw,

@@ -6,10 +6,10 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from quizzes import papers
-from quizzes.blueprint_services import blueprint_add, blueprint_update, themed_name
 from quizzes.models import Blueprint
-from quizzes.practice import CHALLENGE_TYPES
+from quizzes.papers import blueprints, drawing
+from quizzes.papers.authoring import blueprint_add, blueprint_update, themed_name
+from quizzes.play.challenge import CHALLENGE_TYPES
 from tests.factories import PASSWORD, UserFactory, adult
 from tests.quizzes.factories import BankFactory, fill_bank
 from tests.support.i18n import zh
@@ -216,7 +216,7 @@ def test_without_a_mode_the_new_page_offers_each_kind(client, bank, owner):
 
 
 def make_fixed(bank, **kwargs):
-    return papers.blueprint_create(
+    return blueprints.blueprint_create(
         bank=bank,
         name=kwargs.pop("name", "练习卷"),
         cells=kwargs.pop("cells", [{"dimension": "knowledge", "count": 2, "points": 5}]),
@@ -269,7 +269,7 @@ def test_an_owner_edits_a_blueprint(client, bank, owner):
 
 def test_cells_of_a_blueprint_with_drawn_papers_cannot_change(client, bank, owner):
     blueprint = make_fixed(bank)
-    papers.paper_draw(blueprint=blueprint, user=owner)
+    drawing.paper_draw(blueprint=blueprint, user=owner)
     url = reverse("quizzes:blueprint_edit", args=[bank.pk, blueprint.pk])
     message = zh(
         "Papers have already been drawn from this blueprint: its cells (questions, counts "

@@ -12,9 +12,9 @@ from django.urls import reverse
 from scipy.stats import spearmanr
 
 from accounts.models import User
-from quizzes.calibrations import calibration_request, calibration_run
+from quizzes.bank.calibrations import calibration_request, calibration_run
 from quizzes.models import CalibrationRun, ItemParameters, Paper, PaperItem, Response
-from quizzes.papers import blueprint_create
+from quizzes.papers.blueprints import blueprint_create
 from tests.factories import UserFactory
 from tests.quizzes.factories import BankFactory, fill_bank
 

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from quizzes.content import clean_question, is_correct, normalise_answer_text
+from quizzes.bank.answers import is_correct, normalise_answer_text
+from quizzes.bank.content import clean_question
 
 BASE = {"dimension": "knowledge", "topic": "health", "source": "《中国公民科学素质基准》"}
 

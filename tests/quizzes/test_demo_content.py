@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from quizzes.content import clean_question, search_text
+from quizzes.bank.content import clean_question, search_text
 from quizzes.demo import demo_items, raw_from_item
 
 ITEMS = demo_items()
@@ -81,7 +81,7 @@ def test_seed_demo_opens_a_practice_paper_a_demo_citizen_can_play(settings):
     from accounts.models import User
     from quizzes.demo import DEMO_BLUEPRINT
     from quizzes.models import Blueprint
-    from quizzes.papers import paper_start
+    from quizzes.papers.drawing import paper_start
 
     settings.DEBUG = True
     call_command("seed_demo", stdout=StringIO())

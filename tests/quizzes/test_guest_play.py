@@ -12,14 +12,15 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Profile, User
-from quizzes.guest import SESSION_KEY
 from quizzes.models import Blueprint, Paper
-from quizzes.papers import blueprint_create, blueprint_open_to_players, guest_papers_claim
-from quizzes.progress_models import Progress, XpAward
-from quizzes.review_models import ReviewCard
+from quizzes.models.progress import Progress, XpAward
+from quizzes.models.review import ReviewCard
+from quizzes.papers.blueprints import blueprint_create, blueprint_open_to_players
+from quizzes.play.claim import guest_papers_claim
+from quizzes.play.guest import SESSION_KEY
 from tests.factories import PASSWORD, adult, child, child_signup_form_data, signup_form_data
 from tests.quizzes.factories import BankFactory
-from tests.quizzes.test_paper_pages import publish
+from tests.quizzes.helpers import publish
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Profile, User
-from quizzes import adaptive, calibrations, practice
-from quizzes.guest import SESSION_KEY
+from quizzes.bank import calibrations
+from quizzes.bank.item_statistics import item_statistics_update
 from quizzes.models import (
     AdaptiveTest,
     Blueprint,
@@ -29,24 +29,25 @@ from quizzes.models import (
     PaperItem,
     Response,
 )
-from quizzes.monitoring import literacy_monitoring
-from quizzes.papers import (
-    blueprint_create,
-    guest_papers_claim,
-    item_statistics_update,
-    paper_submit,
-)
-from quizzes.progress_models import PersonalBest, Progress, XpAward
-from quizzes.review_models import ReviewCard
+from quizzes.models.progress import PersonalBest, Progress, XpAward
+from quizzes.models.review import ReviewCard
+from quizzes.papers.blueprints import blueprint_create
+from quizzes.play import adaptive, practice
+from quizzes.play import daily as daily_quiz
+from quizzes.play.claim import guest_papers_claim
+from quizzes.play.finish import paper_submit
+from quizzes.play.guest import SESSION_KEY
+from quizzes.play.monitoring import literacy_monitoring
 from tests.factories import PASSWORD, adult, child, child_signup_form_data, signup_form_data
 from tests.quizzes.factories import BankFactory, fill_bank
-from tests.quizzes.test_adaptive import answer, post_answer
-from tests.quizzes.test_practice import (
+from tests.quizzes.helpers import (
     DAILY_CELLS,
     DIMENSIONS,
+    answer,
     answer_for,
     form_value,
     opened,
+    post_answer,
 )
 from tests.support.i18n import zh
 
@@ -208,7 +209,7 @@ def test_a_guest_plays_the_daily_quiz_to_its_results_with_everyones_questions(da
     assert client.session[SESSION_KEY] == [paper.pk]
     # One stored set a day: the guest's questions are everyone's.
     assert DailySet.objects.filter(blueprint=daily).count() == 1
-    players = practice.daily_start(blueprint=daily, user=adult())
+    players = daily_quiz.daily_start(blueprint=daily, user=adult())
     assert list(paper.items.values_list("question_id", flat=True)) == list(
         players.items.values_list("question_id", flat=True)
     )
@@ -358,7 +359,7 @@ def test_signing_in_claims_a_guests_unfinished_self_test_which_earns_when_it_end
 
 def test_a_daily_quiz_the_account_already_did_that_day_is_not_claimed_twice(daily, self_test):
     player = adult()
-    own = practice.daily_start(blueprint=daily, user=player)
+    own = daily_quiz.daily_start(blueprint=daily, user=player)
     paper_submit(paper=own, answers={})
     assert XpAward.objects.filter(user=player, kind="daily").count() == 1
     client = guest_client()
@@ -384,8 +385,8 @@ def test_a_daily_quiz_the_account_already_did_that_day_is_not_claimed_twice(dail
 def test_a_daily_quiz_of_another_day_is_claimed(daily):
     player = adult()
     yesterday = practice.practice_day() - timedelta(days=1)
-    own = practice.daily_start(blueprint=daily, user=player, day=yesterday)
-    guest_day = practice.guest_daily_start(blueprint=daily, session_paper_ids=[])
+    own = daily_quiz.daily_start(blueprint=daily, user=player, day=yesterday)
+    guest_day = daily_quiz.guest_daily_start(blueprint=daily, session_paper_ids=[])
 
     assert guest_papers_claim(session_paper_ids=[guest_day.pk], user=player) == [guest_day.pk]
     assert set(Paper.objects.filter(user=player).values_list("pk", flat=True)) == {
@@ -446,7 +447,7 @@ def test_a_guests_self_test_counts_in_the_monitoring_only_with_the_claimants_pro
 
 def account_daily(daily: Blueprint, user: User, *, right: bool) -> Paper:
     """An account's daily quiz, every answer right or wrong (today's shared questions)."""
-    paper = practice.daily_start(blueprint=daily, user=user)
+    paper = daily_quiz.daily_start(blueprint=daily, user=user)
     answers = {
         item.pk: answer_for(item, right=right) for item in paper.items.select_related("version")
     }

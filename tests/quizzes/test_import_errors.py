@@ -10,8 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 from django.utils import translation
 
-from quizzes import services
-from quizzes.io import import_questions
+from quizzes.bank import services
+from quizzes.bank.io import import_questions
 from quizzes.models import AuditEntry, Question, QuestionVersion
 from tests.factories import UserFactory
 from tests.quizzes import sheets

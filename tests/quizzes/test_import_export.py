@@ -11,10 +11,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import translation
 
-from quizzes import services
-from quizzes.content import search_text
-from quizzes.io import export_bank, import_questions, tabular, template_xlsx
-from quizzes.io.duplicates import near_duplicates
+import spreadsheets
+from quizzes.bank import services
+from quizzes.bank.content import search_text
+from quizzes.bank.io import export_bank, import_questions, template_xlsx
+from quizzes.bank.io.duplicates import near_duplicates
 from quizzes.models import AuditEntry, Question, QuestionVersion
 from quizzes.rich_text import plain_text
 from tests.factories import UserFactory
@@ -209,22 +210,22 @@ def test_export_escapes_cells_a_spreadsheet_would_run_as_formulas(source_bank):
     assert "'=SUM(A1:A2)" in values
     assert "'-9.8" in values
     assert any(str(v).startswith("'-1 是负数") for v in values)
-    assert not any(str(v).startswith(tabular.FORMULA_START) for v in values)
+    assert not any(str(v).startswith(spreadsheets.FORMULA_START) for v in values)
 
     text = export_bank(bank=source_bank, fmt="csv").data.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     flat = {cell for row in rows for cell in row}
     assert "'=SUM(A1:A2)" in flat
-    assert not any(cell.startswith(tabular.FORMULA_START) for cell in flat)
+    assert not any(cell.startswith(spreadsheets.FORMULA_START) for cell in flat)
 
 
 @pytest.mark.parametrize(
     "text", ["=1+1", "+86", "-5", "@user", "\tx", "'=already", "''+two", "'plain", "plain"]
 )
 def test_formula_escaping_round_trips_exactly(text):
-    escaped = tabular.escape_cell(text)
-    assert not escaped.startswith(tabular.FORMULA_START)
-    assert tabular.unescape_cell(escaped) == text
+    escaped = spreadsheets.escape_cell(text)
+    assert not escaped.startswith(spreadsheets.FORMULA_START)
+    assert spreadsheets.unescape_cell(escaped) == text
 
 
 def xlsx(rows: list[list], headers: list[str] | None = None) -> bytes:
@@ -350,7 +351,7 @@ def test_near_duplicate_search_matches_a_brute_force_comparison():
     texts = [search_text(s) for s in stems]
     found = near_duplicates(texts)
 
-    from quizzes.io.duplicates import bigrams
+    from quizzes.bank.io.duplicates import bigrams
 
     def jaccard(a, b):
         x, y = bigrams(a), bigrams(b)

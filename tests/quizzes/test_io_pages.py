@@ -20,8 +20,10 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
 
-from quizzes import io_views, services
-from quizzes.io import import_questions, tabular
+import spreadsheets
+from quizzes.bank import services
+from quizzes.bank.io import import_questions, tabular
+from quizzes.bank.io import views as io_views
 from quizzes.models import AuditEntry, Question, QuestionVersion
 from tests.factories import UserFactory, adult
 from tests.quizzes.factories import BankFactory, QuestionFactory
@@ -363,12 +365,12 @@ def test_an_export_escapes_cells_a_spreadsheet_would_run_as_formulas(client, own
     assert all(c.data_type == "s" for c in cells)
     values = {c.value for c in cells}
     assert {"'=SUM(A1:A2)", "'+86", "'@某人", "'-1 是负数吗？"} <= values
-    assert not any(str(v).startswith(tabular.FORMULA_START) for v in values)
+    assert not any(str(v).startswith(spreadsheets.FORMULA_START) for v in values)
 
     text = client.get(export_url(bank, "csv")).content.decode("utf-8-sig")
     flat = {cell for row in csv.reader(io.StringIO(text)) for cell in row}
     assert {"'=SUM(A1:A2)", "'+86", "'@某人", "'-1 是负数吗？"} <= flat
-    assert not any(cell.startswith(tabular.FORMULA_START) for cell in flat)
+    assert not any(cell.startswith(spreadsheets.FORMULA_START) for cell in flat)
 
 
 @pytest.mark.parametrize("query", ["?format=pdf", "?format=", ""])

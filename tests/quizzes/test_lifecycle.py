@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
-from quizzes import services
+from quizzes.bank import services
 from quizzes.models import AuditEntry, QuestionVersion, VersionStatus
 from tests.factories import UserFactory
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import District
 from quizzes.models import AdaptiveTest, Blueprint, Paper
-from quizzes.monitoring import MIN_CELL, literacy_monitoring
+from quizzes.play.monitoring import MIN_CELL, literacy_monitoring
 from tests.factories import UserFactory, adult
 from tests.quizzes.factories import BankFactory
 

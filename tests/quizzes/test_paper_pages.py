@@ -16,62 +16,20 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from quizzes import services
 from quizzes.models import Paper, QuestionVersion, Response
-from quizzes.papers import blueprint_create, blueprint_open_to_players, paper_draw, paper_submit
-from quizzes.selectors import KeysNotDueError, paper_results
+from quizzes.papers.blueprints import blueprint_create, blueprint_open_to_players
+from quizzes.papers.drawing import paper_draw
+from quizzes.papers.selectors import KeysNotDueError, paper_results
+from quizzes.play.finish import paper_submit
 from tests.factories import PASSWORD, GuardianConsentFactory, adult, child
 from tests.quizzes.factories import BankFactory
+from tests.quizzes.helpers import FILL_KEY, MARK, NUMERIC_KEY, RAWS, TYPES, publish
 
 pytestmark = pytest.mark.django_db
 
-MARK = "ZQX"
-FILL_KEY = f"FILLKEY{MARK}"
-NUMERIC_KEY = "314159.26"
-TYPES = ("single", "multiple", "true_false", "fill", "numeric", "ordering")
 POINTS = {"single": 5, "multiple": 10, "true_false": 5, "fill": 5, "numeric": 5, "ordering": 10}
-RAWS = {
-    "single": {
-        "stem": "地震时在室内应该怎样做？",
-        "options": ["立即乘电梯下楼", "伏地、遮挡、手抓牢", "跳窗逃生", "站在窗边观察"],
-        "key": "B",
-    },
-    "multiple": {
-        "stem": "下列哪些是可再生能源？",
-        "options": ["太阳能", "煤炭", "风能", "石油"],
-        "key": "AC",
-    },
-    "true_false": {"stem": "声音在真空中不能传播。", "options": [], "key": "对"},
-    "fill": {"stem": "水的化学式是____。", "options": [], "key": f"{FILL_KEY}|H2O{MARK}"},
-    "numeric": {"stem": "圆周率乘以十万约是多少？", "options": [], "key": NUMERIC_KEY},
-    "ordering": {
-        "stem": "把洗手的步骤排好顺序。",
-        "options": ["打湿双手", "涂抹洗手液", "搓洗二十秒", "冲净擦干"],
-        "key": "ABCD",
-    },
-}
 # Everything a player may see only after submitting: a leak of any is a failure.
 SECRETS = [f"EXPLAIN{t}{MARK}" for t in TYPES] + [f"SOURCE{MARK}", FILL_KEY, NUMERIC_KEY]
-
-
-def publish(bank, qtype: str):
-    raw = {
-        "type": qtype,
-        **RAWS[qtype],
-        "tolerance": 0.01,
-        "unit": "",
-        "explanation": f"<p>科普解析：EXPLAIN{qtype}{MARK}</p>",
-        "dimension": "knowledge",
-        "topic": "health",
-        "difficulty": "medium",
-        "source": f"SOURCE{MARK}",
-    }
-    author = bank.owners.first()
-    question = services.question_create(bank=bank, author=author, raw=raw)
-    version = question.versions.get()
-    services.version_submit(version=version, actor=author)
-    services.version_publish(version=version, reviewer=bank.reviewers.first())
-    return question
 
 
 @pytest.fixture
@@ -348,6 +306,46 @@ def test_the_submit_service_is_all_or_nothing_and_happens_once(paper):
     assert paper_submit(paper=paper, answers=good) is True
     assert paper_submit(paper=paper, answers={items["fill"].pk: FILL_KEY}) is False
     assert list(Response.objects.values_list("item_id", flat=True)) == [items["true_false"].pk]
+
+
+def test_blank_answers_sent_to_the_submit_service_stay_unanswered(paper):
+    items = items_by_type(paper)
+    blanks = {
+        items["fill"].pk: "   ",
+        items["numeric"].pk: "",
+        items["multiple"].pk: [],
+        items["ordering"].pk: [],
+        items["single"].pk: None,
+        items["true_false"].pk: True,
+    }
+    assert paper_submit(paper=paper, answers=blanks) is True
+    # A blank is no answer: no response row, it scores nothing like a wrong answer.
+    assert list(Response.objects.values_list("item_id", flat=True)) == [items["true_false"].pk]
+
+
+@pytest.mark.parametrize(
+    ("qtype", "answer"),
+    [("fill", "x" * 201), ("numeric", float("nan")), ("numeric", float("inf"))],
+)
+def test_a_fill_in_over_200_characters_or_a_number_that_is_not_finite_is_refused(
+    paper, qtype, answer
+):
+    items = items_by_type(paper)
+    with pytest.raises(ValidationError) as caught:
+        paper_submit(paper=paper, answers={items[qtype].pk: answer})
+    assert set(caught.value.message_dict) == {str(items[qtype].pk)}
+    assert not Response.objects.exists()
+
+
+def test_a_fill_in_over_200_characters_is_too_long_on_the_page(client, paper, player):
+    login(client, player)
+    fill = items_by_type(paper)["fill"]
+    data = {f"item-{fill.pk}": "水" * 201}
+    response = client.post(reverse("papers:submit", args=[paper.pk]), data)
+    assert response.status_code == 200
+    assert "This answer is too long." in response.content.decode()
+    paper.refresh_from_db()
+    assert paper.submitted_at is None
 
 
 @pytest.mark.parametrize(

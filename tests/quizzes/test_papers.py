@@ -11,8 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import translation
 
-from quizzes import papers, services
-from quizzes.blueprint import BlueprintError, draw, parse_cells
+from quizzes.bank import services
 from quizzes.models import (
     Blueprint,
     ItemExposure,
@@ -23,8 +22,12 @@ from quizzes.models import (
     Response,
     VersionStatus,
 )
-from quizzes.papers import blueprint_create, paper_draw, response_submit
-from quizzes.selectors import player_view
+from quizzes.papers import drawing
+from quizzes.papers.blueprint import BlueprintError, draw, parse_cells
+from quizzes.papers.blueprints import blueprint_create
+from quizzes.papers.drawing import paper_draw
+from quizzes.papers.marking import response_submit
+from quizzes.papers.selectors import player_view
 from tests.factories import UserFactory
 from tests.quizzes.factories import BankFactory, QuestionFactory, fill_bank
 
@@ -126,13 +129,13 @@ def test_the_database_draw_is_the_pure_engine_draw(bank):
 
 def test_a_question_retired_behind_the_cache_is_never_drawn(monkeypatch):
     fresh_reads = []
-    real_totals = papers._totals
+    real_totals = drawing._totals
 
     def totals(bank_id, *, fresh):
         fresh_reads.append(fresh)
         return real_totals(bank_id, fresh=fresh)
 
-    monkeypatch.setattr(papers, "_totals", totals)
+    monkeypatch.setattr(drawing, "_totals", totals)
     bank = BankFactory()
     questions = fill_bank(bank, {("single", "knowledge"): 4})
     blueprint = make_blueprint(bank, cells=[{"type": "single", "count": 3}])
@@ -334,7 +337,10 @@ def test_the_database_keeps_one_response_per_paper_item(bank):
         ("single", "not-an-option"),
         ("single", ["a"]),
         ("multiple", "x"),
+        ("multiple", []),
+        ("single", ""),
         ("true_false", "true"),
+        ("true_false", None),
     ],
 )
 def test_an_answer_that_does_not_fit_the_question_is_refused(bank, qtype, answer):

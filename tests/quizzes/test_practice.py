@@ -15,8 +15,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Profile, User
-from quizzes import practice
-from quizzes.adaptive import current_item
 from quizzes.demo import DEMO_CHALLENGE, DEMO_DAILY
 from quizzes.models import (
     Blueprint,
@@ -24,23 +22,21 @@ from quizzes.models import (
     DailySet,
     ItemExposure,
     Paper,
-    PaperItem,
     Response,
 )
-from quizzes.papers import blueprint_open_to_players, paper_submit
+from quizzes.papers import blueprints
+from quizzes.play import challenge as challenges
+from quizzes.play import daily as daily_quiz
+from quizzes.play import practice
+from quizzes.play.adaptive import current_item
+from quizzes.play.finish import paper_submit
 from tests.factories import PASSWORD, adult
 from tests.quizzes.factories import BankFactory, fill_bank
+from tests.quizzes.helpers import DAILY_CELLS, DIMENSIONS, answer_for, form_value, opened
 
 pytestmark = pytest.mark.django_db
 
-DIMENSIONS = ("knowledge", "method", "spirit", "application")
 DAY = date(2026, 5, 1)
-DAILY_CELLS = [
-    {"dimension": "knowledge", "type": "single", "count": 2, "points": 20},
-    {"type": "true_false", "count": 1, "points": 20},
-    {"dimension": ["method", "spirit"], "type": "single", "count": 1, "points": 20},
-    {"dimension": "application", "count": 1, "points": 20},
-]
 
 
 @pytest.fixture
@@ -53,14 +49,6 @@ def bank():
         | {("multiple", "knowledge"): 2, ("fill", "knowledge"): 3, ("numeric", "method"): 3},
     )
     return bank
-
-
-def opened(blueprint: Blueprint) -> Blueprint:
-    blueprint_open_to_players(
-        blueprint=blueprint, actor=blueprint.bank.owners.first(), is_open=True
-    )
-    blueprint.refresh_from_db()
-    return blueprint
 
 
 @pytest.fixture
@@ -92,20 +80,20 @@ def questions(paper: Paper) -> list[int]:
 
 
 def test_everyone_gets_the_same_five_questions_on_a_day_and_others_the_next_day(daily):
-    first = practice.daily_start(blueprint=daily, user=adult(), day=DAY)
-    second = practice.daily_start(blueprint=daily, user=adult(), day=DAY)
+    first = daily_quiz.daily_start(blueprint=daily, user=adult(), day=DAY)
+    second = daily_quiz.daily_start(blueprint=daily, user=adult(), day=DAY)
     assert len(questions(first)) == practice.DAILY_QUESTIONS
     assert questions(first) == questions(second)
     assert first.day == second.day == DAY
     # One draw for the day, whoever came: exposure counts the day once, not per player.
     day_set = DailySet.objects.get(blueprint=daily, day=DAY)
-    assert day_set.seed == practice.daily_seed(daily.pk, DAY) == first.seed
+    assert day_set.seed == daily_quiz.daily_seed(daily.pk, DAY) == first.seed
     counts = ItemExposure.objects.filter(blueprint=daily).values_list("count", flat=True)
     assert sorted(counts) == [1] * practice.DAILY_QUESTIONS
     # The next day: another set, the same again for everyone.
     next_day = DAY + timedelta(days=1)
-    third = practice.daily_start(blueprint=daily, user=adult(), day=next_day)
-    fourth = practice.daily_start(blueprint=daily, user=adult(), day=next_day)
+    third = daily_quiz.daily_start(blueprint=daily, user=adult(), day=next_day)
+    fourth = daily_quiz.daily_start(blueprint=daily, user=adult(), day=next_day)
     assert questions(third) == questions(fourth)
     assert set(questions(third)) != set(questions(first))
 
@@ -119,11 +107,11 @@ def test_the_day_is_the_date_in_beijing_whatever_the_active_time_zone():
 
 def test_a_player_has_one_daily_paper_a_day(daily):
     user = adult()
-    paper = practice.daily_start(blueprint=daily, user=user, day=DAY)
-    assert practice.daily_start(blueprint=daily, user=user, day=DAY) == paper
+    paper = daily_quiz.daily_start(blueprint=daily, user=user, day=DAY)
+    assert daily_quiz.daily_start(blueprint=daily, user=user, day=DAY) == paper
     paper_submit(paper=paper, answers={})
     # Submitted: starting again the same day still gives the same paper, not a new one.
-    assert practice.daily_start(blueprint=daily, user=user, day=DAY) == paper
+    assert daily_quiz.daily_start(blueprint=daily, user=user, day=DAY) == paper
     with pytest.raises(IntegrityError), transaction.atomic():
         Paper.objects.create(blueprint=daily, user=user, day=DAY, seed=1, draw_number=1)
     assert Paper.objects.filter(blueprint=daily, user=user).count() == 1
@@ -142,11 +130,11 @@ def test_a_daily_quiz_for_one_group_is_only_for_that_group(bank, daily):
     farmer = adult(population_group=Profile.PopulationGroup.FARMER)
     worker = adult(population_group=Profile.PopulationGroup.WORKER)
     mode = Blueprint.Mode.DAILY
-    assert set(practice.practice_blueprints(mode=mode, user=farmer)) == {daily, farmers}
-    assert set(practice.practice_blueprints(mode=mode, user=worker)) == {daily}
-    assert practice.daily_start(blueprint=farmers, user=farmer, day=DAY)
+    assert set(blueprints.practice_blueprints(mode=mode, user=farmer)) == {daily, farmers}
+    assert set(blueprints.practice_blueprints(mode=mode, user=worker)) == {daily}
+    assert daily_quiz.daily_start(blueprint=farmers, user=farmer, day=DAY)
     with pytest.raises(PermissionDenied):
-        practice.daily_start(blueprint=farmers, user=worker, day=DAY)
+        daily_quiz.daily_start(blueprint=farmers, user=worker, day=DAY)
 
 
 def test_a_daily_quiz_has_five_questions(bank):
@@ -162,20 +150,9 @@ def test_a_daily_quiz_has_five_questions(bank):
 T0 = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
 
 
-def answer_for(item: PaperItem, *, right: bool):
-    key = item.version.key
-    if item.version.type == "true_false":
-        return key["value"] if right else not key["value"]
-    if item.version.type == "multiple":
-        wrong = [o for o in item.option_order if o not in key["options"]]
-        return list(key["options"]) if right else wrong[:1]
-    wrong = [o for o in item.option_order if o not in key["options"]]
-    return key["options"][0] if right else wrong[0]
-
-
-def reply(paper: Paper, *, right: bool, at: datetime) -> practice.Marked:
+def reply(paper: Paper, *, right: bool, at: datetime) -> challenges.Marked:
     item = current_item(paper)
-    return practice.challenge_answer(
+    return challenges.challenge_answer(
         paper=paper, item=item, answer=answer_for(item, right=right), now=at
     )
 
@@ -189,7 +166,7 @@ def play(paper: Paper, rights: int) -> Challenge:
 
 
 def test_a_wrong_answer_ends_the_challenge(challenge_blueprint):
-    paper = practice.challenge_start(blueprint=challenge_blueprint, user=adult(), now=T0)
+    paper = challenges.challenge_start(blueprint=challenge_blueprint, user=adult(), now=T0)
     assert paper.items.count() == 1
     challenge = play(paper, 2)
     assert challenge.ended_by == Challenge.End.WRONG
@@ -199,7 +176,7 @@ def test_a_wrong_answer_ends_the_challenge(challenge_blueprint):
     assert Response.objects.filter(paper=paper).count() == 3
     # The same answer sent again (a double click) gets the first one back, nothing new.
     last = paper.items.last()
-    again = practice.challenge_answer(paper=paper, item=last, answer="x", now=T0)
+    again = challenges.challenge_answer(paper=paper, item=last, answer="x", now=T0)
     assert again.response.item_id == last.pk and not again.response.is_correct
     assert Response.objects.filter(paper=paper).count() == 3
 
@@ -207,20 +184,20 @@ def test_a_wrong_answer_ends_the_challenge(challenge_blueprint):
 @pytest.mark.parametrize(("rights", "success"), [(4, False), (5, True)])
 def test_five_right_is_a_success(challenge_blueprint, rights, success):
     user = adult()
-    paper = practice.challenge_start(blueprint=challenge_blueprint, user=user, now=T0)
+    paper = challenges.challenge_start(blueprint=challenge_blueprint, user=user, now=T0)
     challenge = play(paper, rights)
     assert (challenge.correct, challenge.success) == (rights, success)
-    assert practice.personal_bests(user=user) == {challenge_blueprint.pk: rights}
+    assert challenges.personal_bests(user=user) == {challenge_blueprint.pk: rights}
 
 
 def test_an_answer_after_the_deadline_is_not_counted_and_ends_the_challenge(challenge_blueprint):
     user = adult()
-    paper = practice.challenge_start(blueprint=challenge_blueprint, user=user, now=T0)
+    paper = challenges.challenge_start(blueprint=challenge_blueprint, user=user, now=T0)
     challenge = Challenge.objects.get(paper=paper)
     assert challenge.deadline == T0 + timedelta(seconds=100)
     # Just in time (within the stated grace for the network): counted.
-    assert reply(paper, right=True, at=challenge.deadline + practice.ANSWER_GRACE).counted
-    late = challenge.deadline + practice.ANSWER_GRACE + timedelta(milliseconds=1)
+    assert reply(paper, right=True, at=challenge.deadline + challenges.ANSWER_GRACE).counted
+    late = challenge.deadline + challenges.ANSWER_GRACE + timedelta(milliseconds=1)
     marked = reply(paper, right=True, at=late)
     assert not marked.counted and marked.response is None
     challenge.refresh_from_db()
@@ -228,26 +205,26 @@ def test_an_answer_after_the_deadline_is_not_counted_and_ends_the_challenge(chal
     assert challenge.correct == 1
     assert Response.objects.filter(paper=paper).count() == 1
     # Starting again is a new attempt with its own clock.
-    again = practice.challenge_start(blueprint=challenge_blueprint, user=user, now=late)
+    again = challenges.challenge_start(blueprint=challenge_blueprint, user=user, now=late)
     assert again != paper
 
 
 def test_an_attempt_whose_time_ran_out_is_closed_when_the_player_comes_back(challenge_blueprint):
     user = adult()
-    paper = practice.challenge_start(blueprint=challenge_blueprint, user=user, now=T0)
-    assert practice.challenge_start(blueprint=challenge_blueprint, user=user, now=T0) == paper
+    paper = challenges.challenge_start(blueprint=challenge_blueprint, user=user, now=T0)
+    assert challenges.challenge_start(blueprint=challenge_blueprint, user=user, now=T0) == paper
     later = T0 + timedelta(seconds=200)
-    new = practice.challenge_start(blueprint=challenge_blueprint, user=user, now=later)
+    new = challenges.challenge_start(blueprint=challenge_blueprint, user=user, now=later)
     assert new != paper
     assert Challenge.objects.get(paper=paper).ended_by == Challenge.End.TIME
 
 
 def test_a_bad_answer_is_refused_and_changes_nothing(challenge_blueprint):
-    paper = practice.challenge_start(blueprint=challenge_blueprint, user=adult(), now=T0)
+    paper = challenges.challenge_start(blueprint=challenge_blueprint, user=adult(), now=T0)
     item = current_item(paper)
     for bad in ("not an option", ["x"], 3, None):
         with pytest.raises(ValidationError):
-            practice.challenge_answer(paper=paper, item=item, answer=bad, now=T0)
+            challenges.challenge_answer(paper=paper, item=item, answer=bad, now=T0)
     challenge = Challenge.objects.get(paper=paper)
     assert challenge.finished_at is None and challenge.correct == 0
     assert current_item(paper) == item
@@ -261,7 +238,7 @@ def test_questions_are_auto_marked_and_never_repeat_until_the_bank_runs_out(bank
     blueprint = opened(
         practice.challenge_blueprint_create(bank=small, name="小挑战", actor=small.owners.first())
     )
-    paper = practice.challenge_start(blueprint=blueprint, user=adult(), now=T0)
+    paper = challenges.challenge_start(blueprint=blueprint, user=adult(), now=T0)
     for n in range(5):
         assert reply(paper, right=True, at=T0 + timedelta(seconds=n)).counted
         paper.refresh_from_db()
@@ -281,11 +258,6 @@ def login(client, user, *, elder: bool = False) -> None:
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     if elder:
         client.cookies[settings.ELDER_MODE_COOKIE_NAME] = "1"
-
-
-def form_value(item: PaperItem, *, right: bool):
-    value = answer_for(item, right=right)
-    return str(value).lower() if isinstance(value, bool) else value
 
 
 def explanations(paper: Paper) -> list[str]:
@@ -342,8 +314,8 @@ def test_a_bad_daily_answer_is_refused_and_nothing_is_submitted(client, daily):
 def test_papers_are_served_only_by_their_own_pages(client, daily, challenge_blueprint):
     user = adult()
     login(client, user)
-    day_paper = practice.daily_start(blueprint=daily, user=user)
-    timed = practice.challenge_start(blueprint=challenge_blueprint, user=user)
+    day_paper = daily_quiz.daily_start(blueprint=daily, user=user)
+    timed = challenges.challenge_start(blueprint=challenge_blueprint, user=user)
     # The whole-paper pages would show (and submit) a challenge's questions untimed.
     assert client.get(reverse("papers:detail", args=[timed.pk])).status_code == 404
     assert client.post(reverse("papers:submit", args=[timed.pk])).status_code == 404
@@ -447,5 +419,5 @@ def test_seed_demo_opens_a_daily_quiz_and_a_challenge_a_demo_citizen_can_play(se
     assert daily.open_to_players and challenge.open_to_players
     assert challenge.time_limit == 100
     farmer = User.objects.get(username="demo_farmer")
-    assert practice.daily_start(blueprint=daily, user=farmer).items.count() == 5
-    assert practice.challenge_start(blueprint=challenge, user=farmer).items.count() == 1
+    assert daily_quiz.daily_start(blueprint=daily, user=farmer).items.count() == 5
+    assert challenges.challenge_start(blueprint=challenge, user=farmer).items.count() == 1

@@ -11,9 +11,9 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Profile
-from quizzes import adaptive
 from quizzes.models import AdaptiveTest, Blueprint, Paper
-from quizzes.papers import blueprint_open_to_players, practice_blueprints
+from quizzes.papers.blueprints import blueprint_open_to_players, practice_blueprints
+from quizzes.play import adaptive
 from tests.factories import PASSWORD, adult
 from tests.quizzes.factories import BankFactory, fill_bank
 

@@ -8,14 +8,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from quizzes import progress
-from quizzes.progress_models import (
+from quizzes.models.progress import (
     CohortMember,
     PersonalBest,
     Progress,
     TopicMastery,
     XpAward,
 )
+from quizzes.play import progress
 from tests.factories import GuardianConsentFactory, adult, child
 
 pytestmark = pytest.mark.django_db
@@ -129,7 +129,9 @@ def test_the_progress_page_shows_xp_streak_and_group(client):
 
 
 def test_submitting_a_paper_awards_xp_and_counts_its_topics():
-    from quizzes.papers import blueprint_create, paper_draw, paper_submit
+    from quizzes.papers.blueprints import blueprint_create
+    from quizzes.papers.drawing import paper_draw
+    from quizzes.play.finish import paper_submit
     from tests.quizzes.factories import BankFactory, fill_bank
 
     bank = BankFactory()

@@ -14,8 +14,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.models import User
-from quizzes import practice, review
-from quizzes import services as bank_services
+from quizzes.bank import services as bank_services
 from quizzes.models import (
     Bank,
     Blueprint,
@@ -26,10 +25,16 @@ from quizzes.models import (
     TopicMastery,
     XpAward,
 )
-from quizzes.papers import blueprint_create, paper_draw, paper_submit
+from quizzes.papers.blueprints import blueprint_create
+from quizzes.papers.drawing import paper_draw
+from quizzes.play import challenge as challenges
+from quizzes.play import daily as daily_quiz
+from quizzes.play import practice, review
+from quizzes.play import themes as themed
+from quizzes.play.finish import paper_submit
 from tests.factories import PASSWORD, adult
 from tests.quizzes.factories import BankFactory, fill_bank
-from tests.quizzes.test_practice import opened
+from tests.quizzes.helpers import opened
 
 pytestmark = pytest.mark.django_db
 
@@ -142,14 +147,14 @@ def test_every_kind_of_paper_feeds_the_deck(bank):
         )
     )
     user = adult()
-    daily_paper = practice.daily_start(blueprint=daily, user=user)
+    daily_paper = daily_quiz.daily_start(blueprint=daily, user=user)
     submit(daily_paper, wrong={2})
     challenge = opened(
         practice.challenge_blueprint_create(bank=bank, name="挑战", actor=bank.owners.first())
     )
-    paper = practice.challenge_start(blueprint=challenge, user=user)
+    paper = challenges.challenge_start(blueprint=challenge, user=user)
     item = paper.items.select_related("version").get()
-    practice.challenge_answer(
+    challenges.challenge_answer(
         paper=paper, item=item, answer=value_for(item.version, item.option_order, right=False)
     )
     assert sorted(deck_of(user)) == sorted(
@@ -295,27 +300,27 @@ def test_themes_are_topics_with_enough_questions_in_banks_open_for_practice(bank
     closed = BankFactory()
     fill_bank(closed, {("single", "knowledge"): 12}, topic="space")
     user = adult()
-    found = practice.themes(user=user)
+    found = themed.themes(user=user)
     assert [(t["bank_id"], t["topic"], t["count"]) for t in found] == [(bank.pk, "health", 12)]
     assert str(found[0]["label"]) == "Health"
     with pytest.raises(PermissionDenied):
-        practice.theme_start(bank=closed, topic="space", user=user)
+        themed.theme_start(bank=closed, topic="space", user=user)
     with pytest.raises(ValidationError):
-        practice.theme_start(bank=bank, topic="nonsense", user=user)
+        themed.theme_start(bank=bank, topic="nonsense", user=user)
 
 
 def test_a_themed_session_draws_ten_questions_of_its_topic_without_repeats(bank, two_questions):
     user = adult()
-    paper = practice.theme_start(bank=bank, topic="health", user=user)
+    paper = themed.theme_start(bank=bank, topic="health", user=user)
     items = list(paper.items.select_related("version"))
-    assert len(items) == practice.THEMED_QUESTIONS
+    assert len(items) == themed.THEMED_QUESTIONS
     assert {item.version.topic for item in items} == {"health"}
     assert len({item.question_id for item in items}) == len(items)
     assert paper.blueprint.mode == Blueprint.Mode.THEMED and not paper.blueprint.open_to_players
     # Started again before it is submitted: the same paper; one themed blueprint per topic.
-    assert practice.theme_start(bank=bank, topic="health", user=user) == paper
+    assert themed.theme_start(bank=bank, topic="health", user=user) == paper
     submit(paper)
-    assert practice.theme_start(bank=bank, topic="health", user=user) != paper
+    assert themed.theme_start(bank=bank, topic="health", user=user) != paper
     assert Blueprint.objects.filter(mode=Blueprint.Mode.THEMED).count() == 1
 
 
@@ -424,9 +429,9 @@ def test_the_demo_offers_several_themes(settings):
     settings.DEBUG = True
     call_command("seed_demo", stdout=StringIO())
     farmer = User.objects.get(username="demo_farmer")
-    found = practice.themes(user=farmer)
+    found = themed.themes(user=farmer)
     assert len(found) >= 3
-    paper = practice.theme_start(
+    paper = themed.theme_start(
         bank=Bank.objects.get(pk=found[0]["bank_id"]), topic=found[0]["topic"], user=farmer
     )
-    assert paper.items.count() == practice.THEMED_QUESTIONS
+    assert paper.items.count() == themed.THEMED_QUESTIONS

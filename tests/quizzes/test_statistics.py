@@ -10,16 +10,13 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import translation
 
-from quizzes import statistics
+from quizzes.bank import statistics
+from quizzes.bank.item_statistics import item_statistics_schedule, item_statistics_update
+from quizzes.bank.selectors import flagged_items
 from quizzes.models import ItemStatistics, PaperItem, Response
-from quizzes.papers import (
-    blueprint_create,
-    item_statistics_schedule,
-    item_statistics_update,
-    paper_draw,
-    response_submit,
-)
-from quizzes.selectors import flagged_items
+from quizzes.papers.blueprints import blueprint_create
+from quizzes.papers.drawing import paper_draw
+from quizzes.papers.marking import response_submit
 from quizzes.tasks import item_statistics
 from tests.factories import UserFactory
 from tests.quizzes.factories import BankFactory, fill_bank

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from quizzes.calibrations import MIN_RESPONSES, MODELS, calibration_run
+from quizzes.bank.calibrations import MIN_RESPONSES, MODELS, calibration_run
 from quizzes.models import Bank, CalibrationRun
 
 

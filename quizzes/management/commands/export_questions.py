@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from quizzes.io import FORMATS, export_bank
+from quizzes.bank.io import FORMATS, export_bank
 from quizzes.models import Bank
 
 

@@ -11,8 +11,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from quizzes import services
-from quizzes.io import FORMATS, import_questions
+from quizzes.bank import services
+from quizzes.bank.io import FORMATS, import_questions
 from quizzes.models import Bank
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from quizzes import statistics
+from quizzes.bank import statistics
+from quizzes.bank.item_statistics import item_statistics_update
 from quizzes.models import Bank, ItemStatistics
-from quizzes.papers import item_statistics_update
 
 
 class Command(BaseCommand):

@@ -1,0 +1,281 @@
+"""Moodle XML: multichoice, truefalse, shortanswer (fill), numerical and ordering
+(the qtype_ordering format: answers with fraction = position in the right order).
+
+Our tags travel as Moodle tags ("dimension:knowledge", "audience:elderly", …), the uid
+as <idnumber>, the explanation as <generalfeedback> with the source in a last
+<p class="sciarena-source"> paragraph, the English texts in <stem_en>/<explanation_en>
+elements that Moodle ignores. Parsing refuses any DOCTYPE or entity declaration (no
+entity expansion, no external entities) before xml.etree sees the file.
+"""
+
+from __future__ import annotations
+
+import html
+import xml.etree.ElementTree as ET
+from xml.parsers import expat
+
+from quizzes.bank.io.common import (
+    SourceItem,
+    feedback_with_source,
+    raw_from_tags,
+    split_source,
+    tags_of,
+)
+from quizzes.models import QuestionType, QuestionVersion
+from spreadsheets import plain_number
+from spreadsheets.i18n import gettext_lazy as _
+from spreadsheets.report import LINE, Report
+
+MOODLE_TYPES = {
+    "multichoice": None,  # single or multiple, from <single>
+    "truefalse": QuestionType.TRUE_FALSE,
+    "shortanswer": QuestionType.FILL,
+    "numerical": QuestionType.NUMERIC,
+    "ordering": QuestionType.ORDERING,
+}
+PARTS = {
+    "type": "type",
+    "stem": "questiontext",
+    "options": "answer",
+    "key": "answer",
+    "tolerance": "tolerance",
+    "unit": "units",
+    "explanation": "generalfeedback",
+    "source": "generalfeedback",
+    "stem_en": "stem_en",
+    "explanation_en": "explanation_en",
+    "uid": "idnumber",
+}
+
+
+class _RefusedError(Exception):
+    pass
+
+
+def _prescan(data: bytes) -> list[int]:
+    """Refuse DTDs and entities; return the line of each <question> element."""
+    lines: list[int] = []
+    parser = expat.ParserCreate()
+
+    def refuse(*_args):
+        raise _RefusedError
+
+    def start(name, _attrs):
+        if name == "question":
+            lines.append(parser.CurrentLineNumber)
+
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.UnparsedEntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse
+    parser.StartElementHandler = start
+    parser.Parse(data, True)
+    return lines
+
+
+def _text(element: ET.Element | None, path: str = "text") -> str:
+    if element is None:
+        return ""
+    found = element.find(path)
+    return (found.text or "") if found is not None else ""
+
+
+def _html_of(element: ET.Element | None) -> str:
+    """A Moodle text element as HTML: plain or Moodle auto-format text is escaped."""
+    if element is None:
+        return ""
+    text = _text(element)
+    if element.get("format", "html") in ("html", "markdown"):
+        return text
+    return html.escape(text, quote=False).replace("\n", "<br>")
+
+
+def _fraction(answer: ET.Element) -> float:
+    try:
+        return float(answer.get("fraction", "0"))
+    except ValueError:
+        return 0.0
+
+
+def read(data: bytes, filename: str, report: Report) -> list[SourceItem]:
+    try:
+        lines = _prescan(data)
+        root = ET.fromstring(data)  # noqa: S314 - DOCTYPE and entities refused above
+    except _RefusedError:
+        report.error(_("The XML file declares a DOCTYPE or entities; it is refused."))
+        return []
+    except (expat.ExpatError, ET.ParseError) as exc:
+        report.error(_("This is not well-formed XML: %(error)s") % {"error": exc})
+        return []
+    if root.tag != "quiz":
+        report.error(_("A Moodle XML file has a <quiz> root element."))
+        return []
+    items = []
+    for number, question in enumerate(root.iter("question")):
+        line = lines[number] if number < len(lines) else 0
+        kind = question.get("type", "")
+        if kind == "category":
+            continue
+        if kind == "description":
+            report.warning(
+                _("A Moodle description is not a question; it is skipped."), row=line, kind=LINE
+            )
+            continue
+        item = _item(question, kind, line)
+        items.append(item)
+    return items
+
+
+def _locate(field: str, option: int | None) -> tuple[str, str]:
+    if field == "options" and option is not None:
+        return "", f"answer {option + 1}"
+    return "", PARTS.get(field, "tags")
+
+
+def _item(question: ET.Element, kind: str, line: int) -> SourceItem:
+    answers = question.findall("answer")
+    texts = [_html_of(a) for a in answers]
+    fractions = [_fraction(a) for a in answers]
+    tags = [_text(tag) for tag in question.findall("tags/tag")]
+    raw, _others = raw_from_tags(tags)
+    explanation, source = split_source(_html_of(question.find("generalfeedback")))
+    raw.update(
+        stem=_html_of(question.find("questiontext")),
+        explanation=explanation,
+        source=source,
+        stem_en=_html_of(question.find("stem_en")),
+        explanation_en=_html_of(question.find("explanation_en")),
+    )
+    qtype = MOODLE_TYPES.get(kind, kind)
+    if kind == "multichoice":
+        single = (question.findtext("single") or "true").strip().lower() in ("true", "1")
+        qtype = QuestionType.SINGLE if single else QuestionType.MULTIPLE
+        raw["options"] = texts
+        if single:
+            best = max(fractions, default=0)
+            raw["key"] = [i for i, f in enumerate(fractions) if f == best and f > 0][:1]
+        else:
+            raw["key"] = [i for i, f in enumerate(fractions) if f > 0]
+    elif qtype == QuestionType.TRUE_FALSE:
+        right = [texts[i] for i, f in enumerate(fractions) if f >= 100]
+        raw["key"] = right[0].strip() if right else ""
+    elif qtype == QuestionType.FILL:
+        raw["key"] = [html.unescape(texts[i]) for i, f in enumerate(fractions) if f >= 100]
+    elif qtype == QuestionType.NUMERIC:
+        right = [a for a in answers if _fraction(a) >= 100]
+        if right:
+            raw["key"] = _text(right[0]).strip()
+            raw["tolerance"] = (right[0].findtext("tolerance") or "0").strip()
+        for unit in question.findall("units/unit"):
+            multiplier = (unit.findtext("multiplier") or "1").strip()
+            if multiplier in ("1", "1.0", "1.0000000"):
+                raw["unit"] = (unit.findtext("unit_name") or "").strip()
+                break
+    elif qtype == QuestionType.ORDERING:
+        raw["options"] = texts
+        raw["key"] = sorted(range(len(texts)), key=lambda i: fractions[i])
+    raw["type"] = qtype
+    uid = (question.findtext("idnumber") or "").strip()
+    return SourceItem(row=line, raw=raw, locate=_locate, uid=uid)
+
+
+# --- Writing ---------------------------------------------------------------------------
+
+
+def _text_element(parent: ET.Element, tag: str, text: str, fmt: str = "html") -> ET.Element:
+    element = ET.SubElement(parent, tag, {"format": fmt} if fmt else {})
+    ET.SubElement(element, "text").text = text
+    return element
+
+
+def _grade(value: float) -> str:
+    """Moodle's fractions: 100/3 → 33.33333."""
+    return f"{value:.5f}".rstrip("0").rstrip(".")
+
+
+def write(bank_name: str, entries: list[tuple[str, QuestionVersion, str]]) -> bytes:
+    """entries: (uid, version, plain-text name)."""
+    quiz = ET.Element("quiz")
+    category = ET.SubElement(quiz, "question", {"type": "category"})
+    ET.SubElement(ET.SubElement(category, "category"), "text").text = f"$course$/top/{bank_name}"
+    for uid, version, name in entries:
+        quiz.append(_question(uid, version, name))
+    ET.indent(quiz)
+    body = ET.tostring(quiz, encoding="unicode")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")
+
+
+def _question(uid: str, version: QuestionVersion, name: str) -> ET.Element:
+    kind = {
+        QuestionType.SINGLE: "multichoice",
+        QuestionType.MULTIPLE: "multichoice",
+        QuestionType.TRUE_FALSE: "truefalse",
+        QuestionType.FILL: "shortanswer",
+        QuestionType.NUMERIC: "numerical",
+        QuestionType.ORDERING: "ordering",
+    }[version.type]
+    question = ET.Element("question", {"type": kind})
+    ET.SubElement(ET.SubElement(question, "name"), "text").text = name
+    _text_element(question, "questiontext", version.stem)
+    _text_element(
+        question, "generalfeedback", feedback_with_source(version.explanation, version.source)
+    )
+    ET.SubElement(question, "defaultgrade").text = "1"
+    ET.SubElement(question, "penalty").text = "0"
+    ET.SubElement(question, "hidden").text = "0"
+    ET.SubElement(question, "idnumber").text = uid
+    key = version.key
+    if version.type in (QuestionType.SINGLE, QuestionType.MULTIPLE):
+        single = version.type == QuestionType.SINGLE
+        ET.SubElement(question, "single").text = "true" if single else "false"
+        ET.SubElement(question, "shuffleanswers").text = "true"
+        ET.SubElement(question, "answernumbering").text = "ABCD"
+        right = set(key["options"])
+        wrong_count = len(version.options) - len(right)
+        for option in version.options:
+            if option["id"] in right:
+                grade = 100 / len(right)
+            else:
+                grade = 0 if single or not wrong_count else -100 / wrong_count
+            _answer(question, option["text"], _grade(grade))
+    elif version.type == QuestionType.TRUE_FALSE:
+        _answer(question, "true", "100" if key["value"] else "0", fmt="moodle_auto_format")
+        _answer(question, "false", "0" if key["value"] else "100", fmt="moodle_auto_format")
+    elif version.type == QuestionType.FILL:
+        ET.SubElement(question, "usecase").text = "0"
+        for accepted in key["accepted"]:
+            _answer(question, accepted, "100", fmt="moodle_auto_format")
+    elif version.type == QuestionType.NUMERIC:
+        answer = _answer(question, plain_number(key["value"]), "100", fmt="moodle_auto_format")
+        ET.SubElement(answer, "tolerance").text = plain_number(key.get("tolerance", 0))
+        if key.get("unit"):
+            unit = ET.SubElement(ET.SubElement(question, "units"), "unit")
+            ET.SubElement(unit, "multiplier").text = "1"
+            ET.SubElement(unit, "unit_name").text = key["unit"]
+            ET.SubElement(question, "unitgradingtype").text = "0"
+            ET.SubElement(question, "showunits").text = "3"
+            ET.SubElement(question, "unitsleft").text = "0"
+    elif version.type == QuestionType.ORDERING:
+        ET.SubElement(question, "layouttype").text = "VERTICAL"
+        ET.SubElement(question, "selecttype").text = "ALL"
+        ET.SubElement(question, "selectcount").text = "0"
+        ET.SubElement(question, "gradingtype").text = "ABSOLUTE_POSITION"
+        ET.SubElement(question, "showgrading").text = "SHOW"
+        position = {option_id: n for n, option_id in enumerate(key["order"], start=1)}
+        for option in version.options:
+            _answer(question, option["text"], str(position[option["id"]]))
+    if version.stem_en:
+        _text_element(question, "stem_en", version.stem_en)
+    if version.explanation_en:
+        _text_element(question, "explanation_en", version.explanation_en)
+    tags = ET.SubElement(question, "tags")
+    for tag in tags_of(version):
+        ET.SubElement(ET.SubElement(tags, "tag"), "text").text = tag
+    return question
+
+
+def _answer(question: ET.Element, text: str, fraction: str, fmt: str = "html") -> ET.Element:
+    answer = ET.SubElement(question, "answer", {"fraction": fraction, "format": fmt})
+    ET.SubElement(answer, "text").text = text
+    _text_element(answer, "feedback", "")
+    return answer

@@ -1,0 +1,262 @@
+"""Shared request helpers for the player pages of papers: the request's language,
+the player's own paper (a guest's from the session), the answer form of a whole paper
+(read from a POST, shown again with its errors), the whole-paper page and submit view
+of a kind of paper (practice papers, daily quizzes, themed practice), and the refusal
+of a guest over the hourly start limit.
+
+Before a paper is submitted the pages are built from `player_view()` alone, which
+carries no key, explanation or correct flag; `paper_results()` refuses to give them
+until the paper is submitted. A blank answer is no answer (quizzes.bank.answers): the
+whole-paper form leaves the item unanswered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.decorators import play_or_guest, play_required
+from quizzes.bank.answers import MAX_TEXT_ANSWER
+from quizzes.models import Blueprint, Paper, QuestionType
+from quizzes.papers.selectors import (
+    paper_of_guest,
+    paper_of_player,
+    paper_results,
+    player_view,
+)
+from quizzes.play.finish import paper_submit
+from quizzes.play.guest import (
+    guest_paper_ids,
+)
+
+
+def english() -> bool:
+    return (translation.get_language() or "").startswith("en")
+
+
+def guest_limit_refused(request: HttpRequest, to: str) -> HttpResponse:
+    """A guest over the hourly start limit (quizzes.guest): say so, start nothing."""
+    messages.error(
+        request,
+        _(
+            "Many quizzes have been started as a guest from this device or network in the "
+            "last hour. Please try again later, or sign in to play on."
+        ),
+    )
+    return redirect(to)
+
+
+def own_paper(request: HttpRequest, paper_id: int, modes: tuple[str, ...] = ()) -> Paper:
+    """The player's own paper (of one of `modes`, if given); anyone else's is a 404,
+    never a 403 that confirms it. A guest's own papers are those their session keeps."""
+    if request.user.is_authenticated:
+        paper = paper_of_player(paper_id=paper_id, user=request.user)
+    else:
+        paper = paper_of_guest(
+            paper_id=paper_id, session_paper_ids=guest_paper_ids(request.session)
+        )
+    if paper is None or (modes and paper.blueprint.mode not in modes):
+        raise Http404
+    return paper
+
+
+@dataclass(frozen=True)
+class PaperPages:
+    """Where one kind of whole paper (answered on one page, then marked) lives: the
+    blueprint modes it serves, the page to go back to and the URL names."""
+
+    modes: tuple[str, ...]
+    back: str
+    back_label: str
+    detail: str
+    submit: str
+
+    def links(self, paper: Paper) -> dict[str, str]:
+        return {
+            "back_url": reverse(self.back),
+            "back_label": str(self.back_label),
+            "submit_url": reverse(self.submit, args=[paper.pk]),
+        }
+
+
+PRACTICE_PAPERS = PaperPages(
+    modes=(Blueprint.Mode.FIXED,),
+    back="papers:list",
+    back_label=gettext_lazy("Practice papers"),
+    detail="papers:detail",
+    submit="papers:submit",
+)
+
+
+def _field(entry: dict[str, Any]) -> str:
+    return f"item-{entry['item']}"
+
+
+def answers_from_post(
+    post: QueryDict, entries: list[dict[str, Any]]
+) -> tuple[dict[int, Any], dict[int, str], dict[int, Any]]:
+    """Read the answer form: (answers by item id, errors by item id, what was typed
+    by item id, to show the form again). Empty answers are left out (unanswered).
+    Checks what only the form knows (an ordering's places); paper_submit checks the
+    rest."""
+    answers: dict[int, Any] = {}
+    errors: dict[int, str] = {}
+    typed: dict[int, Any] = {}
+    for entry in entries:
+        item, name, qtype = entry["item"], _field(entry), entry["type"]
+        if qtype == QuestionType.MULTIPLE:
+            chosen = post.getlist(name)
+            typed[item] = chosen
+            if chosen:
+                answers[item] = chosen
+        elif qtype == QuestionType.ORDERING:
+            ids = [option["id"] for option in entry["options"]]
+            places = {i: post.get(f"{name}-{i}", "").strip() for i in ids}
+            typed[item] = places
+            if not any(places.values()):
+                continue
+            wanted = {str(n) for n in range(1, len(ids) + 1)}
+            if set(places.values()) != wanted:
+                errors[item] = _(
+                    "Give each option its own place, from 1 to %(count)s, or leave them all empty."
+                ) % {"count": len(ids)}
+                continue
+            answers[item] = sorted(ids, key=lambda i: int(places[i]))
+        else:
+            value = post.get(name, "").strip()
+            typed[item] = value
+            if not value:
+                continue
+            if qtype == QuestionType.TRUE_FALSE:
+                # Anything but the two buttons' values goes on as text: paper_submit refuses it.
+                answers[item] = {"true": True, "false": False}.get(value, value)
+            elif (
+                qtype in (QuestionType.FILL, QuestionType.NUMERIC) and len(value) > MAX_TEXT_ANSWER
+            ):
+                errors[item] = _("This answer is too long.")
+            else:
+                answers[item] = value
+    return answers, errors, typed
+
+
+def form_items(
+    entries: list[dict[str, Any]], errors: dict[int, str], typed: dict[int, Any]
+) -> list[dict[str, Any]]:
+    """The player view's items with what the form needs to show them again."""
+    shown = []
+    for entry in entries:
+        value = typed.get(entry["item"])
+        options = []
+        for option in entry.get("options", []):
+            state = {**option}
+            if entry["type"] == QuestionType.ORDERING:
+                state["place"] = (value or {}).get(option["id"], "")
+            elif entry["type"] == QuestionType.MULTIPLE:
+                state["checked"] = option["id"] in (value or [])
+            else:
+                state["checked"] = option["id"] == value
+            options.append(state)
+        shown.append(
+            {
+                **entry,
+                "field": _field(entry),
+                "options": options,
+                "places": [str(n) for n in range(1, len(options) + 1)],
+                "value": value if isinstance(value, str) else "",
+                "error": errors.get(entry["item"], ""),
+            }
+        )
+    return shown
+
+
+def _answer_form(
+    request: HttpRequest,
+    paper: Paper,
+    view: dict[str, Any],
+    pages: PaperPages,
+    errors: dict[int, str] | None = None,
+    typed: dict[int, Any] | None = None,
+) -> HttpResponse:
+    return render(
+        request,
+        "quizzes/paper_detail.html",
+        {
+            "paper": paper,
+            "blueprint": paper.blueprint,
+            "items": form_items(view["items"], errors or {}, typed or {}),
+            "error_count": len(errors or {}),
+            "total_points": view["total_points"],
+            **pages.links(paper),
+        },
+    )
+
+
+def paper_page(request: HttpRequest, paper: Paper, pages: PaperPages) -> HttpResponse:
+    """A whole paper: the answer form until it is submitted, then the results."""
+    if paper.submitted_at is None:
+        return _answer_form(request, paper, player_view(paper, english=english()), pages)
+    return render(
+        request,
+        "quizzes/paper_results.html",
+        {
+            "paper": paper,
+            "blueprint": paper.blueprint,
+            "results": paper_results(paper, english=english()),
+            **pages.links(paper),
+        },
+    )
+
+
+def paper_answers_submit(request: HttpRequest, paper: Paper, pages: PaperPages) -> HttpResponse:
+    """Submit a whole paper's answer form, once; the form again with the errors."""
+    already = _("This paper was already submitted; your answers stay as they were.")
+    if paper.submitted_at is not None:
+        messages.info(request, already)
+        return redirect(pages.detail, paper.pk)
+    view = player_view(paper, english=english())
+    answers, errors, typed = answers_from_post(request.POST, view["items"])
+    if not errors:
+        try:
+            submitted = paper_submit(paper=paper, answers=answers)
+        except ValidationError as error:
+            if not hasattr(error, "error_dict"):
+                raise
+            errors = {int(item): " ".join(text) for item, text in error.message_dict.items()}
+        else:
+            if submitted:
+                messages.success(request, _("Your answers are in. Here are the results."))
+            else:
+                messages.info(request, already)
+            return redirect(pages.detail, paper.pk)
+    return _answer_form(request, paper, view, pages, errors, typed)
+
+
+def whole_paper_views(pages: PaperPages, *, guests: bool = False):
+    """The page of a whole paper of `pages`' modes (the form, then the results) and its
+    submit view: the player's own papers only (and a guest's own, with `guests`)."""
+    allowed = play_or_guest if guests else play_required
+
+    @never_cache
+    @require_GET
+    @allowed
+    def detail(request: HttpRequest, paper_id: int) -> HttpResponse:
+        return paper_page(request, own_paper(request, paper_id, pages.modes), pages)
+
+    @never_cache
+    @require_POST
+    @allowed
+    def submit(request: HttpRequest, paper_id: int) -> HttpResponse:
+        return paper_answers_submit(request, own_paper(request, paper_id, pages.modes), pages)
+
+    return detail, submit
