@@ -165,7 +165,7 @@ def create_round(questions: int) -> dict:
     from django.contrib.sessions.backends.db import SessionStore
 
     from accounts.models import User
-    from quizzes import services as bank_services
+    from quizzes.bank import services as bank_services
     from realtime import services
 
     host = User.objects.create(username="bench-host", role=User.Role.ORGANIZER)
