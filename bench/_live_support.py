@@ -84,14 +84,15 @@ def raise_fd_limit(wanted: int) -> int:
 
 
 class Server:
-    """One `python -m config.serve` (daphne) process, its output in a log file."""
+    """One `python -m bench.serve` process (daphne serving bench/asgi.py's application:
+    the site plus the bench's routes), its output in a log file."""
 
     def __init__(self, port: int, env: dict[str, str], log: Path) -> None:
         self.port = port
         self.log_path = log
         self.log = log.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "bench.serve", "-b", "127.0.0.1", "-p", str(port)],
             cwd=ROOT,
             env=env,
             stdout=self.log,

@@ -13,7 +13,8 @@ unique answer_id, the host closes, reveals, and goes on; then finishes. Afterwar
 the acked answers are looked up in the database.
 
 Two baselines in the same run, through the same server processes and channel layer,
-with the same N sockets and the same question frame (realtime/bench.py):
+with the same N sockets and the same question frame (bench/asgi.py, which the servers
+this bench starts serve, `python -m bench.serve`):
 `group_send` (stock Channels, one group member per socket, each consumer serialising
 the frame: the Channels tutorial's pattern), `group_send_text` (the same with the frame
 serialised once before the group send) and `floor` (a bare ASGI loop writing one
@@ -57,7 +58,7 @@ from bench._live_support import (  # noqa: E402
     rounded,
 )
 
-# The baselines (routes under /ws/bench/, realtime/bench.py) and their keys' prefix.
+# The baselines (routes under /ws/bench/, bench/asgi.py) and their keys' prefix.
 BASELINES = {"group": "group_send", "group-text": "group_send_text", "floor": "floor"}
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_live"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
@@ -113,7 +114,6 @@ def server_env(args, workdir: Path) -> dict[str, str]:
         SECRET_KEY=secrets.token_urlsafe(40),
         SECURE_SSL_REDIRECT="0",
         LOG_LEVEL="WARNING",
-        BENCH_ROUTES="1",
         PYTHONUNBUFFERED="1",
     )
     if args.distributed:
@@ -166,7 +166,7 @@ def create_round(questions: int) -> dict:
 
     from accounts.models import User
     from quizzes.bank import services as bank_services
-    from realtime import services
+    from realtime.live import services
 
     host = User.objects.create(username="bench-host", role=User.Role.ORGANIZER)
     reviewer = User.objects.create(username="bench-reviewer", role=User.Role.ORGANIZER)
@@ -201,7 +201,7 @@ def create_round(questions: int) -> dict:
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = host.get_session_auth_hash()
     session.create()
-    from realtime.consumers import screen_key
+    from realtime.live.selectors import screen_key
 
     return {
         "round": live.pk,
@@ -333,7 +333,7 @@ class Socket:
 
 
 class Profiler:
-    """Starts and stops cProfile in every server (realtime/bench.py, BENCH_PROFILE)."""
+    """Starts and stops cProfile in every server (bench/asgi.py, BENCH_PROFILE)."""
 
     def __init__(self, target: str | None, servers: list[Server]) -> None:
         self.target = Path(target).resolve() if target else None
@@ -356,7 +356,7 @@ class Profiler:
 
 async def gc_pauses(servers: list[Server], op: str = "gc") -> dict | None:
     """The servers' garbage-collector pauses since the last ask, and the objects the
-    collector tracks (realtime/bench.py); op="freeze" freezes their heaps first."""
+    collector tracks (bench/asgi.py); op="freeze" freezes their heaps first."""
     merged = {
         "count": [0, 0, 0],
         "total_ms": [0.0, 0.0, 0.0],
@@ -385,7 +385,7 @@ async def gc_pauses(servers: list[Server], op: str = "gc") -> dict | None:
 
 async def relay_timings(servers: list[Server]) -> list | None:
     """Per server, per question frame its relay wrote: [got, write loop ended, writes
-    flushed] in ms after the frame's server_now, and the sockets (realtime/bench.py)."""
+    flushed] in ms after the frame's server_now, and the sockets (bench/asgi.py)."""
     try:
         timings = []
         for server in servers:

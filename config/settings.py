@@ -312,9 +312,7 @@ STORAGES = {
 WS_MAX_MESSAGE_BYTES = int(os.environ.get("WS_MAX_MESSAGE_BYTES", "16384"))
 # Origins allowed to open a WebSocket; defaults to ALLOWED_HOSTS.
 WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS", [])
-# Bench-only WebSocket routes (realtime/bench.py); only bench/live_round.py sets it.
-BENCH_ROUTES = os.environ.get("BENCH_ROUTES") == "1"
-# 1-v-1 PK (realtime/pk.py): the longest wait for an opponent, the time per question,
+# 1-v-1 PK (realtime/pk/): the longest wait for an opponent, the time per question,
 # the pause on each reveal and before the first question (ms). Tests shorten the pauses.
 PK_WAIT_MS = int(os.environ.get("PK_WAIT_MS", "30000"))
 PK_QUESTION_MS = int(os.environ.get("PK_QUESTION_MS", "15000"))

@@ -3,7 +3,7 @@
 A whole hall answers within a few seconds. Writing each answer in its own transaction
 queues them behind one another on the process's database thread, and acks come late.
 Here the answers a process receives while a batch is being written wait for the next
-batch, which realtime.play.answers_submit writes in one transaction per round: the
+batch, which realtime.live.answers.answers_submit writes in one transaction per round: the
 first answer goes at once, and under load a batch holds whatever arrived meanwhile.
 Each answer is still judged by its own server receive time, and acked only after its
 batch has committed.
@@ -16,7 +16,7 @@ import logging
 
 from channels.db import database_sync_to_async
 
-from . import play
+from .live import answers
 
 logger = logging.getLogger(__name__)
 MAX_BATCH = 500
@@ -24,10 +24,10 @@ MAX_BATCH = 500
 
 class AnswerBatcher:
     def __init__(self) -> None:
-        self.waiting: list[tuple[play.AnswerRequest, asyncio.Future]] = []
+        self.waiting: list[tuple[answers.AnswerRequest, asyncio.Future]] = []
         self.writer: asyncio.Task | None = None
 
-    async def submit(self, request: play.AnswerRequest) -> play.AnswerResult:
+    async def submit(self, request: answers.AnswerRequest) -> answers.AnswerResult:
         future = asyncio.get_running_loop().create_future()
         self.waiting.append((request, future))
         if self.writer is None or self.writer.done():
@@ -38,7 +38,7 @@ class AnswerBatcher:
         while self.waiting:
             batch, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
             try:
-                results = await database_sync_to_async(play.answers_submit)(
+                results = await database_sync_to_async(answers.answers_submit)(
                     [request for request, _future in batch]
                 )
             except Exception as error:  # nothing of this batch was acked; clients resend

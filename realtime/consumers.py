@@ -17,19 +17,20 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError
 
-from . import engine, play, services, wire
+from . import engine, wire
 from .batch import batcher
 from .events import dumps
-from .models import LiveAnswer, LivePlayer, LiveRound, LiveTeam
+from .live import answers, commands, frames, selectors, services, snapshots
+from .live.state import CommandRefused, is_host, now_ms, timing_state
+from .models import LivePlayer, LiveRound
 from .relay import Listener, relay
 from .security import TokenBucket
-from .selectors import round_for_pin, screen_key, screen_key_valid
 
-__all__ = ["ClockConsumer", "RoundConsumer", "screen_key"]
+__all__ = ["ClockConsumer", "RoundConsumer"]
 
 logger = logging.getLogger(__name__)
 COUNT_EVERY_S = 1.0
-KICKED_PREFIX = '{"type":"kicked"'  # the frame realtime.play.player_kick sends to one player
+KICKED_PREFIX = '{"type":"kicked"'  # the frame realtime.live.commands.player_kick sends
 CLOSE_KICKED = 4001
 
 
@@ -67,14 +68,10 @@ class ClockConsumer(AsyncWebsocketConsumer):
         if client_ts is not None and not isinstance(client_ts, (int, float)):
             await self._error("bad_field")
             return
-        await self.send(
-            text_data=json.dumps(
-                {"type": "pong", "t": client_ts, "server_now": round(time.time() * 1000)}
-            )
-        )
+        await self.send(text_data=json.dumps(frames.pong(client_ts, round(time.time() * 1000))))
 
     async def _error(self, code: str) -> None:
-        await self.send(text_data=json.dumps({"type": "error", "code": code}))
+        await self.send(text_data=json.dumps(frames.error(code)))
 
 
 class ProtocolConsumer(AsyncWebsocketConsumer):
@@ -104,7 +101,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         self.bucket = TokenBucket(rate=5, burst=20)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
-        received_at = play.now_ms()
+        received_at = now_ms()
         if bytes_data is not None or text_data is None:
             return await self.error("text_only")
         if len(text_data.encode()) > settings.WS_MAX_MESSAGE_BYTES:
@@ -145,16 +142,13 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         await self.write_text(dumps(frame))
 
     async def error(self, code: str, detail: str = "") -> None:
-        frame = {"type": "error", "code": code}
-        if detail:
-            frame["detail"] = detail
-        await self.send_frame(frame)
+        await self.send_frame(frames.error(code, detail))
 
     async def on_ping(self, message, _received_at) -> None:
         client = message.get("t")
         if client is not None and not isinstance(client, (int, float)):
             return await self.error("bad_field", "t")
-        await self.send_frame({"type": "pong", "t": client, "server_now": play.now_ms()})
+        await self.send_frame(frames.pong(client, now_ms()))
 
     def _spawn(self, coroutine) -> None:
         task = asyncio.create_task(coroutine)
@@ -169,7 +163,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
 class RoundConsumer(ProtocolConsumer):
     """One live round's socket: /ws/live/<pin>/. The first message says who this is
     (join, resume, host or screen); every later message is checked against that role.
-    Game state is read and written only through realtime.play and realtime.services;
+    Game state is read and written only through realtime.live's selectors and services;
     broadcasts arrive through this process's relay (DESIGN.md, rule 5). Protocol:
     docs/protocol.md."""
 
@@ -205,7 +199,7 @@ class RoundConsumer(ProtocolConsumer):
     # --- who is this ----------------------------------------------------------------
 
     async def _active_round(self) -> LiveRound | None:
-        return await database_sync_to_async(round_for_pin)(self.pin)
+        return await database_sync_to_async(selectors.round_for_pin)(self.pin)
 
     async def _begin(self, role: str, player: LivePlayer | None = None) -> None:
         self.role, self.player = role, player
@@ -223,18 +217,7 @@ class RoundConsumer(ProtocolConsumer):
             ),
         )
         self.subscribed = True
-        if player is not None:
-            await self.send_frame(
-                {
-                    "type": "welcome",
-                    "v": play.PROTOCOL_VERSION,
-                    "role": role,
-                    "player": {"id": player.pk, "nickname": player.nickname},
-                    "token": player.token,
-                }
-            )
-        else:
-            await self.send_frame({"type": "welcome", "v": play.PROTOCOL_VERSION, "role": role})
+        await self.send_frame(frames.welcome(role, player))
         await self.on_snapshot({}, 0)
         if role in ("host", "screen"):
             self._spawn(self._count_answers())
@@ -268,9 +251,7 @@ class RoundConsumer(ProtocolConsumer):
         try:
             team = None
             if team_id is not None:
-                team = await database_sync_to_async(
-                    LiveTeam.objects.filter(round=self.live, pk=team_id).first
-                )()
+                team = await database_sync_to_async(selectors.team_in_round)(self.live, team_id)
             player = await database_sync_to_async(services.player_join)(
                 live=self.live, nickname=nickname, user=user, team=team
             )
@@ -284,9 +265,7 @@ class RoundConsumer(ProtocolConsumer):
         token = message.get("token")
         if not isinstance(token, str) or len(token) > 64:
             return await self.error("bad_field", "token")
-        player = await database_sync_to_async(
-            LivePlayer.objects.select_related("round").filter(token=token, kicked=False).first
-        )()
+        player = await database_sync_to_async(selectors.player_for_token)(token)
         if player is None or player.round.pin != self.pin:
             return await self.error("unknown_player")
         self.live = player.round
@@ -296,7 +275,7 @@ class RoundConsumer(ProtocolConsumer):
         self.live = await self._active_round()
         if self.live is None:
             return await self.error("no_round")
-        if not play.is_host(self.live, self.scope.get("user")):
+        if not is_host(self.live, self.scope.get("user")):
             return await self.error("forbidden", "host")
         await self._begin("host")
 
@@ -304,7 +283,7 @@ class RoundConsumer(ProtocolConsumer):
         self.live = await self._active_round()
         if self.live is None:
             return await self.error("no_round")
-        if not screen_key_valid(self.live, message.get("key", "")):
+        if not selectors.screen_key_valid(self.live, message.get("key", "")):
             return await self.error("forbidden", "screen")
         await self._begin("screen")
 
@@ -315,8 +294,8 @@ class RoundConsumer(ProtocolConsumer):
         await self.send_frame(frame)
 
     def _snapshot(self) -> dict:
-        self.live.refresh_from_db()
-        return play.snapshot(self.live, role=self.role, player=self.player)
+        self.live = selectors.round_refreshed(self.live)
+        return snapshots.snapshot(self.live, role=self.role, player=self.player)
 
     async def on_answer(self, message, received_at) -> None:
         question = message.get("question")
@@ -324,35 +303,35 @@ class RoundConsumer(ProtocolConsumer):
             return await self.error("bad_field", "question")
         try:
             result = await batcher().submit(
-                play.AnswerRequest(
+                answers.AnswerRequest(
                     self.player, message.get("answer_id"), question, message.get("choice"),
                     received_at,
                 )
             )  # fmt: skip
         except Exception:  # the batch failed: nothing acked, the client resends
             return await self.error("retry", "answer")
-        await self.send_frame(result.frame())
+        await self.send_frame(frames.answer_reply(result))
 
     async def on_buzz(self, message, received_at) -> None:
         question = message.get("question")
         if not isinstance(question, int) or isinstance(question, bool):
             return await self.error("bad_field", "question")
-        reply = await database_sync_to_async(play.buzz_submit)(
+        result = await database_sync_to_async(answers.buzz_submit)(
             player=self.player, question_index=question, received_at=received_at
         )
-        await self.send_frame(reply)
+        await self.send_frame(frames.buzz_reply(result))
 
     async def on_stake(self, message, received_at) -> None:
         question = message.get("question")
         if not isinstance(question, int) or isinstance(question, bool):
             return await self.error("bad_field", "question")
-        reply = await database_sync_to_async(play.stake_submit)(
+        result = await database_sync_to_async(answers.stake_submit)(
             player=self.player,
             question_index=question,
             stake=message.get("stake"),
             received_at=received_at,
         )
-        await self.send_frame(reply)
+        await self.send_frame(frames.stake_reply(result))
 
     async def on_command(self, message, _received_at) -> None:
         name = message.get("name")
@@ -362,25 +341,25 @@ class RoundConsumer(ProtocolConsumer):
                 player = message.get("player")
                 if not isinstance(player, int):
                     return await self.error("bad_field", "player")
-                await database_sync_to_async(play.player_kick)(
+                await database_sync_to_async(commands.player_kick)(
                     live=self.live, actor=user, player_id=player
                 )
             elif name in ("lock", "unlock"):
-                await database_sync_to_async(play.round_lock)(
+                await database_sync_to_async(commands.round_lock)(
                     live=self.live, actor=user, locked=name == "lock"
                 )
             elif name in engine.COMMANDS:
                 index = message.get("question")
                 if index is not None and not isinstance(index, int):
                     return await self.error("bad_field", "question")
-                await database_sync_to_async(play.round_command)(
+                await database_sync_to_async(commands.round_command)(
                     live=self.live, actor=user, name=name, question_index=index
                 )
                 if name in (engine.START, engine.NEXT, engine.RESUME):
                     self._spawn(self._close_when_due())
             else:
                 return await self.error("unknown_command", str(name)[:30])
-        except play.CommandRefused as refused:
+        except CommandRefused as refused:
             return await self.error(refused.code, str(refused))
         except PermissionDenied:
             return await self.error("forbidden", str(name))
@@ -391,14 +370,14 @@ class RoundConsumer(ProtocolConsumer):
         """Close the open question once its time and grace are over. Only announces:
         late answers are refused by their receive time whether or not this runs, and
         the conditional update makes a second timer (another host tab) a no-op."""
-        live = await database_sync_to_async(LiveRound.objects.get)(pk=self.live.pk)
-        state = play.timing_state(live)
+        live = await database_sync_to_async(selectors.round_by_pk)(self.live.pk)
+        state = timing_state(live)
         due = engine.close_due_at(state, live.grace_ms)
         if due is None:
             return
-        await asyncio.sleep(max(0, due - play.now_ms()) / 1000)
-        with contextlib.suppress(play.CommandRefused, PermissionDenied):
-            await database_sync_to_async(play.round_command)(
+        await asyncio.sleep(max(0, due - now_ms()) / 1000)
+        with contextlib.suppress(CommandRefused, PermissionDenied):
+            await database_sync_to_async(commands.round_command)(
                 live=live, actor=self.scope.get("user"), name=engine.CLOSE, if_seq=state.seq
             )
 
@@ -406,16 +385,7 @@ class RoundConsumer(ProtocolConsumer):
         last = None
         while True:
             await asyncio.sleep(COUNT_EVERY_S)
-            count = await database_sync_to_async(self._answer_count)()
+            count = await database_sync_to_async(selectors.current_answer_count)(self.live.pk)
             if count is not None and count != last:
                 last = count
-                await self.send_frame({"type": "answer_count", **count})
-
-    def _answer_count(self) -> dict | None:
-        live = LiveRound.objects.only("question_index").get(pk=self.live.pk)
-        if live.question_index < 0:
-            return None
-        answers = LiveAnswer.objects.filter(
-            round_id=live.pk, question__position=live.question_index
-        ).count()
-        return {"question": live.question_index, "answers": answers}
+                await self.send_frame(frames.answer_count(*count))

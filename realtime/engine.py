@@ -273,25 +273,25 @@ def apply(state: RoundState, command: Command | str, now_ms: int) -> tuple[Round
     if cmd.name == RESUME:
         resumed = state.paused_from
         assert resumed is not None
-        opened_at, closes_at = state.opened_at, state.closes_at
+        resumed_opened, resumed_closes = state.opened_at, state.closes_at
         if resumed == Status.QUESTION_OPEN:
             assert state.remaining_ms is not None
-            assert opened_at is not None and closes_at is not None
-            duration = closes_at - opened_at
-            closes_at = now_ms + state.remaining_ms
-            opened_at = closes_at - duration
+            assert resumed_opened is not None and resumed_closes is not None
+            duration = resumed_closes - resumed_opened
+            resumed_closes = now_ms + state.remaining_ms
+            resumed_opened = resumed_closes - duration
         new = replace(
             state,
             status=resumed,
-            opened_at=opened_at,
-            closes_at=closes_at,
+            opened_at=resumed_opened,
+            closes_at=resumed_closes,
             paused_from=None,
             remaining_ms=None,
             seq=seq,
         )
         data = {"status": str(resumed)}
         if resumed == Status.QUESTION_OPEN:
-            data.update(question_index=state.question_index, closes_at=closes_at)
+            data.update(question_index=state.question_index, closes_at=resumed_closes)
         return new, [Event("resumed", seq, data)]
 
     if cmd.name == ABORT:
@@ -304,15 +304,15 @@ def apply(state: RoundState, command: Command | str, now_ms: int) -> tuple[Round
 
     # VOID: any question already shown (0..question_index); the state itself only
     # moves seq, the scores are recomputed by realtime.scoring.score_round.
-    index = cmd.question_index
+    voided = cmd.question_index
     if (
-        not isinstance(index, int)
-        or isinstance(index, bool)
-        or not 0 <= index <= state.question_index
+        not isinstance(voided, int)
+        or isinstance(voided, bool)
+        or not 0 <= voided <= state.question_index
     ):
-        raise IllegalCommand(BAD_QUESTION_INDEX, f"question {index!r} has not been played")
+        raise IllegalCommand(BAD_QUESTION_INDEX, f"question {voided!r} has not been played")
     new = replace(state, seq=seq)
-    return new, [Event("question_voided", seq, {"question_index": index})]
+    return new, [Event("question_voided", seq, {"question_index": voided})]
 
 
 def answer_accepted(state: RoundState, received_at_ms: int, grace_ms: int) -> Verdict:

@@ -307,7 +307,7 @@ class RosterEntry(models.Model):
 class PkMatch(models.Model):
     """A 1-v-1 PK match. Its state is a `realtime.engine.RoundState` like a live
     round's (lobby → question_open → question_closed → revealed → … → finished), moved
-    by the clock instead of a host: `realtime.pk.match_advance`, with conditional
+    by the clock instead of a host: `realtime.pk.clock.match_advance`, with conditional
     updates on `seq`."""
 
     status = models.CharField(

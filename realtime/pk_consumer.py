@@ -1,7 +1,7 @@
 """The 1-v-1 PK socket, /ws/pk/ (docs/protocol.md, "1-v-1 PK").
 
 Holds the connection only: the queue, the match, its clock and the answers live in the
-database and change through realtime.pk. Frames of the match reach both players
+database and change through realtime.pk's services. Frames of the match reach both players
 through this process's relay (DESIGN.md, rule 5). Roles, checked on every message:
 none yet (may find, resume), "waiting" (in the queue: may cancel) and "player" (in a
 match: answers for its own seat only, asks for snapshots)."""
@@ -16,10 +16,11 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
-from . import pk
 from .consumers import ProtocolConsumer
+from .live import frames as live_frames
+from .live.state import now_ms
 from .models import PkPlayer
-from .play import now_ms
+from .pk import answers, clock, frames, matching, selectors, snapshots
 from .protocol import MAX_TOKEN
 from .relay import Listener, relay
 
@@ -76,31 +77,31 @@ class PkConsumer(ProtocolConsumer):
         if user is None:
             return await self.error("sign_in_required")
         try:
-            found = await database_sync_to_async(pk.pk_find)(user=user)
+            found = await database_sync_to_async(matching.pk_find)(user=user)
         except PermissionDenied:
             return await self.error("consent_required")
-        except pk.NoQuestions:
+        except matching.NoQuestions:
             return await self.error("no_questions")
         if isinstance(found, PkPlayer):
             return await self._enter(found)
         if self.role != "waiting":
             self.role = "waiting"
-            await self._join(pk.user_group(user.pk), self._woken)
+            await self._join(matching.user_group(user.pk), self._woken)
             self._spawn(self._wait())
         until = found.since + settings.PK_WAIT_MS
-        await self.send_frame({"type": "pk_waiting", "until": until, "server_now": now_ms()})
+        await self.send_frame(frames.waiting(until, now_ms()))
 
     async def on_pk_cancel(self, _message, _received_at) -> None:
-        player = await database_sync_to_async(pk.pk_cancel)(user=self._user())
+        player = await database_sync_to_async(matching.pk_cancel)(user=self._user())
         if player is not None:
             return await self._enter(player)
         await self._stop_waiting()
-        await self.send_frame({"type": "pk_cancelled"})
+        await self.send_frame(frames.cancelled())
 
     async def _stop_waiting(self) -> None:
         self.role = None
         self._stop_tasks()
-        await self._leave(pk.user_group(self._user().pk))
+        await self._leave(matching.user_group(self._user().pk))
 
     async def _wait(self) -> None:
         """Until a match is found (by this socket's find or another process's) or the
@@ -110,14 +111,14 @@ class PkConsumer(ProtocolConsumer):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.nudge.wait(), POLL_S)
             self.nudge.clear()
-            player, until = await database_sync_to_async(pk.pk_waiting)(user=user)
+            player, until = await database_sync_to_async(matching.pk_waiting)(user=user)
             if player is not None:
                 self.tasks.discard(asyncio.current_task())
                 return await self._enter(player)
             if until is None:
                 self.role = None
-                await self._leave(pk.user_group(user.pk))
-                return await self.send_frame({"type": "pk_timeout"})
+                await self._leave(matching.user_group(user.pk))
+                return await self.send_frame(frames.timeout())
 
     # --- the match ----------------------------------------------------------------------
 
@@ -128,7 +129,7 @@ class PkConsumer(ProtocolConsumer):
         user = self._user()
         if user is None:
             return await self.error("sign_in_required")
-        player = await database_sync_to_async(pk.player_for_token)(user=user, token=token)
+        player = await database_sync_to_async(selectors.player_for_token)(user=user, token=token)
         if player is None:
             return await self.error("unknown_player")
         await self._enter(player)
@@ -140,7 +141,7 @@ class PkConsumer(ProtocolConsumer):
         # Subscribe first, then the snapshot: a frame in between is a duplicate the
         # client drops by seq, never a gap.
         await self._join(player.match.group_name, self._relayed)
-        await self.send_frame(await database_sync_to_async(pk.matched_frame)(player))
+        await self.send_frame(await database_sync_to_async(snapshots.matched_frame)(player))
         await self.on_snapshot({}, 0)
         self._spawn(self._clock())
 
@@ -149,18 +150,18 @@ class PkConsumer(ProtocolConsumer):
         await self.send_frame(frame)
 
     def _snapshot(self) -> dict:
-        self.player.match.refresh_from_db()
-        return pk.snapshot(self.player.match, self.player)
+        match = selectors.match_refreshed(self.player.match)
+        return snapshots.snapshot(match, self.player)
 
     async def on_answer(self, message, received_at) -> None:
-        result = await database_sync_to_async(pk.answer_submit)(
+        result = await database_sync_to_async(answers.answer_submit)(
             player=self.player,
             answer_id=message.get("answer_id"),
             question_index=message.get("question"),
             response=message.get("choice"),
             received_at=received_at,
         )
-        await self.send_frame(result.frame())
+        await self.send_frame(live_frames.answer_reply(result))
 
     async def _clock(self) -> None:
         """Move the match on when it is due. Both players' sockets run this; the
@@ -169,7 +170,7 @@ class PkConsumer(ProtocolConsumer):
         match_id = self.player.match_id
         while True:
             self.nudge.clear()
-            due = await database_sync_to_async(pk.match_advance)(match_id=match_id)
+            due = await database_sync_to_async(clock.match_advance)(match_id=match_id)
             if due is None:
                 return
             with contextlib.suppress(TimeoutError):

@@ -20,15 +20,16 @@ import sys
 from functools import cache
 from typing import Any
 
-# The version every `welcome` and `snapshot` carries in `v`. It must equal
-# realtime.play.PROTOCOL_VERSION (the tests check it); bump both together whenever a
-# change is not backwards compatible.
+# The version every `welcome` and `snapshot` carries in `v` (realtime.live.frames and
+# realtime.pk.frames take it from here); bump it whenever a change is not backwards
+# compatible.
 PROTOCOL_VERSION = 1
 
-LEADERBOARD_TOP = 10  # realtime.play.LEADERBOARD_TOP
-MAX_ANSWER_ID = 64  # realtime.play.MAX_ANSWER_ID
-MAX_TEXT_ANSWER = 200  # realtime.play.MAX_TEXT_ANSWER
-MAX_NICKNAME = 20  # realtime.nicknames.MAX_LENGTH
+# Limits of the protocol, defined here only; the live-round and PK code imports them.
+LEADERBOARD_TOP = 10  # rows in a leaderboard frame
+MAX_ANSWER_ID = 64  # a longer answer_id is rejected (bad_answer_id)
+MAX_TEXT_ANSWER = 200  # a longer fill-in answer is rejected (bad_response)
+MAX_NICKNAME = 20  # realtime.live.nicknames.MAX_LENGTH (the tests check they are equal)
 MAX_TOKEN = 64  # a resume token is refused longer than this
 
 ROLES = ("player", "host", "screen")

@@ -8,10 +8,3 @@ websocket_urlpatterns = [
     path("ws/live/<str:pin>/", consumers.RoundConsumer.as_asgi()),
     path("ws/pk/", PkConsumer.as_asgi()),
 ]
-
-from django.conf import settings  # noqa: E402
-
-if settings.BENCH_ROUTES:  # bench/live_round.py's baselines and profiler (realtime/bench.py)
-    from . import bench
-
-    websocket_urlpatterns += bench.websocket_urlpatterns

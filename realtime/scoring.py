@@ -1,6 +1,7 @@
-"""Scoring and ranking rules for live rounds and stage finals: pure functions, standard
-library only, no Django import. docs/scoring.md states every rule with worked examples;
-tests/realtime/test_scoring.py checks those examples.
+"""Scoring rules for live rounds and stage finals: pure functions, standard library only,
+no Django import. docs/scoring.md states every rule with worked examples;
+tests/realtime/test_scoring.py checks those examples. Ranking (tie-break chains,
+competition ranking) is leaderboards.ranking's, shared with the leaderboards.
 
 Times are integer milliseconds. Arithmetic is exact (fractions, never floats), and every
 rounding is half away from zero (`round_half_away`): 499.5 → 500, 500.5 → 501, -2.5 → -3.
@@ -9,7 +10,6 @@ Python's `round()` rounds half to even (round(500.5) == 500) and is not used.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -40,6 +40,12 @@ def round_half_away(value: Fraction | Decimal | int | float) -> int:
     magnitude = abs(exact)
     rounded = int(magnitude + Fraction(1, 2))  # floor, since magnitude ≥ 0
     return rounded if exact >= 0 else -rounded
+
+
+def _stable(value: Any) -> tuple[str, Any]:
+    """Sort key for ids of mixed types (ints and strings), same result in any run (the
+    same rule as leaderboards.ranking.stable_key; this module imports nothing)."""
+    return (type(value).__name__, value)
 
 
 # ─── single answers ────────────────────────────────────────────────────────────────
@@ -152,11 +158,6 @@ class RoundScore:
         return {player: total.points for player, total in self.totals.items()}
 
 
-def _stable(value: Any) -> tuple[str, Any]:
-    """Sort key for ids of mixed types (ints and strings), same result in any run."""
-    return (type(value).__name__, value)
-
-
 def score_round(
     questions: Sequence[Question],
     answers: Iterable[Answer],
@@ -199,44 +200,8 @@ def score_round(
         if question.void:
             continue
         for player in ordered_players:
-            acc = running[player]
-            answer = recorded.get((player, question.id))
-            streak = acc[4]
-            if answer is None:
-                base, bonus, correct, elapsed = 0, 0, False, None
-                if question.points > 0:
-                    streak = 0
-                acc[3] += question.time_limit_ms
-            else:
-                correct = bool(answer.correct)
-                elapsed = min(max(answer.elapsed_ms, 0), question.time_limit_ms)
-                if settings.speed:
-                    base = speed_points(
-                        correct=correct,
-                        elapsed_ms=answer.elapsed_ms,
-                        time_limit_ms=question.time_limit_ms,
-                        points=question.points,
-                    )
-                else:
-                    base = accuracy_points(correct=correct, points=question.points)
-                bonus = 0
-                if question.points > 0:
-                    streak = streak + 1 if correct else 0
-                    if correct and settings.streak_bonus:
-                        bonus = streak_bonus(streak)
-                acc[1] += correct
-                acc[2] += 1
-                acc[3] += elapsed
-            acc[0] += base + bonus
-            acc[4] = streak
-            acc[5] = max(acc[5], streak)
-            results[player] = QuestionResult(
-                answered=answer is not None,
-                correct=correct,
-                elapsed_ms=elapsed,
-                base=base,
-                bonus=bonus,
-                streak=streak,
+            results[player] = _play(
+                question, recorded.get((player, question.id)), running[player], settings
             )
     totals = {
         p: PlayerTotal(
@@ -245,6 +210,51 @@ def score_round(
         for p, a in running.items()
     }
     return RoundScore(totals=totals, per_question=per_question)
+
+
+def _play(
+    question: Question, played: Answer | None, acc: list[int], settings: Settings
+) -> QuestionResult:
+    """One player's result on one non-void question; `acc` (points, correct, answered,
+    time, streak, best streak so far) is brought up to date."""
+    streak = acc[4]
+    elapsed: int | None
+    if played is None:
+        base, bonus, correct, elapsed = 0, 0, False, None
+        if question.points > 0:
+            streak = 0
+        acc[3] += question.time_limit_ms
+    else:
+        correct = bool(played.correct)
+        elapsed = min(max(played.elapsed_ms, 0), question.time_limit_ms)
+        if settings.speed:
+            base = speed_points(
+                correct=correct,
+                elapsed_ms=played.elapsed_ms,
+                time_limit_ms=question.time_limit_ms,
+                points=question.points,
+            )
+        else:
+            base = accuracy_points(correct=correct, points=question.points)
+        bonus = 0
+        if question.points > 0:
+            streak = streak + 1 if correct else 0
+            if correct and settings.streak_bonus:
+                bonus = streak_bonus(streak)
+        acc[1] += correct
+        acc[2] += 1
+        acc[3] += elapsed
+    acc[0] += base + bonus
+    acc[4] = streak
+    acc[5] = max(acc[5], streak)
+    return QuestionResult(
+        answered=played is not None,
+        correct=correct,
+        elapsed_ms=elapsed,
+        base=base,
+        bonus=bonus,
+        streak=streak,
+    )
 
 
 # ─── teams ─────────────────────────────────────────────────────────────────────────
@@ -411,109 +421,3 @@ def score_finals(
                 raise ValueError(f"unknown team {team!r}")
             totals[team] += delta
     return totals
-
-
-# ─── ranking ───────────────────────────────────────────────────────────────────────
-
-
-@dataclass(frozen=True)
-class Key:
-    """One link of a tie-break chain: a row field and a direction."""
-
-    field: str
-    descending: bool = False
-
-
-def desc(name: str) -> Key:
-    return Key(name, descending=True)
-
-
-def asc(name: str) -> Key:
-    return Key(name, descending=False)
-
-
-# Chains, stated in advance.
-ONLINE_CHAIN = (desc("points"), asc("time_ms"), asc("finished_at"))
-LIVE_CHAIN = (desc("points"), asc("time_ms"))
-FINALS_CHAIN = (desc("score"), asc("tiebreak"))
-
-
-@functools.total_ordering
-class _Reversed:
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Reversed) and self.value == other.value
-
-    def __lt__(self, other: _Reversed) -> bool:
-        return self.value > other.value
-
-    def __hash__(self) -> int:
-        return hash(self.value)
-
-
-def _sort_key(row: Mapping[str, Any], chain: Sequence[Key]) -> tuple[Any, ...]:
-    parts: list[Any] = []
-    for key in chain:
-        value = row.get(key.field)
-        if value is None:
-            parts.append((1, None))  # a missing value ranks after any present one
-        else:
-            parts.append((0, _Reversed(value) if key.descending else value))
-    return tuple(parts)
-
-
-def _tuple_eq(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
-    return all(x[0] == y[0] and (x[0] == 1 or x[1] == y[1]) for x, y in zip(a, b, strict=True))
-
-
-@dataclass(frozen=True)
-class Ranked:
-    rank: int
-    id: Hashable
-    row: Mapping[str, Any]
-
-
-def competition_ranking(
-    rows: Iterable[Mapping[str, Any]], chain: Sequence[Key], *, id_field: str = "id"
-) -> list[Ranked]:
-    """Rank rows by the tie-break chain, best first. Rows equal on every key share a
-    rank, and the next rank skips ("1, 2, 2, 4"): rank = 1 + number of rows strictly
-    better. Missing (None) values rank last whatever the direction. Within a shared
-    rank rows are listed by id, for display only."""
-    items = [(_sort_key(row, chain), row) for row in rows]
-    ids = [row[id_field] for _, row in items]
-    if len(set(ids)) != len(ids):
-        raise ValueError("two rows share an id")
-    items.sort(key=lambda item: (item[0], _stable(item[1][id_field])))
-    ranked: list[Ranked] = []
-    for position, (key, row) in enumerate(items):
-        if ranked and _tuple_eq(key, items[position - 1][0]):
-            rank = ranked[-1].rank
-        else:
-            rank = position + 1
-        ranked.append(Ranked(rank=rank, id=row[id_field], row=row))
-    return ranked
-
-
-def tiebreak_result(correct: bool | None, elapsed_ms: int | None) -> tuple[int, int] | None:
-    """A tie-break question's result as a sortable value (ascending = better): correct
-    answers first, faster first; wrong or missing answers after, all equal. None (not
-    played) ranks last."""
-    if correct is None and elapsed_ms is None:
-        return None
-    if correct:
-        return (0, max(elapsed_ms or 0, 0))
-    return (1, 0)
-
-
-def rank_round(score: RoundScore, chain: Sequence[Key] = LIVE_CHAIN) -> list[Ranked]:
-    """Leaderboard of a live round: points desc, then total answer time asc."""
-    rows = [
-        {"id": player, "points": total.points, "time_ms": total.time_ms}
-        for player, total in score.totals.items()
-    ]
-    return competition_ranking(rows, chain)

@@ -68,3 +68,15 @@ def test_the_live_round_bench_plays_a_small_round_and_loses_no_answer():
     assert all(row[3] == row[4] >= 20 for row in rows), rows
     # daphne (autobahn) does not accept the permessage-deflate that browsers offer.
     assert figures["compression"] == "none"
+
+
+def test_the_sites_routes_hold_no_bench_socket():
+    """The bench's apps are served only by bench/asgi.py's application (bench.serve)."""
+    from django.conf import settings
+
+    from config.asgi import application
+    from realtime.routing import websocket_urlpatterns
+
+    assert not any("bench" in str(route.pattern) for route in websocket_urlpatterns)
+    assert not hasattr(settings, "BENCH_ROUTES")
+    assert application is not None

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 
-from realtime import play, services
+from realtime.live import answers, commands, frames, services, snapshots, standings, state
 from realtime.models import LiveQuestion, LiveRound
 from tests.factories import UserFactory
 from tests.quizzes.factories import BankFactory, QuestionFactory
-from tests.realtime.test_live_round import Socket, choice_for, command, host_socket, secrets_of
+from tests.support.live import Socket, choice_for, command, host_socket, secrets_of
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -42,23 +42,33 @@ def set_turns(live, host, teams):
         )
 
 
+def stake(**submitted):
+    """A stake and the frame its captain gets."""
+    return frames.stake_reply(answers.stake_submit(**submitted))
+
+
+def buzz(**submitted):
+    """A buzz and the frame its captain gets."""
+    return frames.buzz_reply(answers.buzz_submit(**submitted))
+
+
 def version_at(live, index):
     return LiveQuestion.objects.select_related("version").get(round=live, position=index).version
 
 
 def answer(player, live, index, right, at=None):
-    return play.answer_submit(
+    return answers.answer_submit(
         player=player,
         answer_id=f"{player.pk}-{index}",
         question_index=index,
         response=choice_for(version_at(live, index), right),
-        received_at=at or play.now_ms(),
+        received_at=at or state.now_ms(),
     )
 
 
 def reveal(live, host, name="next"):
-    play.round_command(live=live, actor=host, name="close")
-    play.round_command(live=live, actor=host, name="reveal")
+    commands.round_command(live=live, actor=host, name="close")
+    commands.round_command(live=live, actor=host, name="reveal")
 
 
 def test_a_whole_final_scores_compulsory_buzzer_risk_and_breaks_the_tie():
@@ -71,7 +81,7 @@ def test_a_whole_final_scores_compulsory_buzzer_risk_and_breaks_the_tie():
     assert (cap_a.is_captain, member_a.is_captain, cap_b.is_captain) == (True, False, True)
 
     # 0. compulsory (A): only A's captain answers.
-    play.round_command(live=live, actor=host, name="start")
+    commands.round_command(live=live, actor=host, name="start")
     assert answer(member_a, live, 0, True).reason == "not_captain"
     assert answer(cap_b, live, 0, True).reason == "not_your_turn"
     assert answer(cap_a, live, 0, True).accepted
@@ -79,30 +89,26 @@ def test_a_whole_final_scores_compulsory_buzzer_risk_and_breaks_the_tie():
 
     # 2's stake is chosen before question 2 is shown; only B's turn.
     assert (
-        play.stake_submit(player=cap_a, question_index=2, stake=10, received_at=play.now_ms())[
-            "reason"
-        ]
+        stake(player=cap_a, question_index=2, stake=10, received_at=state.now_ms())["reason"]
         == "not_your_turn"
     )
     assert (
-        play.stake_submit(player=cap_b, question_index=2, stake=25, received_at=play.now_ms())[
-            "reason"
-        ]
+        stake(player=cap_b, question_index=2, stake=25, received_at=state.now_ms())["reason"]
         == "bad_stake"
     )
-    staked = play.stake_submit(player=cap_b, question_index=2, stake=30, received_at=play.now_ms())
+    staked = stake(player=cap_b, question_index=2, stake=30, received_at=state.now_ms())
     assert staked == {"type": "stake_ack", "question": 2, "stake": 30}
-    again = play.stake_submit(player=cap_b, question_index=2, stake=20, received_at=play.now_ms())
+    again = stake(player=cap_b, question_index=2, stake=20, received_at=state.now_ms())
     assert again["reason"] == "already_staked"
 
     # 1. buzzer: B buzzes first by server receive time, even if processed second.
-    play.round_command(live=live, actor=host, name="next")
+    commands.round_command(live=live, actor=host, name="next")
     opened = LiveRound.objects.get(pk=live.pk).opened_at
-    late = play.buzz_submit(player=cap_c, question_index=1, received_at=opened + 300)
-    early = play.buzz_submit(player=cap_b, question_index=1, received_at=opened + 120)
+    late = buzz(player=cap_c, question_index=1, received_at=opened + 300)
+    early = buzz(player=cap_b, question_index=1, received_at=opened + 120)
     assert (late["first"], early["first"]) == (True, True)  # the lead changed hands
     assert (
-        play.buzz_submit(player=cap_b, question_index=1, received_at=opened + 999)["received_at"]
+        buzz(player=cap_b, question_index=1, received_at=opened + 999)["received_at"]
         == opened + 120
     )  # one buzz per team
     assert answer(cap_c, live, 1, True).reason == "not_your_turn"
@@ -110,32 +116,29 @@ def test_a_whole_final_scores_compulsory_buzzer_risk_and_breaks_the_tie():
     reveal(live, host)
 
     # 2. risk (B, stake 30): too late to change or add a stake now.
-    play.round_command(live=live, actor=host, name="next")
+    commands.round_command(live=live, actor=host, name="next")
     assert (
-        play.stake_submit(player=cap_b, question_index=2, stake=30, received_at=play.now_ms())[
-            "stake"
-        ]
-        == 30
+        stake(player=cap_b, question_index=2, stake=30, received_at=state.now_ms())["stake"] == 30
     )
     assert answer(cap_b, live, 2, True).accepted  # +30
     reveal(live, host)
 
     # 3. tie-break: no points; A right and faster than B.
-    play.round_command(live=live, actor=host, name="next")
+    commands.round_command(live=live, actor=host, name="next")
     now = LiveRound.objects.get(pk=live.pk).opened_at
     assert answer(cap_a, live, 3, True, at=now + 1000).accepted
     assert answer(cap_b, live, 3, True, at=now + 2000).accepted
     reveal(live, host)
 
     # 4. everyone: A and C right (+10 each), B does not answer.
-    play.round_command(live=live, actor=host, name="next")
+    commands.round_command(live=live, actor=host, name="next")
     assert answer(cap_a, live, 4, True).accepted
     assert answer(cap_c, live, 4, True).accepted
     reveal(live, host)
-    play.round_command(live=live, actor=host, name="finish")
+    commands.round_command(live=live, actor=host, name="finish")
 
     live.refresh_from_db()
-    standing = play.standings(live, play.round_state(live))
+    standing = standings.standings(live, state.round_state(live))
     points = {row["name"]: row["points"] for row in standing.rows}
     assert points == {"A": 120, "B": 120, "C": 110}
     assert [(row["rank"], row["name"]) for row in standing.rows] == [(1, "A"), (2, "B"), (3, "C")]
@@ -143,9 +146,9 @@ def test_a_whole_final_scores_compulsory_buzzer_risk_and_breaks_the_tie():
     assert standing.you[cap_c.pk]["rank"] == 3
 
     # Voiding the buzzer question gives B its 10 back: B leads alone.
-    play.round_command(live=live, actor=host, name="void", question_index=1)
+    commands.round_command(live=live, actor=host, name="void", question_index=1)
     live.refresh_from_db()
-    standing = play.standings(live, play.round_state(live))
+    standing = standings.standings(live, state.round_state(live))
     assert (standing.rows[0]["name"], standing.rows[0]["points"]) == ("B", 130)
 
 
@@ -153,16 +156,17 @@ def test_nobody_buzzing_voids_a_buzzer_question_and_a_risk_without_stake_plays_f
     live, host, (a, b, c) = finals_round()
     set_turns(live, host, (a, b, c))
     cap_b = services.player_join(live=live, nickname="乙队", team=b)
-    play.round_command(live=live, actor=host, name="start")
+    commands.round_command(live=live, actor=host, name="start")
     reveal(live, host)
-    play.round_command(live=live, actor=host, name="next")  # buzzer: nobody buzzes
+    commands.round_command(live=live, actor=host, name="next")  # buzzer: nobody buzzes
     reveal(live, host)
-    play.round_command(live=live, actor=host, name="next")  # risk: B forgot to stake
+    commands.round_command(live=live, actor=host, name="next")  # risk: B forgot to stake
     assert answer(cap_b, live, 2, False).accepted
     reveal(live, host)
     live.refresh_from_db()
     points = {
-        row["name"]: row["points"] for row in play.standings(live, play.round_state(live)).rows
+        row["name"]: row["points"]
+        for row in standings.standings(live, state.round_state(live)).rows
     }
     assert points == {"A": 100, "B": 90, "C": 100}
 
@@ -172,13 +176,13 @@ def test_team_rounds_score_the_mean_of_the_members():
     ana = services.player_join(live=live, nickname="Ana", team=a)
     ben = services.player_join(live=live, nickname="Ben", team=a)
     cai = services.player_join(live=live, nickname="Cai", team=b)
-    play.round_command(live=live, actor=host, name="start")
+    commands.round_command(live=live, actor=host, name="start")
     assert answer(ana, live, 0, True).accepted
     assert answer(ben, live, 0, False).accepted
     assert answer(cai, live, 0, True).accepted
     reveal(live, host)
     live.refresh_from_db()
-    standing = play.standings(live, play.round_state(live))
+    standing = standings.standings(live, state.round_state(live))
     mine = standing.you[ana.pk]
     rows = {row["name"]: row["points"] for row in standing.rows}
     assert rows["A"] == round(mine["points"] / 2) or abs(rows["A"] - mine["points"] / 2) <= 0.5
@@ -197,7 +201,7 @@ def test_a_team_round_needs_a_team_and_only_the_host_sets_teams_and_turns():
         services.question_turn_set(live=live, actor=host, position=0, turn="compulsory")
     with pytest.raises(services.ValidationError):
         services.team_create(live=live, actor=host, name="A")
-    play.round_command(live=live, actor=host, name="start")
+    commands.round_command(live=live, actor=host, name="start")
     with pytest.raises(services.ValidationError):
         services.team_create(live=live, actor=host, name="Late")
 
@@ -261,12 +265,12 @@ def test_a_player_who_joins_after_a_reveal_sees_the_team_standing_at_once():
     live, host, (a, b, c) = finals_round()
     set_turns(live, host, (a, b, c))
     cap_a = services.player_join(live=live, nickname="甲队", team=a)
-    play.round_command(live=live, actor=host, name="start")
+    commands.round_command(live=live, actor=host, name="start")
     assert answer(cap_a, live, 0, True).accepted
     reveal(live, host)
     live.refresh_from_db()
-    play.snapshot(live, role="player", player=cap_a)  # the standings are cached now
+    snapshots.snapshot(live, role="player", player=cap_a)  # the standings are cached now
     late = services.player_join(live=live, nickname="甲队二号", team=a)
-    you = play.snapshot(live, role="player", player=late)["you"]
+    you = snapshots.snapshot(live, role="player", player=late)["you"]
     assert you["team"] == {"id": a.pk, "name": "A", "points": 110, "rank": 1}
     assert (you["points"], you["rank"], you["captain"]) == (110, 1, False)

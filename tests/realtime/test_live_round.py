@@ -10,144 +10,31 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
-from channels.routing import URLRouter
-from channels.testing import WebsocketCommunicator
 from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 
-from realtime import play, services
-from realtime.consumers import RoundConsumer, screen_key
+from realtime.consumers import RoundConsumer
+from realtime.live import answers, commands, services, snapshots, state
+from realtime.live.selectors import screen_key
 from realtime.models import LiveAnswer, LivePlayer, LiveQuestion, LiveRound
-from realtime.routing import websocket_urlpatterns
 from tests.factories import UserFactory, child
-from tests.quizzes.factories import BankFactory, QuestionFactory
+from tests.support.live import (
+    TYPES,
+    Socket,
+    answer_acked,
+    choice_for,
+    command,
+    host_socket,
+    make_round,
+    player_socket,
+    secrets_of,
+    send_answer,
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("districts_loaded"),
 ]
-
-TYPES = ["single", "multiple", "true_false", "fill", "numeric", "ordering"]
-
-
-def make_round(kind="classic", types=TYPES, seconds=20) -> LiveRound:
-    bank = BankFactory()
-    versions = []
-    for n, qtype in enumerate(types):
-        question = QuestionFactory(
-            bank=bank, type=qtype, explanation=f"EXPLAIN-{n}-MARKER", stem=f"STEM-{n}"
-        )
-        versions.append(question.versions.get())
-    host = bank.owners.first()
-    return services.round_create(
-        host=host, title="科学擂台", versions=versions, kind=kind, seconds_per_question=seconds
-    )
-
-
-class Socket:
-    """One client: sends messages, keeps every frame it receives."""
-
-    def __init__(self, live: LiveRound, user=None) -> None:
-        self.comm = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/live/{live.pin}/")
-        if user is not None:
-            self.comm.scope["user"] = user
-        self.frames: list[dict] = []
-        self.raw: list[str] = []
-
-    async def open(self, hello: dict) -> dict:
-        connected, _ = await self.comm.connect()
-        assert connected
-        await self.send(hello)
-        return await self.expect("welcome", "error")
-
-    async def send(self, message: dict) -> None:
-        await self.comm.send_to(text_data=json.dumps(message))
-
-    async def recv(self, timeout=2) -> dict:
-        text = await self.comm.receive_from(timeout=timeout)
-        self.raw.append(text)
-        frame = json.loads(text)
-        self.frames.append(frame)
-        return frame
-
-    async def expect(self, *types: str, timeout=2) -> dict:
-        while True:
-            frame = await self.recv(timeout)
-            if frame["type"] in types:
-                return frame
-
-    async def drain(self) -> None:
-        while not await self.comm.receive_nothing(timeout=0.05):
-            await self.recv()
-
-    async def close(self) -> None:
-        await self.comm.disconnect()
-
-
-@pytest.mark.asyncio
-async def host_socket(live):
-    host = Socket(live, user=await sync_to_async(lambda: live.host)())
-    assert (await host.open({"type": "host"}))["role"] == "host"
-    await host.expect("snapshot")
-    return host
-
-
-@pytest.mark.asyncio
-async def player_socket(live, nickname):
-    player = Socket(live)
-    welcome = await player.open({"type": "join", "nickname": nickname})
-    assert welcome["type"] == "welcome", welcome
-    await player.expect("snapshot")
-    return player, welcome
-
-
-@pytest.mark.asyncio
-async def command(host: Socket, name: str, **extra) -> None:
-    await host.send({"type": "command", "name": name, **extra})
-
-
-async def send_answer(player: Socket, answer_id: str, index: int, choice) -> dict:
-    """Answer question `index`; the server's reply to it (an ack or a reject)."""
-    await player.send(
-        {"type": "answer", "answer_id": answer_id, "question": index, "choice": choice}
-    )
-    return await player.expect("ack", "reject")
-
-
-async def answer_acked(player: Socket, answer_id: str, index: int, choice) -> dict:
-    """Answer question `index` and expect the server to ack it; the ack."""
-    reply = await send_answer(player, answer_id, index, choice)
-    assert reply["type"] == "ack", reply
-    return reply
-
-
-def choice_for(version, right: bool):
-    """A well-formed response to the version, right or wrong."""
-    key, ids = version.key, [o["id"] for o in version.options]
-    if version.type == "single":
-        return key["options"][0] if right else next(i for i in ids if i not in key["options"])
-    if version.type == "multiple":
-        return key["options"] if right else ids[:1]
-    if version.type == "ordering":
-        return key["order"] if right else list(reversed(key["order"]))
-    if version.type == "true_false":
-        return key["value"] if right else not key["value"]
-    if version.type == "fill":
-        return key["accepted"][0] if right else "错"
-    return key["value"] if right else key["value"] + 100
-
-
-def secrets_of(version) -> list[str]:
-    """Texts whose presence in a frame would give the key away."""
-    found = [version.explanation, '"key"', '"correct"', '"explanation"']
-    key = version.key
-    if version.type == "fill":
-        found += key["accepted"]
-    if version.type in ("single", "multiple"):
-        found.append(json.dumps(key["options"]))
-    if version.type == "ordering":
-        found.append(json.dumps(key["order"]))
-    return found
 
 
 @pytest.mark.parametrize("kind", ["classic", "accuracy"])
@@ -258,7 +145,7 @@ async def test_a_late_answer_is_rejected_by_server_time_whatever_the_timers_did(
     await player.expect("question_opened")
     # As if the question's time and grace had passed: whether or not the close timer
     # has run by now, the answer's receive time decides.
-    past = play.now_ms() - live.grace_ms - 1
+    past = state.now_ms() - live.grace_ms - 1
     await sync_to_async(LiveRound.objects.filter(pk=live.pk).update)(
         opened_at=past - 20_000, closes_at=past
     )
@@ -277,10 +164,10 @@ async def test_an_answer_received_in_time_counts_after_an_early_close_until_the_
     await command(host, "start")
     await host.expect("question_opened")
     player = await sync_to_async(services.player_join)(live=live, nickname="Bob")
-    received = play.now_ms()
+    received = state.now_ms()
     await command(host, "close")
     await host.expect("question_closed")
-    submit = sync_to_async(play.answer_submit)
+    submit = sync_to_async(answers.answer_submit)
     ok = await submit(
         player=player,
         answer_id="a",
@@ -305,13 +192,13 @@ async def test_an_answer_received_in_time_counts_after_an_early_close_until_the_
 def test_fifty_concurrent_submits_from_one_player_store_one_row():
     live = make_round(types=["single"])
     version = live.questions.get().version
-    play.round_command(live=live, actor=live.host, name="start")
+    commands.round_command(live=live, actor=live.host, name="start")
     player = services.player_join(live=live, nickname="Alice")
-    received = play.now_ms()
+    received = state.now_ms()
 
     def submit(n):
         try:
-            return play.answer_submit(
+            return answers.answer_submit(
                 player=player,
                 answer_id=f"id{n % 5}",
                 question_index=0,
@@ -502,26 +389,26 @@ def test_a_batch_of_answers_is_judged_one_by_one_and_stores_one_row_per_player()
     live = make_round(types=["single"])
     other = make_round(types=["single"])
     version = live.questions.get().version
-    play.round_command(live=live, actor=live.host, name="start")
-    play.round_command(live=other, actor=other.host, name="start")
+    commands.round_command(live=live, actor=live.host, name="start")
+    commands.round_command(live=other, actor=other.host, name="start")
     ana, ben, cai, dan = (services.player_join(live=live, nickname=n) for n in "ABCD")
     eve = services.player_join(live=other, nickname="E")
-    play.player_kick(live=live, actor=live.host, player_id=dan.pk)
-    now = play.now_ms()
+    commands.player_kick(live=live, actor=live.host, player_id=dan.pk)
+    now = state.now_ms()
     right = choice_for(version, right=True)
     late = LiveRound.objects.get(pk=live.pk).closes_at + live.grace_ms + 1
     requests = [
-        play.AnswerRequest(ana, "a1", 0, right, now),
-        play.AnswerRequest(ana, "a1", 0, right, now + 5),  # the same answer resent
-        play.AnswerRequest(ana, "a2", 0, right, now + 9),  # a second answer
-        play.AnswerRequest(ben, "b1", 0, "not-an-option", now),
-        play.AnswerRequest(ben, "b2", 0, right, late),
-        play.AnswerRequest(cai, "", 0, right, now),
-        play.AnswerRequest(cai, "c1", 3, right, now),
-        play.AnswerRequest(dan, "d1", 0, right, now),
-        play.AnswerRequest(eve, "e1", 0, choice_for(other.questions.get().version, True), now),
+        answers.AnswerRequest(ana, "a1", 0, right, now),
+        answers.AnswerRequest(ana, "a1", 0, right, now + 5),  # the same answer resent
+        answers.AnswerRequest(ana, "a2", 0, right, now + 9),  # a second answer
+        answers.AnswerRequest(ben, "b1", 0, "not-an-option", now),
+        answers.AnswerRequest(ben, "b2", 0, right, late),
+        answers.AnswerRequest(cai, "", 0, right, now),
+        answers.AnswerRequest(cai, "c1", 3, right, now),
+        answers.AnswerRequest(dan, "d1", 0, right, now),
+        answers.AnswerRequest(eve, "e1", 0, choice_for(other.questions.get().version, True), now),
     ]
-    results = play.answers_submit(requests)
+    results = answers.answers_submit(requests)
     assert [(r.accepted, r.reason) for r in results] == [
         (True, ""), (True, ""), (False, "already_answered"),
         (False, "bad_response"), (False, "too_late"),
@@ -532,7 +419,7 @@ def test_a_batch_of_answers_is_judged_one_by_one_and_stores_one_row_per_player()
     stored = set(LiveAnswer.objects.values_list("player__nickname", "answer_id", "received_at"))
     assert stored == {("A", "a1", now), ("E", "e1", now)}
     # The same batch again: the acks again, nothing new stored.
-    again = play.answers_submit(requests[:2])
+    again = answers.answers_submit(requests[:2])
     assert [(r.accepted, r.received_at) for r in again] == [(True, now), (True, now)]
     assert LiveAnswer.objects.count() == 2
 
@@ -543,24 +430,24 @@ async def test_answers_arriving_together_are_written_in_few_batches(monkeypatch)
 
     live = await sync_to_async(make_round)(types=["single"])
     version = await sync_to_async(lambda: live.questions.get().version)()
-    await sync_to_async(play.round_command)(live=live, actor=live.host, name="start")
+    await sync_to_async(commands.round_command)(live=live, actor=live.host, name="start")
     players = [
         await sync_to_async(services.player_join)(live=live, nickname=f"P{n}") for n in range(30)
     ]
     sizes = []
-    real = play.answers_submit
+    real = answers.answers_submit
 
     def spy(requests):
         sizes.append(len(requests))
         return real(requests)
 
-    monkeypatch.setattr(play, "answers_submit", spy)
+    monkeypatch.setattr(answers, "answers_submit", spy)
     batcher = AnswerBatcher()
-    now = play.now_ms()
+    now = state.now_ms()
     results = await asyncio.gather(
         *(
             batcher.submit(
-                play.AnswerRequest(p, f"x{p.pk}", 0, choice_for(version, right=True), now)
+                answers.AnswerRequest(p, f"x{p.pk}", 0, choice_for(version, right=True), now)
             )
             for p in players
         )
@@ -578,14 +465,14 @@ def test_a_players_snapshot_costs_two_queries_in_the_lobby_and_four_in_a_questio
 
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
-            frame = play.snapshot(live, role="player", player=bob)
+            frame = snapshots.snapshot(live, role="player", player=bob)
         assert frame["you"]["player"] == bob.pk
         return len(captured)
 
     assert queries() == 2  # questions, player count; nothing scored, no standings
-    play.round_command(live=live, actor=live.host, name="start")
+    commands.round_command(live=live, actor=live.host, name="start")
     live.refresh_from_db()
-    play.snapshot(live, role="player", player=bob)  # the standings, once per seq
+    snapshots.snapshot(live, role="player", player=bob)  # the standings, once per seq
     # questions, player count, who is kicked (the scores' cache key), Bob's answer
     assert queries() == 4
 

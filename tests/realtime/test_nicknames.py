@@ -1,6 +1,6 @@
 import pytest
 
-from realtime.nicknames import BLOCKED, NicknameError, clean_nickname, generated_nickname
+from realtime.live.nicknames import BLOCKED, NicknameError, clean_nickname, generated_nickname
 
 
 @pytest.mark.parametrize(

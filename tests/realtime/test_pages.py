@@ -14,10 +14,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from realtime import services
-from realtime.consumers import screen_key
+from realtime.live import answers, commands, services, state
+from realtime.live.nicknames import clean_nickname
+from realtime.live.selectors import screen_key
 from realtime.models import LiveQuestion, LiveRound
-from realtime.nicknames import clean_nickname
 from tests.factories import PASSWORD, UserFactory, adult
 from tests.quizzes.factories import BankFactory, QuestionFactory
 
@@ -346,15 +346,13 @@ def test_only_the_host_downloads_the_results_workbook(client):
 
     from openpyxl import load_workbook
 
-    from realtime import play
-
     live = make_round(types=("single",))
     player = services.player_join(live=live, nickname="=HYPERLINK(1)")
-    play.round_command(live=live, actor=live.host, name="start")
+    commands.round_command(live=live, actor=live.host, name="start")
     version = live.questions.get().version
-    assert play.answer_submit(
+    assert answers.answer_submit(
         player=player, answer_id="a", question_index=0,
-        response=version.key["options"][0], received_at=play.now_ms(),
+        response=version.key["options"][0], received_at=state.now_ms(),
     ).accepted  # fmt: skip
     url = reverse("realtime:host_results", args=[live.pin])
 
@@ -480,10 +478,8 @@ def test_the_host_console_of_a_final_shows_the_setup_in_the_lobby_only(client):
         assert f'name="turn_{position}"' in html
     assert 'name="school"' in html and "<optgroup" in html and "海淀实验中学" in html
 
-    from realtime import play
-
     services.team_create(live=live, actor=live.host, name="甲队")
-    play.round_command(live=live, actor=live.host, name="start")
+    commands.round_command(live=live, actor=live.host, name="start")
     html = client.get(host_url(live)).content.decode()
     assert 'id="live-setup"' not in html
     assert 'name="turn_0"' not in html
@@ -620,11 +616,9 @@ def test_setup_is_for_the_host_only(client):
 
 
 def test_setup_is_refused_once_the_round_has_started(client):
-    from realtime import play
-
     live = team_round(join_mode="roster")
     a = services.team_create(live=live, actor=live.host, name="甲队")
-    play.round_command(live=live, actor=live.host, name="start")
+    commands.round_command(live=live, actor=live.host, name="start")
     login(client, live.host)
     before = turns_of(live)
     for url, data in [

@@ -15,8 +15,10 @@ from django.contrib.auth.models import AnonymousUser
 
 from quizzes.models import Blueprint
 from quizzes.progress_models import XpAward
-from realtime import pk, protocol
+from realtime import protocol
 from realtime.models import PkAnswer, PkEntry, PkMatch, PkPlayer
+from realtime.pk import answers as pk_answers
+from realtime.pk import matching
 from realtime.routing import websocket_urlpatterns
 from tests.factories import ProfileFactory, child
 from tests.quizzes.factories import BankFactory, QuestionFactory
@@ -242,7 +244,7 @@ async def test_a_late_answer_is_rejected_and_a_duplicate_answer_id_is_stored_onc
     # even though no timer has closed the question.
     bob_player = await sync_to_async(PkPlayer.objects.get)(user=bob_user)
     match = await sync_to_async(PkMatch.objects.get)(pk=bob_player.match_id)
-    late = await sync_to_async(pk.answer_submit)(
+    late = await sync_to_async(pk_answers.answer_submit)(
         player=bob_player,
         answer_id="late",
         question_index=0,
@@ -423,7 +425,7 @@ async def test_a_database_failure_under_a_message_is_a_retry_and_the_socket_stay
 
     await sync_to_async(make_bank)()
     user = await sync_to_async(player_user)("重试者")
-    real_find = pk.pk_find
+    real_find = matching.pk_find
     calls = []
 
     def failing_once(**kwargs):
@@ -432,7 +434,7 @@ async def test_a_database_failure_under_a_message_is_a_retry_and_the_socket_stay
             raise OperationalError("deadlock detected")
         return real_find(**kwargs)
 
-    monkeypatch.setattr(pk, "pk_find", failing_once)
+    monkeypatch.setattr(matching, "pk_find", failing_once)
     tab = await Pk(user).open()
     await tab.send({"type": "pk_find"})
     refused = await tab.expect("error")

@@ -27,12 +27,22 @@ from django.test import Client
 
 from quizzes.models import Blueprint, QuestionVersion
 from quizzes.progress_models import PersonalBest, XpAward
-from realtime import pk, protocol, scoring
+from realtime import protocol, scoring
+from realtime.live.state import now_ms
 from realtime.models import PkAnswer, PkEntry, PkMatch, PkPlayer
+from realtime.pk import match as pk_match
 from tests.factories import ProfileFactory
 from tests.quizzes.factories import BankFactory, QuestionFactory
-from tests.realtime.test_multiprocess import ORIGIN, STEP_S, Peer, run, server_database_url
-from tests.support.daphne import DaphneProcess, daphne_pair_pool, print_logs
+from tests.support.daphne import (
+    ORIGIN,
+    STEP_S,
+    DaphneProcess,
+    Peer,
+    daphne_pair_pool,
+    print_logs,
+    run,
+    server_database_url,
+)
 
 pytestmark = [
     pytest.mark.postgres,
@@ -210,7 +220,7 @@ def stored_scores(match: PkMatch) -> dict[int, int]:
     )
     seats = dict(match.players.values_list("pk", "seat"))
     score = scoring.score_round(
-        [scoring.Question(q.pk, pk.POINTS, match.question_ms) for q in questions],
+        [scoring.Question(q.pk, pk_match.POINTS, match.question_ms) for q in questions],
         [scoring.Answer(p, q, c, e) for p, q, c, e in rows],
         scoring.CLASSIC,
         players=list(seats),
@@ -269,7 +279,7 @@ def test_players_on_two_processes_are_paired_and_play_a_whole_match_seeing_the_s
             for snap in (alice_snap, bob_snap):
                 assert (snap["status"], snap["seq"]) == ("lobby", 0), snap
             total = alice_snap["total_questions"]
-            assert total == pk.QUESTIONS
+            assert total == pk_match.QUESTIONS
 
             for index in range(total):
                 opened = await alice.expect(
@@ -324,13 +334,13 @@ def test_players_on_two_processes_are_paired_and_play_a_whole_match_seeing_the_s
     }
 
     # Every broadcast, once each, in seq order, no gap, byte for byte the same on A and B.
-    expected = expected_broadcasts(pk.QUESTIONS)
+    expected = expected_broadcasts(pk_match.QUESTIONS)
     assert match.seq == expected[-1][1]
     for tab in (alice, bob):
         assert broadcasts(tab.frames) == expected, (tab.label, broadcasts(tab.frames))
         answered = [f for f in tab.frames if f["type"] == "pk_answered"]
         assert sorted((f["question_index"], f["seat"]) for f in answered) == sorted(
-            (index, seat) for index in range(pk.QUESTIONS) for seat in (0, 1)
+            (index, seat) for index in range(pk_match.QUESTIONS) for seat in (0, 1)
         ), (tab.label, answered)
 
     def shared(tab: PkTab) -> list[str]:
@@ -367,15 +377,17 @@ def test_players_on_two_processes_are_paired_and_play_a_whole_match_seeing_the_s
             )
         )
     }
-    assert len(rows) == 2 * pk.QUESTIONS
+    assert len(rows) == 2 * pk_match.QUESTIONS
     for label, nickname in (("Alice", "爱丽丝"), ("Bob", "小博")):
         for answer_id, received in acks[label].items():
             assert received == {rows[(nickname, answer_id)]}, (label, answer_id, received)
     # Bob resent his first answer to question 1 before it closed, Alice hers to
     # question 2 after its reveal: two acks each (one received_at, checked above).
-    assert sorted(sent["Bob"]) == sorted([*(f"Bob-{i}" for i in range(pk.QUESTIONS)), "Bob-1"])
+    assert sorted(sent["Bob"]) == sorted(
+        [*(f"Bob-{i}" for i in range(pk_match.QUESTIONS)), "Bob-1"]
+    )
     assert sorted(sent["Alice"]) == sorted(
-        [*(f"Alice-{i}" for i in range(pk.QUESTIONS)), "Alice-2"]
+        [*(f"Alice-{i}" for i in range(pk_match.QUESTIONS)), "Alice-2"]
     )
 
 
@@ -434,7 +446,7 @@ def test_a_player_whose_process_dies_mid_match_resumes_on_the_other_with_the_sam
 
             # Bob answers: revealed on both, now on the same process; play on to the end.
             await bob.answered(1, "bob-1", choice(question, key, True))
-            for index in range(1, pk.QUESTIONS):
+            for index in range(1, pk_match.QUESTIONS):
                 if index > 1:
                     opened = await alice.expect("question_opened", match=opened_at(index))
                     await bob.expect("question_opened", match=opened_at(index))
@@ -453,7 +465,7 @@ def test_a_player_whose_process_dies_mid_match_resumes_on_the_other_with_the_sam
 
     snap, finished = run(scenario())
     match = PkMatch.objects.get(pk=PkPlayer.objects.get(user=alice_user).match_id)
-    expected = expected_broadcasts(pk.QUESTIONS)
+    expected = expected_broadcasts(pk_match.QUESTIONS)
 
     # Bob, whose process lived, got every broadcast; Alice got each of hers once, in
     # order, with the snapshot covering what was sent while she was away.
@@ -471,7 +483,7 @@ def test_a_player_whose_process_dies_mid_match_resumes_on_the_other_with_the_sam
     # One row per answer: the resend on the other process stored nothing.
     stored = sorted(PkAnswer.objects.filter(match=match).values_list("answer_id", flat=True))
     assert stored == sorted(
-        f"{who}-{index}" for who in ("alice", "bob") for index in range(pk.QUESTIONS)
+        f"{who}-{index}" for who in ("alice", "bob") for index in range(pk_match.QUESTIONS)
     )
     assert finished[0] == finished[1]
     assert_the_result_is_what_is_stored(
@@ -493,7 +505,7 @@ def test_two_players_who_look_at_once_on_two_processes_are_paired_once_and_both_
     make_bank()
     alice_user, alice_cookie = signed_in("同时甲")
     bob_user, bob_cookie = signed_in("同时乙")
-    since = pk.now_ms()
+    since = now_ms()
     for user in (alice_user, bob_user):
         PkEntry.objects.create(user=user, since=since)
     alice, bob = PkTab("Alice", alice_cookie), PkTab("Bob", bob_cookie)

@@ -10,11 +10,12 @@ import pytest
 from django.utils import translation
 from openpyxl import load_workbook
 
-from realtime import play, scoring, services
+from leaderboards.ranking import rank_round
+from realtime.live import answers, commands, services, snapshots, standings, state
+from realtime.live.results import receive_time_iso, results_rows, results_xlsx
 from realtime.models import LiveAnswer, LiveRound, RosterEntry
-from realtime.results import receive_time_iso, results_rows, results_xlsx
 from tests.factories import SchoolFactory
-from tests.realtime.test_live_round import choice_for, make_round
+from tests.support.live import choice_for, make_round
 
 pytestmark = pytest.mark.django_db
 
@@ -23,21 +24,21 @@ EVIL = '=HYPERLINK("http://evil.example.com","点我")'
 
 @pytest.fixture(autouse=True)
 def _fresh_score_caches():
-    """realtime.play caches scores per process by round id and seq; these tests roll
-    back, so the next test's round can have the same id and seq."""
-    for name in ("_score_cache", "_standings_cache"):
-        getattr(play, name, {}).clear()
+    """realtime.live.standings caches scores per process by round id and seq; these tests
+    roll back, so the next test's round can have the same id and seq."""
+    standings.score_cache.clear()
+    standings.standings_cache.clear()
 
 
 def host_does(live: LiveRound, *names: str, **extra) -> None:
     for name in names:
-        play.round_command(live=live, actor=live.host, name=name, **extra)
+        commands.round_command(live=live, actor=live.host, name=name, **extra)
 
 
 def submit(live, player, index, version, *, right, after_ms, answer_id=None):
     """An answer received `after_ms` after the question opened (server time)."""
     live.refresh_from_db()
-    result = play.answer_submit(
+    result = answers.answer_submit(
         player=player,
         answer_id=answer_id or f"{player.nickname[:10]}-{index}",
         question_index=index,
@@ -73,7 +74,7 @@ def played():
     submit(live, evil, 2, versions[2], right="=1+1", after_ms=19_000)
     # A late answer is rejected, so it is not in the results.
     live.refresh_from_db()
-    late = play.answer_submit(
+    late = answers.answer_submit(
         player=alice,
         answer_id="late",
         question_index=2,
@@ -104,15 +105,13 @@ def test_the_rows_hold_the_points_the_players_saw(played):
     assert by_name["Bob"].time_ms == 3_000 + 5_000
     # The same numbers as the snapshot each player gets.
     for player in who.values():
-        you = play.snapshot(live, role="player", player=player)["you"]
+        you = snapshots.snapshot(live, role="player", player=player)["you"]
         row = next(r for r in results.players if r.player == player.pk)
         assert (row.points, row.rank) == (you["points"], you["rank"])
     # And as scoring itself, from the recorded answers.
-    score = play.round_score(live, play.round_state(live))
+    score = standings.round_score(live, state.round_state(live))
     assert {r.player: r.points for r in results.players} == score.points()
-    assert {r.id: r.rank for r in scoring.rank_round(score)} == {
-        r.player: r.rank for r in results.players
-    }
+    assert {r.id: r.rank for r in rank_round(score)} == {r.player: r.rank for r in results.players}
 
 
 def test_the_question_rows_mark_the_voided_question(played):
@@ -256,7 +255,7 @@ def test_a_kicked_player_is_marked():
     live = make_round(types=["single"])
     services.player_join(live=live, nickname="Alice")
     eve = services.player_join(live=live, nickname="Eve")
-    play.player_kick(live=live, actor=live.host, player_id=eve.pk)
+    commands.player_kick(live=live, actor=live.host, player_id=eve.pk)
     rows = {row.nickname: row for row in results_rows(live).players}
     assert rows["Eve"].kicked and not rows["Alice"].kicked
     assert rows["Eve"].rank is None
@@ -279,7 +278,7 @@ def test_a_team_round_exports_the_team_standings_the_players_saw():
     host_does(live, "close", "reveal")
     live.refresh_from_db()
     results = results_rows(live)
-    shown = play.standings(live, play.round_state(live)).rows
+    shown = standings.standings(live, state.round_state(live)).rows
     assert [(t.rank, t.name, t.points) for t in results.teams] == [
         (row["rank"], row["name"], row["points"]) for row in shown
     ]

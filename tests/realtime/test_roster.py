@@ -9,11 +9,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from openpyxl import Workbook
 
-from realtime import services
+from realtime.live import services
 from realtime.models import LivePlayer, LiveRound, RosterEntry
 from tests.factories import SchoolFactory, child, district
 from tests.quizzes.factories import BankFactory, QuestionFactory
-from tests.realtime.test_live_round import Socket
+from tests.support.live import Socket
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

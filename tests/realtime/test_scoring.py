@@ -1,4 +1,6 @@
-"""Scoring and ranking rules (realtime.scoring); the worked examples of docs/scoring.md."""
+"""Scoring rules (realtime.scoring); the worked examples of docs/scoring.md. The ranking
+rules are leaderboards.ranking's (tests/leaderboards/test_ranking.py); the examples here
+rank scored rounds and finals with them."""
 
 from __future__ import annotations
 
@@ -11,14 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from leaderboards.ranking import FINALS_CHAIN, competition_ranking, rank_round, tiebreak_result
 from realtime.scoring import (
     ACCURACY_ONLY,
     BASE_POINTS,
     CLASSIC,
     DOUBLE_POINTS,
-    FINALS_CHAIN,
     NO_POINTS,
-    ONLINE_CHAIN,
     POINTS_BY_KIND,
     START_SCORE,
     Answer,
@@ -29,15 +30,11 @@ from realtime.scoring import (
     RiskTurn,
     Settings,
     accuracy_points,
-    asc,
     buzzer_points,
     buzzer_winner,
-    competition_ranking,
     compulsory_points,
     compulsory_schedule,
-    desc,
     finals_delta,
-    rank_round,
     risk_points,
     round_half_away,
     score_finals,
@@ -46,7 +43,6 @@ from realtime.scoring import (
     stake_verdict,
     streak_bonus,
     team_scores,
-    tiebreak_result,
 )
 
 FAST = settings(max_examples=200, deadline=None)
@@ -481,31 +477,7 @@ def test_a_late_stake_in_the_record_is_an_error_and_scores_may_go_below_zero():
         score_finals("A", [CompulsoryTurn("Z", True)])
 
 
-# ─── ranking: docs/scoring.md §7 ─────────────────────────────────────────────────
-
-ONLINE_ROWS = [
-    {"id": "刘", "points": 80, "time_ms": 300_000, "finished_at": 1_000},
-    {"id": "赵", "points": 90, "time_ms": 388_000, "finished_at": 5_000},
-    {"id": "王", "points": 95, "time_ms": 412_000, "finished_at": 1_000},
-    {"id": "张", "points": 90, "time_ms": 388_000, "finished_at": 5_000},
-    {"id": "李", "points": 90, "time_ms": 388_000, "finished_at": 2_000},
-]
-
-
-def test_the_online_chain_ranks_points_then_time_then_earlier_finish_worked_example():
-    ranked = competition_ranking(ONLINE_ROWS, ONLINE_CHAIN)
-    assert [(r.rank, r.id) for r in ranked] == [
-        (1, "王"),
-        (2, "李"),
-        (3, "张"),
-        (3, "赵"),
-        (5, "刘"),
-    ]
-
-
-def test_by_points_alone_the_same_rows_rank_1_2_2_2_5():
-    ranked = competition_ranking(ONLINE_ROWS, [desc("points")])
-    assert [r.rank for r in ranked] == [1, 2, 2, 2, 5]
+# ─── ranking a final (the rules: leaderboards.ranking, tests/leaderboards) ────────
 
 
 def test_the_tie_break_question_settles_a_tied_final_worked_example():
@@ -523,54 +495,3 @@ def test_the_tie_break_question_settles_a_tied_final_worked_example():
         (2, "A"),
         (3, "B"),
     ]
-
-
-def test_a_tie_break_result_puts_correct_before_wrong_and_faster_first():
-    assert tiebreak_result(True, 100) < tiebreak_result(True, 200) < tiebreak_result(False, 50)
-    assert tiebreak_result(False, 50) == tiebreak_result(False, 10)
-    assert tiebreak_result(None, None) is None
-
-
-def test_a_missing_value_ranks_last_in_either_direction():
-    rows = [{"id": 1, "x": None}, {"id": 2, "x": 5}, {"id": 3, "x": 1}]
-    assert [r.id for r in competition_ranking(rows, [desc("x")])] == [2, 3, 1]
-    assert [r.id for r in competition_ranking(rows, [asc("x")])] == [3, 2, 1]
-
-
-def test_two_rows_with_one_id_are_refused():
-    with pytest.raises(ValueError):
-        competition_ranking([{"id": 1, "points": 1}, {"id": 1, "points": 2}], [desc("points")])
-
-
-ranking_rows = st.lists(
-    st.fixed_dictionaries(
-        {
-            "points": st.integers(0, 5),
-            "time_ms": st.integers(0, 3) | st.none(),
-            "finished_at": st.integers(0, 2),
-        }
-    ),
-    max_size=25,
-).map(lambda rows: [{"id": i, **row} for i, row in enumerate(rows)])
-
-
-@FAST
-@given(rows=ranking_rows, seed=st.integers(0, 2**32))
-def test_shared_ranks_follow_the_1_2_2_4_rule(rows, seed):
-    ranked = competition_ranking(rows, ONLINE_CHAIN)
-    assert sorted(r.id for r in ranked) == [row["id"] for row in rows]
-    assert [r.rank for r in ranked] == sorted(r.rank for r in ranked)
-
-    def as_key(row):
-        return (
-            -row["points"],
-            (row["time_ms"] is None, row["time_ms"] or 0),
-            row["finished_at"],
-        )
-
-    for r in ranked:
-        better = sum(as_key(other) < as_key(r.row) for other in rows)
-        assert r.rank == 1 + better
-    shuffled = list(rows)
-    random.Random(seed).shuffle(shuffled)
-    assert competition_ranking(shuffled, ONLINE_CHAIN) == ranked

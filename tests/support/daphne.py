@@ -1,8 +1,12 @@
-"""Start real daphne processes for tests and benchmarks."""
+"""Start real daphne processes for tests and benchmarks, and talk to them: `Peer`, a
+real `websockets` client of a live round (tests/realtime/test_multiprocess.py and
+test_pk_multiprocess.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -11,8 +15,14 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlparse
+
+import websockets
 
 ROOT = Path(__file__).resolve().parents[2]
+ORIGIN = "http://127.0.0.1"
+STEP_S = 10  # the longest wait for any one expected frame
+SCENARIO_S = 45  # the longest a whole scenario may take
 
 
 def free_port() -> int:
@@ -198,3 +208,136 @@ def print_logs(servers) -> None:
     """Each server's log tail, for pytest to show when the test failed."""
     for server in servers:
         print(f"--- daphne {server.name} (alive={server.alive()}) ---\n{server.log_tail()}")
+
+
+# --- Clients of the servers ------------------------------------------------------------------
+
+
+def server_database_url() -> str:
+    """DATABASE_URL, pointed at the database pytest-django created for this run."""
+    from django.db import connection
+
+    test_db = connection.settings_dict["NAME"]
+    return urlparse(os.environ["DATABASE_URL"])._replace(path=f"/{test_db}").geturl()
+
+
+def run(scenario) -> object:
+    async def bounded():
+        try:
+            return await asyncio.wait_for(scenario, SCENARIO_S)
+        except TimeoutError:
+            raise AssertionError(f"the scenario took longer than {SCENARIO_S} s") from None
+
+    return asyncio.run(bounded())
+
+
+class Peer:
+    """One WebSocket client. A reader task keeps every frame of the current connection;
+    `expect` takes the earliest matching frame not taken yet, so frames that arrive in
+    another order than the test asks for them are never lost."""
+
+    def __init__(self, label: str, pin: str) -> None:
+        self.label = label
+        self.pin = pin
+        self.ws = None
+        self.reader: asyncio.Task | None = None
+        self.frames: list[dict] = []  # this connection's
+        self.raw: list[str] = []
+        self.taken: set[int] = set()
+        self.connections: list[list[dict]] = []  # every connection's frames, oldest first
+        self.server: DaphneProcess | None = None
+        self.id: int | None = None  # a player's, from its welcome
+        self.token: str | None = None
+        self._arrived = asyncio.Event()
+
+    async def open(self, server: DaphneProcess, hello: dict, cookie: str | None = None) -> dict:
+        """Connect, say who this is, return the welcome (or the error)."""
+        self.frames, self.raw, self.taken = [], [], set()
+        self.connections.append(self.frames)
+        self.server = server
+        self.ws = await websockets.connect(
+            f"{server.ws_url}/ws/live/{self.pin}/",
+            origin=ORIGIN,
+            additional_headers={"Cookie": cookie} if cookie else None,
+            open_timeout=STEP_S,
+            close_timeout=2,
+        )
+        self.reader = asyncio.create_task(self._read(self.ws, self.frames, self.raw))
+        await self.send(hello)
+        return await self.expect("welcome", "error")
+
+    async def _read(self, ws, frames: list[dict], raw: list[str]) -> None:
+        try:
+            async for text in ws:
+                raw.append(text)
+                frames.append(json.loads(text))
+                self._arrived.set()
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self._arrived.set()
+
+    @property
+    def connected(self) -> bool:
+        return self.reader is not None and not self.reader.done()
+
+    async def send(self, message: dict) -> None:
+        await self.ws.send(json.dumps(message))
+
+    def find(self, types: tuple[str, ...], match=None) -> dict | None:
+        for n, frame in enumerate(self.frames):
+            if n in self.taken or frame.get("type") not in types:
+                continue
+            if match is None or match(frame):
+                self.taken.add(n)
+                return frame
+        return None
+
+    async def expect(self, *types: str, match=None, timeout: float = STEP_S, what: str = ""):
+        """The earliest untaken frame of one of `types` (and `match`), waiting for it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            found = self.find(types, match)
+            if found is not None:
+                return found
+            wanted = f"{'/'.join(types)}{' ' + what if what else ''}"
+            if not self.connected:
+                raise AssertionError(
+                    f"{self.label}@{self.server.name}: connection closed while waiting for "
+                    f"{wanted}; last frames: {self.frames[-5:]}"
+                )
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), deadline - loop.time())
+            except TimeoutError:
+                raise AssertionError(
+                    f"{self.label}@{self.server.name}: no {wanted} within {timeout} s; "
+                    f"last frames: {self.frames[-5:]}"
+                ) from None
+
+    async def round_trip(self) -> None:
+        """A ping answered: whatever the server had sent before it has arrived."""
+        await self.send({"type": "ping", "t": 1})
+        await self.expect("pong")
+
+    async def wait_closed(self, timeout: float = STEP_S) -> None:
+        try:
+            await asyncio.wait_for(asyncio.shield(self.reader), timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"{self.label}: the connection to {self.server.name} stayed open for {timeout} s"
+            ) from None
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.ws.close(), 3)
+        if self.reader is not None:
+            self.reader.cancel()
+            with contextlib.suppress(BaseException):
+                await self.reader
+
+    def acks(self) -> list[dict]:
+        """Every ack this client got, on any connection."""
+        return [f for frames in self.connections for f in frames if f["type"] == "ack"]

@@ -1,6 +1,6 @@
 """Forms of the live-round pages: a new round, and the host's lobby setup (teams, the
 turns of the stage finals, a roster file). They only parse and check input; the
-writes are realtime.services', called by the views."""
+writes are realtime.live.services', called by the views."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import School
 from quizzes.models import Bank, QuestionVersion, VersionStatus
 
-from .models import LiveQuestion, LiveRound, LiveTeam
+from ..models import LiveQuestion, LiveRound, LiveTeam
 
 MIN_SECONDS, MAX_SECONDS = 5, 300
 MAX_QUESTIONS = 100

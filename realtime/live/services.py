@@ -1,5 +1,6 @@
-"""Writes for live rounds: create, join, kick, lock. Host commands and answers are in
-realtime.play. Every state change is a conditional update, published after commit."""
+"""Writes for live rounds: create, teams and turns, join, rosters. Host commands are in
+realtime.live.commands, answers in realtime.live.answers. Every state change is a
+conditional update, published after commit."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from accounts.models import User
 from accounts.selectors import user_can_play
 from quizzes.models import QuestionVersion, VersionStatus
 
-from .events import publish
-from .models import LivePlayer, LiveQuestion, LiveRound, LiveTeam, RosterEntry
+from ..events import publish
+from ..models import LivePlayer, LiveQuestion, LiveRound, LiveTeam, RosterEntry
+from . import frames
 from .nicknames import NicknameError, clean_nickname
 from .roster import read_roster
 
@@ -185,19 +187,7 @@ def _player_create(*, live, nickname, user, team, school=None, district=None) ->
             raise ValidationError(
                 _("Someone in this round already uses that nickname."), code="nickname_taken"
             ) from None
-    publish(
-        live.group_name,
-        {
-            "type": "player_joined",
-            "player": {
-                "id": player.pk,
-                "nickname": player.nickname,
-                "team": player.team_id,
-                "captain": player.is_captain,
-            },
-        },
-        roles=["host", "screen"],
-    )
+    publish(live.group_name, frames.player_joined(player), roles=["host", "screen"])
     return player
 
 

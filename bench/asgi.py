@@ -1,8 +1,14 @@
-"""Bench-only WebSocket apps: the two baselines of bench/live_round.py, and a profiler.
+"""The bench's ASGI application: the site's (config.asgi.application) plus bench-only
+WebSocket apps: the baselines of bench/live_round.py, collector statistics and a
+profiler.
 
-Routed only when settings.BENCH_ROUTES is on (BENCH_ROUTES=1), which nothing but the
-bench sets. They measure the same question frame fanned out two other ways, through
-the same daphne processes and the same channel layer as the real round:
+Never part of production: only bench/serve.py, which bench/live_round.py starts, serves
+this application (`python -m bench.serve`, daphne with config.serve's options and
+`bench.asgi:application`). Under /ws/bench/ the routes sit behind the same middleware
+stack as the site's sockets (DaphneWire, the origin check, sessions and auth); every
+other request goes to the site's application unchanged. The apps measure the same
+question frame fanned out two other ways, through the same daphne processes and the
+same channel layer as the real round:
 
 * /ws/bench/group/<role>/: stock Channels fan-out, as the Channels tutorial writes it.
   Every "listen" socket adds its own channel to one group; a "trigger" socket's message
@@ -41,13 +47,19 @@ import time
 from pathlib import Path
 
 from asgiref.sync import sync_to_async
+from channels.auth import AuthMiddlewareStack
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
+from channels.routing import URLRouter
 from django.urls import path
 
-from .events import dumps
-from .play import now_ms
-from .relay import RoundFeed
+from config.asgi import application as site_application
+from config.gctune import tune_collector
+from realtime.events import dumps
+from realtime.live.state import now_ms
+from realtime.relay import RoundFeed
+from realtime.security import OriginCheck
+from realtime.wire import DaphneWire
 
 GROUP = "bench.group"
 FLOOR_GROUP = "bench.floor"
@@ -214,7 +226,7 @@ class _RelayTimings:
     ended and when the writes had been handed to the kernel (two loop turns later), in
     ms after "server_now"; how many sockets it went to, and how many of them got it as
     prepared wire bytes (realtime.wire) rather than through daphne's ASGI send. Wraps
-    RoundFeed.deliver once this module is loaded (bench routes only)."""
+    RoundFeed.deliver once this module is loaded (the bench's servers only)."""
 
     def __init__(self) -> None:
         self.rows: list[list[float]] = []
@@ -327,3 +339,16 @@ websocket_urlpatterns = [
     path("ws/bench/profile/", profile_app),
     path("ws/bench/stats/", stats_app),
 ]
+
+bench_websocket = DaphneWire(OriginCheck(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))))
+
+
+async def application(scope, receive, send):
+    """The site's application, with the bench's WebSocket routes under /ws/bench/."""
+    if scope["type"] == "websocket" and scope["path"].startswith("/ws/bench/"):
+        return await bench_websocket(scope, receive, send)
+    return await site_application(scope, receive, send)
+
+
+# Last, with everything imported (config/gctune.py), as config.asgi does.
+tune_collector()

@@ -2,10 +2,11 @@
 an XLSX export of them (issue 4, item 7).
 
 The numbers are the ones the players saw: points, streaks and ranks come from
-`realtime.play.round_score` (which scores the recorded answers with
-`realtime.scoring`) and are ranked with `scoring.rank_round`, as the leaderboard is.
+`realtime.live.standings.round_score` (which scores the recorded answers with
+`realtime.scoring`) and are ranked with `leaderboards.ranking.rank_round`, as the
+leaderboard is.
 So only questions revealed so far count, and a voided question counts for nothing.
-In team rounds the "teams" rows are `realtime.play.standings`, the leaderboard the
+In team rounds the "teams" rows are `realtime.live.standings.standings`, the leaderboard the
 players saw. The stage finals are scored per team only (docs/scoring.md): there the
 players' own points and ranks are left empty.
 
@@ -32,13 +33,16 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from leaderboards.ranking import rank_round
 from quizzes.io.common import option_letters
 from quizzes.io.tabular import escape_cell
 from quizzes.models import CHOICE_TYPES, QuestionType
 from quizzes.rich_text import plain_text
 
-from . import play, scoring
-from .models import LiveAnswer, LivePlayer, LiveQuestion, LiveRound
+from ..models import LiveAnswer, LivePlayer, LiveQuestion, LiveRound
+from ..scoring import RoundScore
+from .standings import round_score, standings
+from .state import round_state
 
 # The contest's clock: receive times in the export read as Beijing time, wherever the
 # server runs.
@@ -120,24 +124,10 @@ def _readable(version, response: Any) -> str:
     return str(response)
 
 
-def results_rows(live: LiveRound) -> Results:
-    """Per player, per question and per accepted answer, scored as the players saw it."""
-    state = play.round_state(live)
-    score = play.round_score(live, state)
-    individual = live.kind != LiveRound.Kind.FINALS
-    ranks = {r.id: r.rank for r in scoring.rank_round(score)} if individual else {}
-    questions = list(
-        LiveQuestion.objects.filter(round=live).select_related("version").order_by("position")
-    )
-    answers = list(
-        LiveAnswer.objects.filter(round=live)
-        .select_related("player")
-        .order_by("question__position", "received_at", "pk")
-    )
-    by_question: dict[int, list[LiveAnswer]] = {}
-    for answer in answers:
-        by_question.setdefault(answer.question_id, []).append(answer)
-
+def _player_rows(
+    live: LiveRound, score: RoundScore, ranks: dict, individual: bool
+) -> list[PlayerRow]:
+    """Every player who joined, ranked as on the leaderboard (unranked ones last)."""
     team_names = dict(live.teams.values_list("pk", "name")) if live.plays_as_teams else {}
     players = []
     for player in (
@@ -163,6 +153,28 @@ def results_rows(live: LiveRound) -> Results:
             )
         )
     players.sort(key=lambda row: (row.rank is None, row.rank or 0, row.nickname))
+    return players
+
+
+def results_rows(live: LiveRound) -> Results:
+    """Per player, per question and per accepted answer, scored as the players saw it."""
+    state = round_state(live)
+    score = round_score(live, state)
+    individual = live.kind != LiveRound.Kind.FINALS
+    ranks = {r.id: r.rank for r in rank_round(score)} if individual else {}
+    questions = list(
+        LiveQuestion.objects.filter(round=live).select_related("version").order_by("position")
+    )
+    answers = list(
+        LiveAnswer.objects.filter(round=live)
+        .select_related("player")
+        .order_by("question__position", "received_at", "pk")
+    )
+    by_question: dict[int, list[LiveAnswer]] = {}
+    for answer in answers:
+        by_question.setdefault(answer.question_id, []).append(answer)
+
+    players = _player_rows(live, score, ranks, individual)
 
     question_rows = []
     answer_rows = []
@@ -205,7 +217,7 @@ def results_rows(live: LiveRound) -> Results:
     if live.plays_as_teams:
         teams = [
             TeamRow(rank=row["rank"], team=row["team"], name=row["name"], points=row["points"])
-            for row in play.standings(live, state).rows
+            for row in standings(live, state).rows
         ]
     return Results(players=players, questions=question_rows, answers=answer_rows, teams=teams)
 
@@ -237,6 +249,22 @@ def results_xlsx(live: LiveRound) -> bytes:
     results = results_rows(live)
     teams = live.plays_as_teams
     workbook = Workbook(write_only=True)
+    _players_sheet(workbook, results, teams=teams)
+    _questions_sheet(workbook, results)
+    _answers_sheet(workbook, results)
+    if teams:
+        _sheet(
+            workbook,
+            _("Teams"),
+            [_("Rank"), _("Team"), _("Points")],
+            [[t.rank, t.name, t.points] for t in results.teams],
+        )
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _players_sheet(workbook: Workbook, results: Results, *, teams: bool) -> None:
     _sheet(
         workbook,
         _("Players"),
@@ -270,6 +298,9 @@ def results_xlsx(live: LiveRound) -> bytes:
             for p in results.players
         ],
     )
+
+
+def _questions_sheet(workbook: Workbook, results: Results) -> None:
     _sheet(
         workbook,
         _("Questions"),
@@ -297,6 +328,9 @@ def results_xlsx(live: LiveRound) -> bytes:
             for q in results.questions
         ],
     )
+
+
+def _answers_sheet(workbook: Workbook, results: Results) -> None:
     _sheet(
         workbook,
         _("Answers"),
@@ -328,13 +362,3 @@ def results_xlsx(live: LiveRound) -> bytes:
             for a in results.answers
         ],
     )
-    if teams:
-        _sheet(
-            workbook,
-            _("Teams"),
-            [_("Rank"), _("Team"), _("Points")],
-            [[t.rank, t.name, t.points] for t in results.teams],
-        )
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()

@@ -1,0 +1,269 @@
+"""Every frame of the live-round protocol is shaped here (docs/protocol.md; schemas in
+realtime.protocol), from what the services return and the selectors read. No query and
+no write: a frame builder only arranges data. Nothing that reveals the key goes into a
+frame before the reveal (DESIGN.md, live-round rule 3): `question` carries opaque
+option ids only, `reveal` is built only once the question is revealed."""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any
+
+from quizzes.models import QuestionType
+
+from .. import engine
+from ..models import LivePlayer, LiveQuestion, LiveRound, PkPlayer, PkQuestion
+from ..protocol import PROTOCOL_VERSION
+
+if TYPE_CHECKING:
+    from .answers import AnswerResult, BuzzResult, StakeResult
+
+Frame = dict[str, Any]
+
+
+# --- the socket: welcome, errors, clock ---------------------------------------------------
+
+
+def welcome(role: str, player: LivePlayer | None = None) -> Frame:
+    if player is None:
+        return {"type": "welcome", "v": PROTOCOL_VERSION, "role": role}
+    return {
+        "type": "welcome",
+        "v": PROTOCOL_VERSION,
+        "role": role,
+        "player": {"id": player.pk, "nickname": player.nickname},
+        "token": player.token,
+    }
+
+
+def error(code: str, detail: str = "") -> Frame:
+    frame = {"type": "error", "code": code}
+    if detail:
+        frame["detail"] = detail
+    return frame
+
+
+def pong(client_t: Any, server_now: int) -> Frame:
+    return {"type": "pong", "t": client_t, "server_now": server_now}
+
+
+# --- questions ------------------------------------------------------------------------------
+
+
+def option_order(player: LivePlayer | PkPlayer, question: LiveQuestion | PkQuestion) -> list[int]:
+    """This player's order of the question's options, as indexes into the shared
+    frame's option list. Derived from a secret seed, sent only to this player."""
+    order = list(range(len(question.version.options)))
+    random.Random(f"{player.permutation_seed}:{question.position}").shuffle(order)
+    return order
+
+
+def permutations(
+    player: LivePlayer | PkPlayer, questions: list[LiveQuestion] | list[PkQuestion]
+) -> list[list[int]]:
+    return [option_order(player, q) for q in questions]
+
+
+def question(live: LiveRound, question: LiveQuestion, state: engine.RoundState) -> Frame:
+    """The one shared frame of an open question: stem and options with opaque ids.
+    No key, no explanation, no correct flag."""
+    version = question.version
+    frame = {
+        "index": question.position,
+        "type": version.type,
+        "stem": version.stem,
+        "options": [{"id": o["id"], "text": o["text"]} for o in version.options],
+        "points": question.points,
+        "opens_at": state.opened_at,
+        "closes_at": state.closes_at,
+    }
+    if live.kind == LiveRound.Kind.FINALS:
+        frame.update(turn=question.turn, team=question.team_id, value=question.value)
+    return frame
+
+
+def reveal(question: LiveQuestion, responses: list[Any], answers: int) -> Frame:
+    """The key, the explanation and how the answers (`responses`) spread over the
+    options; typed answers are not charted."""
+    version = question.version
+    counts: dict[str, int] = {}
+    for response in responses:
+        for choice in response if isinstance(response, list) else [response]:
+            label = choice if isinstance(choice, str) else str(choice).lower()
+            if version.type in (QuestionType.FILL, QuestionType.NUMERIC):
+                continue
+            counts[label] = counts.get(label, 0) + 1
+    return {
+        "index": question.position,
+        "key": version.key,
+        "explanation": version.explanation,
+        "distribution": counts,
+        "answers": answers,
+        "voided": question.voided,
+    }
+
+
+# --- broadcasts -----------------------------------------------------------------------------
+
+
+def round_event(event: engine.Event, **parts: Any) -> Frame:
+    """A state change as broadcast: the engine's event (type, seq, data) and the parts
+    that go with it (question, reveal, leaderboard, opened_at, server_now), in order."""
+    frame: Frame = {"type": event.type, "seq": event.seq, **event.data}
+    frame.update((name, part) for name, part in parts.items() if part is not None)
+    return frame
+
+
+def kicked(player_id: int) -> Frame:
+    return {"type": "kicked", "player": player_id}
+
+
+def player_left(player_id: int) -> Frame:
+    return {"type": "player_left", "player": player_id}
+
+
+def locked(is_locked: bool) -> Frame:
+    return {"type": "locked", "locked": is_locked}
+
+
+def player_joined(player: LivePlayer) -> Frame:
+    return {
+        "type": "player_joined",
+        "player": {
+            "id": player.pk,
+            "nickname": player.nickname,
+            "team": player.team_id,
+            "captain": player.is_captain,
+        },
+    }
+
+
+def buzzed(question_index: int, team: int, received_at: int) -> Frame:
+    return {"type": "buzzed", "question": question_index, "team": team, "received_at": received_at}
+
+
+def staked(question_index: int, team: int, stake: int) -> Frame:
+    return {"type": "staked", "question": question_index, "team": team, "stake": stake}
+
+
+def answer_count(question_index: int, answers: int) -> Frame:
+    return {"type": "answer_count", "question": question_index, "answers": answers}
+
+
+# --- replies to one player ------------------------------------------------------------------
+
+
+def answer_reply(result: AnswerResult) -> Frame:
+    """An answer's ack (after its row is committed) or reject."""
+    if result.accepted:
+        return {"type": "ack", "answer_id": result.answer_id, "received_at": result.received_at}
+    return {"type": "reject", "answer_id": result.answer_id, "reason": result.reason}
+
+
+def buzz_reply(result: BuzzResult) -> Frame:
+    if result.reason:
+        return {"type": "buzz_reject", "question": result.question, "reason": result.reason}
+    return {
+        "type": "buzz_ack",
+        "question": result.question,
+        "received_at": result.received_at,
+        "first": result.first,
+    }
+
+
+def stake_reply(result: StakeResult) -> Frame:
+    if result.reason:
+        return {"type": "stake_reject", "question": result.question, "reason": result.reason}
+    return {"type": "stake_ack", "question": result.question, "stake": result.stake}
+
+
+# --- standings ------------------------------------------------------------------------------
+
+
+def player_row(rank: int, player: int, nickname: str, points: int) -> Frame:
+    return {"rank": rank, "player": player, "nickname": nickname, "points": points}
+
+
+def team_row(rank: int, team: int, name: str, points: int) -> Frame:
+    return {"rank": rank, "team": team, "name": name, "points": points}
+
+
+def your_team(row: Frame) -> Frame:
+    """A player's team part of "you", from the team's leaderboard row."""
+    return {"id": row["team"], "name": row["name"], "points": row["points"], "rank": row["rank"]}
+
+
+# --- snapshots ------------------------------------------------------------------------------
+
+
+def snapshot_head(
+    live: LiveRound, state: engine.RoundState, players: int, server_now: int
+) -> Frame:
+    return {
+        "type": "snapshot",
+        "v": PROTOCOL_VERSION,
+        "seq": state.seq,
+        "status": str(state.status),
+        "paused_from": str(state.paused_from or ""),
+        "question_index": state.question_index,
+        "total_questions": state.total_questions,
+        "title": live.title,
+        "pin": live.pin,
+        "locked": live.locked,
+        "players": players,
+        "server_now": server_now,
+    }
+
+
+def host_player_list(rows: list[tuple[int, str, int | None, bool]]) -> list[Frame]:
+    """The host console's list: id, nickname, team and whether they are its captain."""
+    return [
+        {"id": pk, "nickname": nickname, "team": team, "captain": captain}
+        for pk, nickname, team, captain in rows
+    ]
+
+
+def team_list(teams: list[tuple[int, str]]) -> list[Frame]:
+    return [{"id": pk, "name": name} for pk, name in teams]
+
+
+def buzz_lead(team: int, received_at: int) -> Frame:
+    return {"team": team, "received_at": received_at}
+
+
+def stakes(rows: list[tuple[int, int, int]]) -> list[Frame]:
+    return [{"question": position, "team": team, "stake": stake} for position, team, stake in rows]
+
+
+def you_in_snapshot(
+    player: LivePlayer,
+    mine: Frame,
+    *,
+    answered: str | None,
+    revealed: bool,
+    team_row: Frame | None,
+    finals: bool,
+    plays_as_teams: bool,
+) -> Frame:
+    """A player's own part of a snapshot: scores so far (`mine`, from the standings),
+    the answer given to the current question; a question's result only with its reveal.
+    `team_row`: the team's leaderboard row for a player who joined since the standings."""
+    you = {
+        "points": 0,
+        "streak": 0,
+        "rank": None,
+        **mine,
+        "player": player.pk,
+        "nickname": player.nickname,
+        "answered": answered,
+    }
+    if not revealed:  # the result of a question belongs to its reveal
+        you.pop("correct", None)
+        you.pop("gained", None)
+    if plays_as_teams:
+        you["captain"] = player.is_captain
+        if team_row is not None and "team" not in you:
+            you["team"] = your_team(team_row)
+            if finals:
+                you.update(points=team_row["points"], rank=team_row["rank"])
+    return you

@@ -1,0 +1,1 @@
+"""The live-round pages, by role: player (and PK), host, screen."""

@@ -1,0 +1,64 @@
+"""What the live-round pages share: the round a PIN names, QR codes, join URLs and
+the team configuration the scripts start from."""
+
+from __future__ import annotations
+
+import segno
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+
+from ...models import LiveRound
+from ...scoring import RISK_STAKES, START_SCORE
+from ..selectors import round_for_pin, teams_with_members
+from ..state import is_host
+
+
+def round_or_404(pin: str) -> LiveRound:
+    live = round_for_pin(pin)
+    if live is None:
+        raise Http404
+    return live
+
+
+def hosted_round(request: HttpRequest, pin: str) -> LiveRound:
+    live = round_or_404(pin)
+    if not is_host(live, request.user):
+        raise PermissionDenied
+    return live
+
+
+def qr_svg(url: str, scale: int) -> str:
+    svg = segno.make(url, error="m").svg_inline(scale=scale, dark="#000", light="#fff")
+    return mark_safe(svg)  # noqa: S308 - segno's own SVG of our URL
+
+
+def round_join_url(request: HttpRequest, live: LiveRound) -> str:
+    return request.build_absolute_uri(reverse("realtime:play", args=[live.pin]))
+
+
+def team_config(live: LiveRound) -> dict:
+    """What the scripts need to know of a team round before its socket says more."""
+    return {
+        "kind": live.kind,
+        "teamMode": live.team_mode,
+        "playsAsTeams": live.plays_as_teams,
+        "captainsAnswer": live.captains_answer,
+        "startScore": START_SCORE if live.kind == LiveRound.Kind.FINALS else 0,
+        "stakes": list(RISK_STAKES),
+        "teamsUrl": reverse("realtime:teams", args=[live.pin]),
+        "teams": team_rows(live) if live.plays_as_teams else [],
+    }
+
+
+def team_rows(live: LiveRound) -> list[dict]:
+    return [
+        {
+            "id": team.pk,
+            "name": team.name,
+            "school": team.school.name if team.school else "",
+            "members": team.players,
+        }
+        for team in teams_with_members(live)
+    ]

@@ -1,0 +1,91 @@
+"""Reads of PK matches and the queue, for the services and the PK socket."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from accounts.models import Profile, User
+from quizzes.models import QuestionType, QuestionVersion, VersionStatus
+
+from .. import engine
+from ..models import PkAnswer, PkEntry, PkMatch, PkPlayer, PkQuestion
+
+
+def match_questions(match: PkMatch) -> list[PkQuestion]:
+    return list(match.questions.select_related("version").order_by("position"))
+
+
+def match_players(match: PkMatch) -> list[PkPlayer]:
+    return list(match.players.order_by("seat"))
+
+
+def match_refreshed(match: PkMatch) -> PkMatch:
+    """The same match object, read again."""
+    match.refresh_from_db()
+    return match
+
+
+def opponent_of(player: PkPlayer) -> PkPlayer:
+    return PkPlayer.objects.filter(match_id=player.match_id).exclude(pk=player.pk).get()
+
+
+def current_player(user: User) -> PkPlayer | None:
+    """The user's seat in a match not yet finished, if any."""
+    return (
+        PkPlayer.objects.select_related("match")
+        .filter(user=user)
+        .exclude(match__status=engine.Status.FINISHED)
+        .order_by("-match__created_at")
+        .first()
+    )
+
+
+def player_for_token(*, user: User, token: str) -> PkPlayer | None:
+    """The seat this resume token names, if it is this user's."""
+    return PkPlayer.objects.select_related("match").filter(token=token, user=user).first()
+
+
+def profile_nickname(user: User) -> str:
+    return Profile.objects.filter(user=user).values_list("nickname", flat=True).first() or ""
+
+
+def drawable_versions(types: tuple[QuestionType, ...]) -> QuerySet:
+    """(version, question) of published versions of `types` from the banks with a
+    blueprint open to players."""
+    return (
+        QuestionVersion.objects.filter(
+            status=VersionStatus.PUBLISHED,
+            type__in=types,
+            question__bank__blueprints__open_to_players=True,
+        )
+        .values_list("pk", "question_id")
+        .distinct()
+    )
+
+
+def waiting_entry(user: User) -> PkEntry | None:
+    return PkEntry.objects.filter(user=user, match__isnull=True).first()
+
+
+def scoring_answers(question_ids: list[int]) -> QuerySet:
+    """(player, question, correct, elapsed_ms) of the answers to the questions."""
+    return PkAnswer.objects.filter(question__in=question_ids).values_list(
+        "player_id", "question_id", "correct", "elapsed_ms"
+    )
+
+
+def answers_at(match: PkMatch, position: int) -> int:
+    return PkAnswer.objects.filter(match=match, question__position=position).count()
+
+
+def answered_id(question: PkQuestion, player: PkPlayer) -> str | None:
+    return (
+        PkAnswer.objects.filter(question=question, player=player)
+        .values_list("answer_id", flat=True)
+        .first()
+    )
+
+
+def match_answers(match: PkMatch) -> QuerySet:
+    """(player, question, correct) of every answer of the match."""
+    return PkAnswer.objects.filter(match=match).values_list("player_id", "question_id", "correct")
