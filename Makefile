@@ -34,8 +34,14 @@ run: $(STAMP)
 	@echo ""
 	$(PY) -m config.serve -b $(HOST) -p $(PORT)
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist; `auto`: one per CPU core, at
+# most 4), about half the time of one on two cores; TEST_WORKERS=0 or PYTEST_ARGS="-n 0"
+# runs it in one. Work stealing balances the workers; tests/conftest.py hands out the
+# slowest tests first and gives each worker its own Redis database. README.md, "Tests".
+TEST_WORKERS ?= auto
+
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist worksteal $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,20 +1,137 @@
-"""Test-wide setup: service markers, fast hashing, test backends for mail and SMS.
+"""Test-wide setup: service markers, fast hashing, test backends for mail and SMS,
+parallel workers (pytest-xdist), the demo data.
 
 Tests marked `postgres` or `redis` run only when DATABASE_URL / REDIS_URL point at
 those services. Without them they are skipped, unless REQUIRE_SERVICES=1, which
 turns a missing (or unreachable) service into a failure: CI sets it.
+
+`make test` runs the suite on two pytest-xdist workers (README.md, "Tests"). Each
+worker has a test database of its own (pytest-django names it after the worker),
+a Redis database of its own (below) and, for the daphne processes its tests start,
+free ports and its own database and Redis. The slowest tests are handed out first,
+so that both workers finish together.
 """
 
 from __future__ import annotations
 
+import copy
+import importlib
 import os
 import socket
 from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
+from django.db.models.signals import post_migrate
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+# --- One Redis database per xdist worker ------------------------------------------------
+# Tests flush Redis (cache.clear() is FLUSHDB, the channel layer's flush() deletes its
+# keys), and live rounds of two workers' databases have the same ids, so the same group
+# names: each worker gets REDIS_URL's database number plus its index (gw0: /1, gw1: /2
+# for CI's redis://…/1). Settings were read before this file (pytest-django sets Django
+# up first), so they are overridden here, for the whole run; REDIS_URL in the
+# environment too, for the daphne processes that tests start and pass it to.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+REDIS_DATABASES = 16  # Redis's default `databases`
+
+
+def _worker_redis_url(url: str, worker: str) -> str:
+    parsed = urlparse(url)
+    base = int(parsed.path.strip("/") or 0)
+    number = base + int(worker.removeprefix("gw"))
+    if number >= REDIS_DATABASES:
+        raise pytest.UsageError(
+            f"xdist worker {worker} would use Redis database {number} ({url} plus its index):"
+            " run fewer workers (-n) or point REDIS_URL at a lower database"
+        )
+    return parsed._replace(path=f"/{number}").geturl()
+
+
+def _replaced(value, old: str, new: str):
+    if isinstance(value, str):
+        return new if value == old else value
+    if isinstance(value, dict):
+        return {k: _replaced(v, old, new) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_replaced(v, old, new) for v in value)
+    return value
+
+
+def _use_worker_redis() -> None:
+    old = os.environ.get("REDIS_URL", "")
+    if not XDIST_WORKER or not old.startswith(("redis://", "rediss://")):
+        return
+    new = _worker_redis_url(old, XDIST_WORKER)
+    os.environ["REDIS_URL"] = new
+    if getattr(settings, "REDIS_URL", "") != old:
+        return  # settings did not come from this REDIS_URL: leave them alone
+    from django.test.utils import override_settings
+
+    override_settings(
+        REDIS_URL=new,
+        CACHES=_replaced(copy.deepcopy(settings.CACHES), old, new),
+        CHANNEL_LAYERS=_replaced(copy.deepcopy(settings.CHANNEL_LAYERS), old, new),
+        CELERY_BROKER_URL=_replaced(settings.CELERY_BROKER_URL, old, new),
+    ).enable()  # for the whole run: never disabled
+    from config.celery import app
+
+    app.conf.broker_url = settings.CELERY_BROKER_URL
+
+
+_use_worker_redis()
+
+
+# --- The data migration's rows after a flush ---------------------------------------------
+# A transactional test ends by flushing the database, which also empties the districts
+# and regions that migration accounts.0002 loads; the flush's post_migrate puts back
+# content types and permissions, and this puts back those. So a test that runs after a
+# transactional one on the same worker finds the database as migrated, whatever order
+# xdist runs them in (pytest-django orders transactional tests last; xdist's work
+# stealing and the slow-first order below do not keep that).
+
+
+def _districts_migration():
+    return importlib.import_module("accounts.migrations.0002_districts_and_regions")
+
+
+def _restore_migration_data(sender, **kwargs):
+    if sender.label != "accounts" or "apps" in kwargs:
+        return  # `migrate` passes apps; there the migration itself loaded them
+    from django.apps import apps
+
+    migration = _districts_migration()
+    district_model = apps.get_model("accounts", "District")
+    region_model = apps.get_model("accounts", "Region")
+    if district_model.objects.exists() or region_model.objects.exists():
+        migration.load(apps, None)  # not a whole flush: the migration's own (slower) way
+        return
+    # After a flush, the same rows as migration.load() makes, in two INSERTs
+    districts = district_model.objects.bulk_create(
+        [district_model(code=code, name_zh=zh, name_en=en) for code, zh, en in migration.DISTRICTS]
+    )
+    slug, zh, en = migration.DEVELOPMENT_AREA
+    region_model.objects.bulk_create(
+        [
+            region_model(
+                slug=district.name_en.lower(),
+                name_zh=district.name_zh,
+                name_en=district.name_en,
+                district=district,
+                sort_order=order,
+            )
+            for order, district in enumerate(districts, start=1)
+        ]
+        + [
+            region_model(
+                slug=slug, name_zh=zh, name_en=en, district=None, sort_order=len(districts) + 1
+            )
+        ]
+    )
+
+
+post_migrate.connect(_restore_migration_data, dispatch_uid="tests.restore_migration_data")
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -52,6 +169,43 @@ def pytest_sessionstart(session):
         raise pytest.UsageError("REQUIRE_SERVICES=1 but " + "; ".join(problems))
 
 
+# --- Slowest first, under xdist ---------------------------------------------------------
+# `make test` hands tests out by work stealing (--dist worksteal): each worker starts on
+# half of the list and an idle one takes half of what the other has left. A long test
+# near the end leaves one worker alone with it, so these modules (about a third of the
+# suite's time; browser, multi-process and bench tests) go first, slowest first, and
+# the short tests fill in around them. Serial runs keep pytest-django's order.
+SLOW_FIRST = [
+    "tests/e2e/test_live_finals.py",
+    "tests/e2e/test_live_round.py",
+    "tests/realtime/test_bench_smoke.py",
+    "tests/realtime/test_pk_multiprocess.py",
+    "tests/realtime/test_multiprocess.py",
+    "tests/e2e/test_pk.py",
+    "tests/e2e/test_practice.py",
+    "tests/e2e/test_review.py",
+    "tests/e2e/test_home.py",
+    "tests/quizzes/irt/test_calibration_bench_smoke.py",
+    "tests/quizzes/irt/test_bench_smoke.py",
+    "tests/realtime/test_daphne_process.py",
+    "tests/realtime/test_channel_layer.py",
+    "tests/test_settings.py",
+]
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django's order (db, transactional, no db)
+def pytest_collection_modifyitems(config, items):
+    if not XDIST_WORKER:
+        return
+    rank = {path: n for n, path in enumerate(SLOW_FIRST)}
+
+    def key(indexed):
+        index, item = indexed
+        return rank.get(item.nodeid.split("::", 1)[0], len(SLOW_FIRST)), index
+
+    items[:] = [item for _, item in sorted(enumerate(items), key=key)]
+
+
 def pytest_runtest_setup(item):
     for marker in ("postgres", "redis"):
         if item.get_closest_marker(marker):
@@ -83,7 +237,7 @@ def _clear_cache():
     """Rate limits and other cached state must not leak between tests."""
     from django.core.cache import cache
 
-    from quizzes.play import adaptive
+    from quizzes import adaptive
 
     cache.clear()
     adaptive.pools_clear()  # keyed by ids that the next test's database reuses
@@ -110,10 +264,27 @@ def celery_eager():
 
 @pytest.fixture
 def districts_loaded(transactional_db):
-    """Transactional tests start from a flushed database: put back the districts and
-    regions that the data migration loads (its `load` is idempotent)."""
-    import importlib
-
+    """The districts and regions that the data migration loads, in a transactional
+    test. (A flush now puts them back itself, above: this only repairs a database that
+    lost them some other way; the migration's `load` is idempotent.)"""
     from django.apps import apps
 
-    importlib.import_module("accounts.migrations.0002_districts_and_regions").load(apps, None)
+    migration = _districts_migration()
+    district_model = apps.get_model("accounts", "District")
+    region_model = apps.get_model("accounts", "Region")
+    if (district_model.objects.count(), region_model.objects.count()) != (
+        len(migration.DISTRICTS),
+        len(migration.DISTRICTS) + 1,
+    ):
+        migration.load(apps, None)
+
+
+@pytest.fixture
+def seeded_demo(db) -> str:
+    """The database as `manage.py seed_demo` leaves it (DEBUG on), in this test's
+    transaction; returns what the command printed. Seeded for real once per test
+    process, copied in a fraction of the time after that (tests/support/demo.py).
+    No consent message is sent: tests of the messages run `seed_demo` themselves."""
+    from tests.support.demo import seed_demo
+
+    return seed_demo()

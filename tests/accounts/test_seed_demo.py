@@ -1,4 +1,8 @@
-"""`manage.py seed_demo`: demo schools, units and logins, loaded idempotently."""
+"""`manage.py seed_demo`: demo schools, units and logins, loaded idempotently.
+
+Tests that only look at what the command made take the `seeded_demo` fixture
+(tests/conftest.py: one real run per test process, copied after that); tests of a run
+itself (a second run, the messages a first run sends, --force, refusals) run it."""
 
 from __future__ import annotations
 
@@ -81,8 +85,7 @@ def snapshot() -> dict[str, int]:
     }
 
 
-def test_running_twice_gives_the_same_rows_and_no_duplicates(debug_on):
-    seed()
+def test_running_twice_gives_the_same_rows_and_no_duplicates(seeded_demo, debug_on):
     first = snapshot()
     passwords = dict(User.objects.values_list("username", "password"))
     seed()
@@ -90,24 +93,21 @@ def test_running_twice_gives_the_same_rows_and_no_duplicates(debug_on):
     assert dict(User.objects.values_list("username", "password")) == passwords
 
 
-def test_about_thirty_schools_spread_over_at_least_twelve_districts(debug_on):
-    seed()
+def test_about_thirty_schools_spread_over_at_least_twelve_districts(seeded_demo):
     assert School.objects.count() >= 30
     assert School.objects.values("district").distinct().count() >= 12
     assert all(s.enrolment > 0 for s in School.objects.all())
     assert set(School.objects.values_list("stage", flat=True)) <= set(School.Stage.values)
 
 
-def test_well_known_schools_are_in_their_own_districts(debug_on):
-    seed()
+def test_well_known_schools_are_in_their_own_districts(seeded_demo):
     found = dict(
         School.objects.filter(name__in=KNOWN_SCHOOLS).values_list("name", "district__name_zh")
     )
     assert found == KNOWN_SCHOOLS
 
 
-def test_a_school_named_after_a_district_stands_in_that_district(debug_on):
-    seed()
+def test_a_school_named_after_a_district_stands_in_that_district(seeded_demo):
     names = list(District.objects.values_list("name_zh", flat=True))
     for school in School.objects.select_related("district"):
         for name in names:
@@ -115,8 +115,7 @@ def test_a_school_named_after_a_district_stands_in_that_district(debug_on):
                 assert school.district.name_zh == name, school.name
 
 
-def test_units_include_a_street_office_and_one_in_the_development_area(debug_on):
-    seed()
+def test_units_include_a_street_office_and_one_in_the_development_area(seeded_demo):
     assert Unit.objects.count() >= 10
     assert Unit.objects.filter(name="海淀区学院路街道", region__slug="haidian").exists()
     assert Unit.objects.filter(region__slug="bda").exists()
@@ -125,8 +124,7 @@ def test_units_include_a_street_office_and_one_in_the_development_area(debug_on)
     )
 
 
-def test_demo_accounts_are_marked_and_cover_every_role(debug_on):
-    seed()
+def test_demo_accounts_are_marked_and_cover_every_role(seeded_demo):
     demo = User.objects.filter(username__startswith="demo_")
     assert set(demo.values_list("role", flat=True)) == set(User.Role.values)
     assert demo.filter(role=User.Role.STUDENT).count() >= 6
@@ -142,8 +140,7 @@ def test_demo_accounts_are_marked_and_cover_every_role(debug_on):
     assert User.objects.get(username="demo_teacher").profile.school is not None
 
 
-def test_citizens_come_from_the_priority_groups_and_the_elder_has_elder_mode(debug_on):
-    seed()
+def test_citizens_come_from_the_priority_groups_and_the_elder_has_elder_mode(seeded_demo):
     groups = set(
         Profile.objects.filter(
             user__username__startswith="demo_", user__role=User.Role.CITIZEN
@@ -154,22 +151,21 @@ def test_citizens_come_from_the_priority_groups_and_the_elder_has_elder_mode(deb
     assert elder.elder_mode
 
 
-def test_every_demo_account_has_a_verified_primary_email(debug_on):
-    seed()
+def test_every_demo_account_has_a_verified_primary_email(seeded_demo):
     for user in User.objects.filter(username__startswith="demo_"):
         address = EmailAddress.objects.get(user=user)
         assert address.verified and address.primary and address.email == user.email
 
 
-def test_demo_logins_work_with_the_demo_password(client, debug_on):
-    seed()
+def test_demo_logins_work_with_the_demo_password(client, seeded_demo):
     for user in User.objects.filter(username__startswith="demo_"):
         assert client.login(username=user.username, password=DEMO_PASSWORD), user.username
         client.logout()
 
 
-def test_a_demo_account_signs_in_through_the_login_page_by_username_and_by_email(client, debug_on):
-    seed()
+def test_a_demo_account_signs_in_through_the_login_page_by_username_and_by_email(
+    client, seeded_demo
+):
     for login in ("demo_teacher", "demo_teacher@example.org"):
         response = client.post("/accounts/login/", {"login": login, "password": DEMO_PASSWORD})
         assert response.status_code == 302, login
@@ -177,8 +173,7 @@ def test_a_demo_account_signs_in_through_the_login_page_by_username_and_by_email
         client.logout()
 
 
-def test_the_pending_child_cannot_play_and_the_consented_child_can(debug_on):
-    seed()
+def test_the_pending_child_cannot_play_and_the_consented_child_can(seeded_demo):
     pending = User.objects.get(username="demo_child_pending")
     consented = User.objects.get(username="demo_child_consented")
     assert pending.profile.needs_guardian_consent
@@ -187,8 +182,7 @@ def test_the_pending_child_cannot_play_and_the_consented_child_can(debug_on):
     assert user_can_play(user=consented)
 
 
-def test_a_second_run_does_not_append_another_consent_record(debug_on):
-    seed()
+def test_a_second_run_does_not_append_another_consent_record(seeded_demo, debug_on):
     seed()
     consented = User.objects.get(username="demo_child_consented")
     assert consented.guardian_consents.count() == 1
@@ -235,8 +229,8 @@ def test_a_second_run_sends_no_second_consent_request(debug_on, django_capture_o
     assert Client().get(again).status_code == 200
 
 
-def test_the_output_lists_every_demo_login_with_the_password(debug_on):
-    output = seed()
+def test_the_output_lists_every_demo_login_with_the_password(seeded_demo):
+    output = seeded_demo
     assert DEMO_PASSWORD in output
     for username in User.objects.filter(username__startswith="demo_").values_list(
         "username", flat=True

@@ -1,5 +1,11 @@
 """What the live-round browser tests share: their marks, the projector's size,
-screenshots for people to look at, and waiting on the pages."""
+screenshots for people to look at, and waiting on the pages.
+
+Screenshots are taken only when LIVE_SHOTS_DIR names a directory (e.g.
+`LIVE_SHOTS_DIR=/tmp make test PYTEST_ARGS="tests/e2e"`): each waits about a second
+for the CSS transitions to finish first, most of these tests' time (about 50 s of
+`make test`) when nobody looks at the pictures.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +20,13 @@ LIVE_ROUND_MARKS = [
     pytest.mark.usefixtures("districts_loaded"),
 ]
 SCREEN = {"width": 1280, "height": 720}
-SHOTS = Path(os.environ.get("LIVE_SHOTS_DIR", "/tmp"))
+SHOTS = Path(os.environ["LIVE_SHOTS_DIR"]) if os.environ.get("LIVE_SHOTS_DIR") else None
 
 
 def save_shot(page, name: str, *, settle_ms: int, full_page: bool) -> None:
-    """A screenshot for a person to look at: SHOTS/<name>.png."""
+    """A screenshot for a person to look at: LIVE_SHOTS_DIR/<name>.png, if it is set."""
+    if SHOTS is None:
+        return
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.wait_for_timeout(settle_ms)  # let the CSS transitions (bars, leaderboard) finish
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)

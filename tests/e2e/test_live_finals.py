@@ -6,7 +6,8 @@ that 乙队's captain buzzes first and answers right (+10), and a risk question 
 who stakes 20 between the questions and answers right (+20). Every team starts at 100,
 so the screen's final leaderboard reads 乙队 130, 甲队 110.
 
-Screenshots go to /tmp/finals-*.png (phones at 390x844, the screen at 1280x720).
+With LIVE_SHOTS_DIR set, screenshots go to $LIVE_SHOTS_DIR/finals-*.png (phones at
+390x844, the screen at 1280x720).
 """
 
 from __future__ import annotations

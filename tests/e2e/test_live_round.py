@@ -5,7 +5,8 @@ Two questions are played to the end: Alice answers right, Bob wrong. Alice's pho
 reloaded mid-round and must come back as Alice with the same score, and a frame with a
 gap in `seq` is pushed into Bob's client, which must ask for a snapshot.
 
-Screenshots go to /tmp/live-*.png (phones at 390x844, the screen at 1280x720).
+With LIVE_SHOTS_DIR set, screenshots go to $LIVE_SHOTS_DIR/live-*.png (phones at
+390x844, the screen at 1280x720).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A 1-v-1 PK in Chromium: two phones, two signed-in players, find each other and play
 a whole match to the result on a real daphne process. Screenshots go to
-/tmp/pk-*.png (LIVE_SHOTS_DIR) for a person to look at."""
+$LIVE_SHOTS_DIR/pk-*.png, when it is set, for a person to look at."""
 
 from __future__ import annotations
 
