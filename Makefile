@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 help:
 	@echo "make run    set up and serve the demo on http://$(HOST):$(PORT)/"
 	@echo "make test   set up and run the test suite"
-	@echo "make lint   ruff, migrations check"
+	@echo "make lint   ruff, migrations check, import contracts, mypy on the pure modules"
 	@echo "make bench  run the benchmarks in bench/"
 
 $(PY):
@@ -47,6 +47,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
