@@ -31,7 +31,7 @@ def item_statistics_update(*, bank: Bank, min_responses: int = statistics.MIN_RE
         .values_list("version_id", "n")
     )
     rows = list(
-        # Account papers only, as for calibration (quizzes.calibrations).
+        # Account papers only, as for calibration (quizzes.bank.calibrations).
         Response.objects.filter(paper__blueprint__bank=bank, paper__user__isnull=False).values_list(
             "paper_id", "item__version_id", "is_correct", "answer"
         )

@@ -282,7 +282,7 @@ def calibration(request, bank_id):
 @staff_required
 def literacy_monitoring(request):
     """The self-test's results by district and population group, anonymised
-    (quizzes.monitoring); `?format=csv` downloads the same table."""
+    (quizzes.play.monitoring); `?format=csv` downloads the same table."""
     cells = monitoring.literacy_monitoring()
     if request.GET.get("format") == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")

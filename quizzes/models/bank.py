@@ -252,16 +252,16 @@ class AuditEntry(models.Model):
 
 
 class Blueprint(models.Model):
-    """How to draw a paper from a bank: cells (see quizzes.blueprint) and an exposure cap.
+    """How to draw a paper from a bank: cells (see quizzes.papers.blueprint) and an exposure cap.
 
     An adaptive blueprint (the literacy self-test) draws one item at a time
-    (quizzes.adaptive): its cells' counts give each dimension's share of the test, and
+    (quizzes.play.adaptive): its cells' counts give each dimension's share of the test, and
     the test stops at `se_target` between `min_items` and `max_items`.
 
-    A daily blueprint (quizzes.practice) draws one set of questions per day from its
+    A daily blueprint (quizzes.play.daily) draws one set of questions per day from its
     cells, the same for every player of its `audience`; a challenge blueprint gives
     its bank's auto-marked questions one at a time at random until a wrong answer or
-    `time_limit` seconds have passed. A themed blueprint (quizzes.practice) is made on
+    `time_limit` seconds have passed. A themed blueprint (quizzes.play.themes) is made on
     demand per bank and topic: one cell of that topic, untimed."""
 
     class Mode(models.TextChoices):
@@ -282,7 +282,7 @@ class Blueprint(models.Model):
         validators=[MinValueValidator(0.05), MaxValueValidator(1.0)],
     )
     # [{"type"?, "dimension"?, "topic"?, "difficulty"?, "count", "points"}, ...]: each
-    # attribute a value or a list of values; validated by quizzes.blueprint.parse_cells.
+    # attribute a value or a list of values; validated by quizzes.papers.blueprint.parse_cells.
     cells = models.JSONField(_("cells"), default=list)
     # Most share of this blueprint's papers one item may appear in (1 = no cap).
     exposure_cap = models.FloatField(
@@ -435,7 +435,7 @@ class Response(models.Model):
 
 class ItemStatistics(models.Model):
     """Classical item statistics of one question version, from paper responses
-    (computed by quizzes.tasks.item_statistics; see quizzes.statistics)."""
+    (computed by quizzes.tasks.item_statistics; see quizzes.bank.statistics)."""
 
     version = models.OneToOneField(
         QuestionVersion, on_delete=models.CASCADE, related_name="statistics"
@@ -458,7 +458,7 @@ class ItemStatistics(models.Model):
         return f"stats {self.version}"
 
 
-# --- Practice: daily quizzes and timed challenges (quizzes.practice) ----------------------
+# --- Practice: daily quizzes and timed challenges (quizzes.play.daily, .challenge) ----------
 
 
 class DailySet(models.Model):
@@ -516,14 +516,14 @@ class Challenge(models.Model):
         return f"challenge {self.paper_id}"
 
 
-# --- Adaptive tests and IRT calibration (quizzes.adaptive, quizzes.irt) -------------------
+# --- Adaptive tests and IRT calibration (quizzes.play.adaptive, quizzes.irt) ---------
 
 
 class AdaptiveTest(models.Model):
     """The adaptive side of a paper drawn from an adaptive blueprint: the engine's
     state between items, and once finished the report. `population_group`, `district`
     and `birth_year` are copied at the start for the anonymised district monitoring
-    (quizzes.selectors.literacy_monitoring), which never reads the user."""
+    (quizzes.play.monitoring.literacy_monitoring), which never reads the user."""
 
     class Level(models.TextChoices):
         LOW = "low", _("Below basic")

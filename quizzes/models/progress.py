@@ -1,4 +1,4 @@
-"""Gamification records (quizzes.progress): XP, streaks, personal bests, topic mastery,
+"""Gamification records (quizzes.play.progress): XP, streaks, personal bests, topic mastery,
 weekly cohorts. Imported by quizzes.models so that Django registers them."""
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class TopicMastery(models.Model):
 
 class Cohort(models.Model):
     """A weekly group of about COHORT_SIZE players at one tier, who see each other's
-    weekly XP (minors only as bands: quizzes.progress.cohort_view)."""
+    weekly XP (minors only as bands: quizzes.play.progress.cohort_view)."""
 
     week = models.DateField(db_index=True)  # Monday (local)
     tier = models.PositiveSmallIntegerField(default=0)

@@ -1,4 +1,4 @@
-"""Mistake review records (quizzes.review): a player's deck of cards, one per question
+"""Mistake review records (quizzes.play.review): a player's deck of cards, one per question
 they got wrong, scheduled with FSRS; review sessions and their answers. Imported by
 quizzes.models so that Django registers them."""
 

@@ -1,7 +1,7 @@
 """Organizer writes on paper blueprints, per mode, and the dry-run draw check.
 
-Creation goes through each mode's own service (quizzes.papers, quizzes.practice,
-quizzes.adaptive); this module adds what they do not take (audience of a fixed
+Creation goes through each mode's own service (quizzes.papers, quizzes.play.practice,
+quizzes.play.adaptive); this module adds what they do not take (audience of a fixed
 paper, open to players, question order, seconds per question) in the same
 transaction, the edit service, and `blueprint_draw_check`, which tells whether the
 bank can draw a blueprint now without drawing (nothing is written).
@@ -213,7 +213,7 @@ def blueprint_add(
         raise ValidationError(
             {"name": [_("This bank already has a blueprint with this name.")]}
         ) from None
-    if mode != Mode.THEMED:  # themed ones never open their bank (quizzes.practice)
+    if mode != Mode.THEMED:  # themed ones never open their bank (quizzes.play.themes)
         Blueprint.objects.filter(pk=blueprint.pk).update(open_to_players=open_to_players)
     blueprint.refresh_from_db()
     return blueprint

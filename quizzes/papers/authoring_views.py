@@ -1,6 +1,6 @@
 """Organizer pages for a bank's paper blueprints: list, new (one form per mode), edit.
 
-Thin adapters: the forms parse the input, quizzes.blueprint_services validates and
+Thin adapters: the forms parse the input, quizzes.papers.authoring validates and
 writes. Before saving a new composition the page checks that the bank can draw it
 now (blueprint_draw_check); the "Check" button runs that check alone.
 """

@@ -44,7 +44,7 @@ import random
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 ATTRIBUTES = ("type", "dimension", "topic", "difficulty")
 _POSITION = {name: index for index, name in enumerate(ATTRIBUTES)}
@@ -150,6 +150,7 @@ def parse_cells(raw: Iterable[Mapping[str, Any]]) -> list[Cell]:
                     field=name,
                 )
             filters.append((name, frozenset(values)))
+        assert isinstance(count, int) and isinstance(points, int)  # checked above
         cells.append(Cell(filters=tuple(filters), count=count, points=points))
     if not cells or not sum(cell.count for cell in cells):
         raise BlueprintError(_("A blueprint needs at least one cell with a count above zero."))
@@ -295,7 +296,13 @@ def _checked_cap(cap: float) -> float:
     return cap
 
 
-def _plan(cells, signatures, supply, everything, rng) -> list[dict[Signature, int]]:
+def _plan(
+    cells: Sequence[Cell],
+    signatures: list[Signature],
+    supply: Mapping[Signature, int],
+    everything: Mapping[Signature, int],
+    rng: random.Random,
+) -> list[dict[Signature, int]]:
     """flow[c][s]: how many items of signature s fill cell c; every cell exactly."""
     fits = [[s for s in signatures if cell.matches(s)] for cell in cells]
     flow: list[dict[Signature, int]] = [dict.fromkeys(f, 0) for f in fits]
@@ -328,12 +335,18 @@ def _plan(cells, signatures, supply, everything, rng) -> list[dict[Signature, in
     return flow
 
 
-def _augmenting_path(start, fits, flow, left):
+def _augmenting_path(
+    start: int,
+    fits: list[list[Signature]],
+    flow: list[dict[Signature, int]],
+    left: Mapping[Signature, int],
+) -> list[tuple[int, Signature, int]] | None:
     """BFS from a short cell to a signature with spare supply. Returns the path as
     (cell, signature, +1/-1) flow changes, or None."""
     parent: dict[tuple[str, ...], tuple[int, tuple[str, ...] | None]] = {}
     seen_cells = {start}
-    queue = deque([(start, None)])  # (cell, signature it gives back, if any)
+    queue: deque[tuple[int, Signature | None]] = deque([(start, None)])
+    # (cell, signature it gives back, if any)
     while queue:
         c, via = queue.popleft()
         for s in fits[c]:
@@ -341,7 +354,7 @@ def _augmenting_path(start, fits, flow, left):
                 continue
             parent[s] = (c, via)
             if left[s] > 0:
-                path = []
+                path: list[tuple[int, Signature, int]] = []
                 node: tuple[str, ...] | None = s
                 while node is not None:
                     cell, previous = parent[node]
@@ -357,10 +370,18 @@ def _augmenting_path(start, fits, flow, left):
     return None
 
 
-def _raise_short(start, cells, fits, flow, everything, supply):
+def _raise_short(
+    start: int,
+    cells: Sequence[Cell],
+    fits: list[list[Signature]],
+    flow: list[dict[Signature, int]],
+    everything: Mapping[Signature, int],
+    supply: Mapping[Signature, int],
+) -> NoReturn:
     """No augmenting path from `start`: the cells reachable from it (X) need more than
     the signatures they fit (N(X)) can give. Name them."""
-    reached_cells, reached = {start}, set()
+    reached_cells: set[int] = {start}
+    reached: set[Signature] = set()
     stack = [start]
     while stack:
         c = stack.pop()

@@ -1,6 +1,6 @@
 """Writes for papers: blueprints, drawing a paper per attempt, responses, item
-statistics. The drawing rules live in quizzes.blueprint (pure), the maths in
-quizzes.statistics (pure); this module reads and writes the database around them.
+statistics. The drawing rules live in quizzes.papers.blueprint (pure), the maths in
+quizzes.bank.statistics (pure); this module reads and writes the database around them.
 """
 
 from __future__ import annotations
@@ -262,7 +262,7 @@ def guest_paper_start(
     """A guest's practice paper (user None) from a blueprint open to players and meant
     for everyone (no audience). The guest's newest unsubmitted paper from it among
     `session_paper_ids` is returned instead of drawing another, as in paper_start.
-    `guard` (quizzes.guest.guest_start_guard) is called before a new paper is drawn
+    `guard` (quizzes.play.guest.guest_start_guard) is called before a new paper is drawn
     and may raise to refuse it; nothing is written then. The caller keeps the new
     paper's id in the guest's session. Raises PermissionDenied and BlueprintError as
     paper_start does."""

@@ -2,7 +2,7 @@
 
 A cell row is a paper's slot: filters (dimension, type, topic, difficulty; several
 values allowed, none for any) with a count of questions and the points of each. Rows
-are checked one by one with quizzes.blueprint.parse_cells so that each problem shows
+are checked one by one with quizzes.papers.blueprint.parse_cells so that each problem shows
 next to its row; wholly empty rows are ignored.
 """
 

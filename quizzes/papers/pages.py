@@ -46,7 +46,7 @@ def english() -> bool:
 
 
 def guest_limit_refused(request: HttpRequest, to: str) -> HttpResponse:
-    """A guest over the hourly start limit (quizzes.guest): say so, start nothing."""
+    """A guest over the hourly start limit (quizzes.play.guest): say so, start nothing."""
     messages.error(
         request,
         _(

@@ -243,11 +243,11 @@ def guest_adaptive_start(
     session_paper_ids: list[int],
     guard: Callable[[], None] | None = None,
 ) -> Paper:
-    """adaptive_start for a guest (quizzes.guest): the test still running among
+    """adaptive_start for a guest (quizzes.play.guest): the test still running among
     `session_paper_ids`, or a new one without a user; `guard` is called before a new
     test is written and may raise to refuse it. Only tests meant for everyone (no
     audience) are open to guests. A guest's test has no population group, district
-    or birth year, so it stays out of the district monitoring (quizzes.monitoring)
+    or birth year, so it stays out of the district monitoring (quizzes.play.monitoring)
     unless an account claims it."""
     if not blueprint_open_to(blueprint=blueprint, mode=Blueprint.Mode.ADAPTIVE, user=None):
         raise PermissionDenied(_("This test is not open to players."))

@@ -107,7 +107,7 @@ def guest_challenge_start(
     now: datetime | None = None,
     guard: Callable[[], None] | None = None,
 ) -> Paper:
-    """challenge_start for a guest (quizzes.guest): the attempt still running among
+    """challenge_start for a guest (quizzes.play.guest): the attempt still running among
     `session_paper_ids`, or a new one without a user; `guard` is called before a new
     attempt is written and may raise to refuse it. Only challenges meant for everyone
     (no audience) are open to guests."""

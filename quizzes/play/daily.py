@@ -97,7 +97,7 @@ def guest_daily_start(
     day: date | None = None,
     guard: Callable[[], None] | None = None,
 ) -> Paper:
-    """daily_start for a guest (quizzes.guest): the day's questions, the same as
+    """daily_start for a guest (quizzes.play.guest): the day's questions, the same as
     everyone's, on a paper without a user. The guest's paper of this quiz and day
     among `session_paper_ids` is returned if there is one; otherwise `guard` is
     called (it may raise to refuse the start; nothing is written then) and a paper is

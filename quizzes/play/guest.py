@@ -4,10 +4,11 @@ and handing them to the account the visitor signs up or signs in with.
 A guest (an anonymous visitor) plays practice papers, the daily quiz, the timed
 challenge and the literacy self-test of blueprints open to players and meant for
 everyone (no audience). A guest's paper has no user; only the session that started
-it may open or answer it (quizzes.selectors.paper_of_guest). The writes are the
-guest start services (quizzes.papers.guest_paper_start, quizzes.practice.
-guest_daily_start and guest_challenge_start, quizzes.adaptive.guest_adaptive_start)
-and quizzes.papers.guest_papers_claim; this module only reads and writes the session
+it may open or answer it (quizzes.papers.selectors.paper_of_guest). The writes are the
+guest start services (quizzes.papers.drawing.guest_paper_start,
+quizzes.play.daily.guest_daily_start, quizzes.play.challenge.guest_challenge_start,
+quizzes.play.adaptive.guest_adaptive_start)
+and quizzes.play.claim.guest_papers_claim; this module only reads and writes the session
 and counts starts in the cache.
 
 Abuse guard: every paper a guest starts is database rows, so new guest papers are

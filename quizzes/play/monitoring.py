@@ -37,7 +37,7 @@ def literacy_monitoring(
 ) -> list[Cell]:
     """One cell per district and population group (district code order)."""
     # A guest's test (no user) counts only once an account has claimed it
-    # (quizzes.papers.guest_papers_claim gives it the account's district and group).
+    # (quizzes.play.claim.guest_papers_claim gives it the account's district and group).
     tests = AdaptiveTest.objects.filter(
         finished_at__isnull=False, score__isnull=False, paper__user__isnull=False
     )

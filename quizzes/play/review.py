@@ -3,7 +3,7 @@
 Every question a signed-in player answers wrong on a marked paper of any kind (a
 practice or themed paper, a daily quiz, a timed challenge, a self-test) enters the
 player's deck: one ReviewCard per player and question (a database constraint), added
-by `cards_from_paper`, which quizzes.progress.paper_finished calls once a paper is
+by `cards_from_paper`, which quizzes.play.finish.paper_finished calls once a paper is
 finished, so every kind feeds the deck from one place, after its keys are due.
 
 A card holds the FSRS card state (fsrs.Card.to_dict()) and its `due` time. A new card
@@ -16,7 +16,7 @@ after 1 minute when missed, after 10 minutes when right, then after days). A car
 whose question has no published version any more (retired) is skipped and not
 counted as due. Review answers are kept apart from paper responses: the player has
 seen the key already, so they must not feed item statistics or IRT calibration.
-A finished session awards XP (quizzes.progress, kind "review").
+A finished session awards XP (quizzes.play.progress, kind "review").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Factories for banks and questions. Questions go through quizzes.services (so they
+"""Factories for banks and questions. Questions go through quizzes.bank.services (so they
 are cleaned exactly as the editor and importers clean them) and are published by the
 bank's reviewer unless `publish=False`."""
 

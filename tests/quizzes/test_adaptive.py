@@ -1,4 +1,4 @@
-"""The adaptive literacy self-test through its services (quizzes.adaptive)."""
+"""The adaptive literacy self-test through its services (quizzes.play.adaptive)."""
 
 from __future__ import annotations
 

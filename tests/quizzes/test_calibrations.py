@@ -1,4 +1,4 @@
-"""Calibrating a bank from recorded answers (quizzes.calibrations, the task, the command)."""
+"""Calibrating a bank from recorded answers (quizzes.bank.calibrations, the task, the command)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ papers and progress move to an account on sign-up or sign-in.
 
 Issue 5 (gamification): "Guests can play; progress moves to an account on sign-up."
 A guest's paper has no user and only the session that started it may open it
-(quizzes.guest); new guest papers are limited per session and client IP an hour.
+(quizzes.play.guest); new guest papers are limited per session and client IP an hour.
 """
 
 from __future__ import annotations

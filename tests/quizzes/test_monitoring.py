@@ -1,4 +1,4 @@
-"""District literacy monitoring from finished self-tests (quizzes.monitoring)."""
+"""District literacy monitoring from finished self-tests (quizzes.play.monitoring)."""
 
 from __future__ import annotations
 

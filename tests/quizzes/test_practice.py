@@ -1,5 +1,5 @@
-"""Practice modes (quizzes.practice): the daily quiz and the timed challenge, through
-their services and their pages."""
+"""Practice modes (quizzes.play.daily, quizzes.play.challenge): the daily quiz and the
+timed challenge, through their services and their pages."""
 
 from __future__ import annotations
 

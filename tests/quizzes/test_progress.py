@@ -1,4 +1,4 @@
-"""Gamification (quizzes.progress): XP, streaks with freeze days, mastery, bests, cohorts."""
+"""Gamification (quizzes.play.progress): XP, streaks with freeze days, mastery, bests, cohorts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Mistake review with FSRS (quizzes.review) and themed practice (quizzes.practice),
+"""Mistake review with FSRS (quizzes.play.review) and themed practice (quizzes.play.themes),
 through their services and their pages."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Organizer pages to import and export question files: thin adapters over quizzes.io.
+"""Organizer pages to import and export question files: thin adapters over quizzes.bank.io.
 
 Import takes two requests. POST with a file runs a dry run and shows the preview; the
 file's bytes stay on the server, in the cache for IMPORT_TTL seconds under a random

@@ -1,5 +1,5 @@
 """`manage.py export_questions --bank NAME --format xlsx|csv|moodle|gift FILE`: write a
-bank's questions to a file with quizzes.io.export_bank, the organizer page's export."""
+bank's questions to a file with quizzes.bank.io.export_bank, the organizer page's export."""
 
 from __future__ import annotations
 

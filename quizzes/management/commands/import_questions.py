@@ -1,6 +1,6 @@
 """`manage.py import_questions FILE --bank NAME [--dry-run]`: import a question file
 (XLSX, CSV, Moodle XML or GIFT) into a bank, every question or none, and print the
-report. The work is quizzes.io.import_questions, the same the organizer page calls."""
+report. The work is quizzes.bank.io.import_questions, the same the organizer page calls."""
 
 from __future__ import annotations
 

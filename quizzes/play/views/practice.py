@@ -1,9 +1,10 @@
-"""Player pages for practice: the practice home, the daily quiz and the timed
-challenge. Thin adapters over quizzes.practice. A daily quiz is a whole paper (the
-paper pages' helpers in quizzes.paper_views); a challenge asks one question at a time
-(the self-test's helpers in quizzes.adaptive_views) with a countdown that only
-announces the server's deadline: the server marks late answers whatever the page
-showed, and the page works without JavaScript."""
+"""Player pages for practice: the practice home, the daily quiz, the timed challenge
+and themed practice. Thin adapters over quizzes.play.daily, .challenge, .themes and
+.overview. A daily quiz is a whole paper (the paper pages' helpers in
+quizzes.papers.pages); a challenge asks one question at a time
+(quizzes.play.views.questions, as the self-test) with a countdown that only announces
+the server's deadline: the server marks late answers whatever the page showed, and the
+page works without JavaScript."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ THEMED_PAGES = PaperPages(
 @require_GET
 @play_or_guest
 def practice_home(request: HttpRequest) -> HttpResponse:
-    """What the player can play. A guest (quizzes.guest) sees the modes open to guests
+    """What the player can play. A guest (quizzes.play.guest) sees the modes open to guests
     and their session's own papers; the account-only parts (progress, mistake review,
     themes, PK) give way to a sign-up link."""
     guest = not request.user.is_authenticated

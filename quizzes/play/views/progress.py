@@ -1,5 +1,5 @@
 """The player's progress page: XP and level, streak, personal bests, mastery badges,
-this week's cohort (quizzes.progress)."""
+this week's cohort (quizzes.play.progress)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Player pages for mistake review: the deck's page (how many cards are due), one
 question at a time, the marked answer with its key and explanation, and the
-session's summary. Thin adapters over quizzes.review; the question page is built
+session's summary. Thin adapters over quizzes.play.review; the question page is built
 from player_entry() only (no key, explanation or marking). Untimed, as all review."""
 
 from __future__ import annotations
