@@ -1,4 +1,5 @@
-"""Reads for the organizer's question-bank pages."""
+"""Reads for the organizer's question-bank pages (and the banks a host may run live
+rounds from), and the items the statistics flagged."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """Organizer writes on paper blueprints, per mode, and the dry-run draw check.
 
-Creation goes through each mode's own service (quizzes.papers, quizzes.play.practice,
-quizzes.play.adaptive); this module adds what they do not take (audience of a fixed
-paper, open to players, question order, seconds per question) in the same
-transaction, the edit service, and `blueprint_draw_check`, which tells whether the
+Creation goes through each mode's own service (quizzes.papers.blueprints,
+quizzes.play.practice, quizzes.play.adaptive); this module adds what they do not take
+(audience of a fixed paper, open to players, question order, seconds per question) in
+the same transaction, the edit service, and `blueprint_draw_check`, which tells whether the
 bank can draw a blueprint now without drawing (nothing is written).
 
 Edits of a blueprint that already has papers: its cells (composition, counts and

@@ -1,6 +1,7 @@
-"""Writes for papers: blueprints, drawing a paper per attempt, responses, item
-statistics. The drawing rules live in quizzes.papers.blueprint (pure), the maths in
-quizzes.bank.statistics (pure); this module reads and writes the database around them.
+"""Drawing papers: one paper per attempt from a blueprint (the pool counted and cached,
+the exposure cap kept), the items of a daily quiz's shared draw, and a player's or a
+guest's practice paper started or resumed. The drawing rules live in
+quizzes.papers.blueprint (pure); this module reads and writes the database around them.
 """
 
 from __future__ import annotations

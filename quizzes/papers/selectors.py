@@ -1,4 +1,6 @@
-"""Reads for papers: what a player sees of a drawn paper, and item statistics."""
+"""Reads for papers: what a player sees of a drawn paper (no key before it is
+submitted), the results once it is, and the papers and blueprints a player or a guest
+may open."""
 
 from __future__ import annotations
 
