@@ -237,7 +237,7 @@ def _clear_cache():
     """Rate limits and other cached state must not leak between tests."""
     from django.core.cache import cache
 
-    from quizzes import adaptive
+    from quizzes.play import adaptive
 
     cache.clear()
     adaptive.pools_clear()  # keyed by ids that the next test's database reuses
