@@ -270,7 +270,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "SciArena <noreply@sci
 # Guests (anonymous visitors) may play practice papers, the daily quiz, the timed
 # challenge and the self-test; every start writes rows, so each session and each
 # client IP (read as allauth reads it, see TRUSTED_PROXY_COUNT) may start at most
-# this many new guest papers per clock hour (quizzes.guest). Signed-in players are
+# this many new guest papers per clock hour (quizzes.play.guest). Signed-in players are
 # not limited; a school behind one address may want it higher.
 GUEST_STARTS_PER_HOUR = int(os.environ.get("GUEST_STARTS_PER_HOUR", "30"))
 
