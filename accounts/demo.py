@@ -382,7 +382,6 @@ def _load_users(report: DemoReport, *, schools: dict[str, School], units: dict[s
     region_by_id = {r.pk: r for r in regions.values()}
     region_of_district = {r.district_id: r for r in regions.values() if r.district_id}
     organizer_permissions = list(_organizer_permissions())
-    this_year = timezone.localdate().year
     created = 0
     for spec in USERS:
         user, was_created = User.objects.update_or_create(
@@ -411,43 +410,12 @@ def _load_users(report: DemoReport, *, schools: dict[str, School], units: dict[s
         unit = units[spec.unit] if spec.unit else None
         if school is not None:
             region = region_of_district[school.district_id]
-            district = region.district
         elif unit is not None:
             region = region_by_id[unit.region_id]
-            district = region.district
         else:
             region = regions[spec.region] if spec.region else None
-            district = region.district if region else None
-        Profile.objects.update_or_create(
-            user=user,
-            defaults={
-                "nickname": spec.nickname,
-                "population_group": spec.group,
-                "birth_year": this_year - spec.age,
-                "district": district,
-                "region": region,
-                "school": school,
-                "unit": unit,
-                "grade": spec.grade,
-                "elder_mode": spec.elder_mode,
-            },
-        )
-
-        contact = GUARDIAN_CONTACT.format(username=spec.username)
-        # Consent records are append-only: add the demo grant only if the child has
-        # no record at all, so a second run (or a guardian's later choice) stands.
-        if spec.consent == "granted" and consent_state(user=user) is None:
-            consent_grant(
-                child=user,
-                guardian_contact=contact,
-                relationship=GuardianConsent.Relationship.MOTHER,
-                allow_public_display=False,
-            )
-        if spec.consent == "pending" and consent_state(user=user) is None:
-            report.notes.append(
-                f"Guardian consent page for {spec.username} (open it to play the guardian): "
-                f"{_pending_consent_link(user, contact=contact)}"
-            )
+        _save_profile(user, spec, region=region, school=school, unit=unit)
+        _ask_consent(report, user, spec)
 
         report.credentials.append(
             Credential(
@@ -461,6 +429,43 @@ def _load_users(report: DemoReport, *, schools: dict[str, School], units: dict[s
     report.notes.append(
         f"Every demo account also signs in by email: <username>@{DEMO_EMAIL_DOMAIN}."
     )
+
+
+def _save_profile(
+    user: User, spec: DemoUser, *, region: Region | None, school: School | None, unit: Unit | None
+) -> None:
+    Profile.objects.update_or_create(
+        user=user,
+        defaults={
+            "nickname": spec.nickname,
+            "population_group": spec.group,
+            "birth_year": timezone.localdate().year - spec.age,
+            "district": region.district if region else None,
+            "region": region,
+            "school": school,
+            "unit": unit,
+            "grade": spec.grade,
+            "elder_mode": spec.elder_mode,
+        },
+    )
+
+
+def _ask_consent(report: DemoReport, user: User, spec: DemoUser) -> None:
+    """Consent records are append-only: add the demo grant only if the child has no
+    record at all, so a second run (or a guardian's later choice) stands."""
+    contact = GUARDIAN_CONTACT.format(username=spec.username)
+    if spec.consent == "granted" and consent_state(user=user) is None:
+        consent_grant(
+            child=user,
+            guardian_contact=contact,
+            relationship=GuardianConsent.Relationship.MOTHER,
+            allow_public_display=False,
+        )
+    if spec.consent == "pending" and consent_state(user=user) is None:
+        report.notes.append(
+            f"Guardian consent page for {spec.username} (open it to play the guardian): "
+            f"{_pending_consent_link(user, contact=contact)}"
+        )
 
 
 def _pending_consent_link(child: User, *, contact: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 
 from channels.db import database_sync_to_async
 
@@ -52,13 +53,17 @@ class AnswerBatcher:
                     future.set_result(result)
 
 
-_batchers: dict[int, AnswerBatcher] = {}
+# Keyed by the loop itself, held weakly: a new loop never inherits a closed loop's
+# AnswerBatcher (an id() can be reused once a loop is gone, with its locks and tasks).
+_batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AnswerBatcher] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def batcher() -> AnswerBatcher:
     """The batcher of the running event loop (one per daphne process)."""
     loop = asyncio.get_running_loop()
-    found = _batchers.get(id(loop))
+    found = _batchers.get(loop)
     if found is None:
-        found = _batchers[id(loop)] = AnswerBatcher()
+        found = _batchers[loop] = AnswerBatcher()
     return found

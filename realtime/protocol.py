@@ -2,8 +2,8 @@
 each direction, as plain Python dicts (JSON Schema draft 2020-12). docs/protocol.md
 describes every message in words and examples; this module is its machine-checkable
 half, and tests/realtime/test_protocol.py validates every frame of full rounds against
-it. Standard library only: no Django import, and jsonschema (a test dependency) is
-imported only by `validate()`.
+it. Standard library and the pure answer rule (quizzes.bank.answers) only: no Django
+import, and jsonschema (a test dependency) is imported only by `validate()`.
 
 The schemas are strict: `additionalProperties: false` wherever the server builds a
 fixed shape, so a field added to a frame without documenting it fails the tests. The
@@ -20,16 +20,19 @@ import sys
 from functools import cache
 from typing import Any
 
+from quizzes.bank.answers import MAX_TEXT_ANSWER
+
 # The version every `welcome` and `snapshot` carries in `v` (realtime.live.frames and
 # realtime.pk.frames take it from here); bump it whenever a change is not backwards
 # compatible.
 PROTOCOL_VERSION = 1
 
 # Limits of the protocol, defined here only; the live-round and PK code imports them.
+# A fill-in answer's limit is the answer-shape rule's, shared with papers: a longer one
+# is rejected (bad_response).
 LEADERBOARD_TOP = 10  # rows in a leaderboard frame
 MAX_ANSWER_ID = 64  # a longer answer_id is rejected (bad_answer_id)
-MAX_TEXT_ANSWER = 200  # a longer fill-in answer is rejected (bad_response)
-MAX_NICKNAME = 20  # realtime.live.nicknames.MAX_LENGTH (the tests check they are equal)
+MAX_NICKNAME = 20  # characters of a nickname (realtime.live.nicknames)
 MAX_TOKEN = 64  # a resume token is refused longer than this
 
 ROLES = ("player", "host", "screen")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -146,14 +147,16 @@ class Relay:
                 await feed.stop()
 
 
-_relays: dict[int, Relay] = {}
+# Keyed by the loop itself, held weakly: a new loop never inherits a closed loop's
+# Relay (an id() can be reused once a loop is gone, with its locks and tasks).
+_relays: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Relay] = weakref.WeakKeyDictionary()
 
 
 def relay() -> Relay:
     """The relay of the running event loop (one per process in daphne; tests that
     run several loops get one each)."""
     loop = asyncio.get_running_loop()
-    found = _relays.get(id(loop))
+    found = _relays.get(loop)
     if found is None:
-        found = _relays[id(loop)] = Relay()
+        found = _relays[loop] = Relay()
     return found

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
-from quizzes.content import is_correct
+from quizzes.bank.answers import is_correct
 
 from .. import engine, scoring
 from ..events import publish

@@ -13,7 +13,9 @@ import unicodedata
 
 from django.utils.translation import gettext as _
 
-MAX_LENGTH = 20
+from ..protocol import MAX_NICKNAME
+
+MAX_LENGTH = MAX_NICKNAME  # the protocol's limit (realtime.protocol)
 
 BLOCKED = {
     # Chinese

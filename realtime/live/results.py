@@ -16,7 +16,7 @@ response, the server's receive time (ms since the epoch, and as a Beijing time),
 the answering time and whether it was correct.
 
 Cells a spreadsheet would run as formulas (a nickname "=HYPERLINK(…)", a fill-in
-answer "+1") are escaped with `quizzes.io.tabular.escape_cell`, and every text cell
+answer "+1") are escaped with `spreadsheets.escape_cell`, and every text cell
 is written as a string, never a formula.
 """
 
@@ -34,10 +34,10 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from leaderboards.ranking import rank_round
-from quizzes.io.common import option_letters
-from quizzes.io.tabular import escape_cell
+from quizzes.bank.io.common import option_letters
 from quizzes.models import CHOICE_TYPES, QuestionType
 from quizzes.rich_text import plain_text
+from spreadsheets import escape_cell
 
 from ..models import LiveAnswer, LivePlayer, LiveQuestion, LiveRound
 from ..scoring import RoundScore

@@ -1,6 +1,6 @@
 """Rosters for roster-mode live rounds: a spreadsheet of students (name, school, and
 team for team rounds) becomes join slips with one token each. The whole file is taken
-or none of it, with every problem named by row and column (quizzes.io.report)."""
+or none of it, with every problem named by row and column (spreadsheets.Report)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from openpyxl.utils import get_column_letter
 
 from accounts.models import School
-from quizzes.io.report import Report
-from quizzes.io.report import gettext_lazy as _
-from quizzes.io.tabular import table_rows
+from spreadsheets import Report, table_rows
+from spreadsheets import gettext_lazy as _
 
 from .nicknames import MAX_LENGTH
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from quizzes.content import is_correct
+from quizzes.bank.answers import is_correct
 
 from .. import engine
 from ..events import publish

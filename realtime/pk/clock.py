@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
-from quizzes.progress import activity_finished
+from quizzes.play.progress import activity_finished
 
 from .. import engine
 from ..events import publish
@@ -122,7 +122,7 @@ def _event_frame(
 
 
 def _award(match: PkMatch, questions: list[PkQuestion], players: list[PkPlayer]) -> None:
-    """XP for both players (quizzes.progress), once per match."""
+    """XP for both players (quizzes.play.progress), once per match."""
     score = match_score(match, questions, len(questions))
     topics = {q.pk: q.version.topic for q in questions}
     mine: dict[int, list[tuple[str, bool]]] = {}

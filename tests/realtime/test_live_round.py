@@ -17,6 +17,7 @@ from realtime.consumers import RoundConsumer
 from realtime.live import answers, commands, services, snapshots, state
 from realtime.live.selectors import screen_key
 from realtime.models import LiveAnswer, LivePlayer, LiveQuestion, LiveRound
+from realtime.security import TokenBucket
 from tests.factories import UserFactory, child
 from tests.support.live import (
     TYPES,
@@ -342,6 +343,52 @@ async def test_bad_messages_get_clear_errors_and_change_nothing():
     await command(host, "finish")
     assert (await host.expect("error"))["code"] == "not_allowed_in_status"
     assert not await sync_to_async(LiveAnswer.objects.exists)()
+    await host.close()
+    await player.close()
+
+
+# Every answer that does not fit its question's type, by type: blanks, wrong shapes, too
+# long, non-finite numbers (JSON's NaN and Infinity, which Python's parser accepts).
+MISFITS = {
+    "single": ['""', "null", '["%(option)s"]', "true"],
+    "multiple": ["[]", '""', '["%(option)s", "%(option)s"]', '"%(option)s"'],
+    "true_false": ['""', "null", '"true"', "1"],
+    "fill": ['""', '"   "', '"%(long)s"', "[]"],
+    "numeric": ['""', '"   "', "NaN", "Infinity", "-Infinity", "true"],
+    "ordering": ["[]", '""', '["%(option)s", "%(option)s"]'],
+}
+
+
+@pytest.mark.asyncio
+async def test_a_blank_or_misfit_answer_is_rejected_for_every_type_and_a_fitting_one_acked(
+    monkeypatch,
+):
+    monkeypatch.setattr(TokenBucket, "allow", lambda self: True)  # thirty answers in a second
+    live = await sync_to_async(make_round)(types=TYPES)
+    versions = await sync_to_async(
+        lambda: [q.version for q in live.questions.select_related("version").order_by("position")]
+    )()
+    host = await host_socket(live)
+    player, _ = await player_socket(live, "Alice")
+    for index, version in enumerate(versions):
+        await command(host, "start" if index == 0 else "next")
+        await player.expect("question_opened")
+        parts = {"option": (version.options or [{"id": "x"}])[0]["id"], "long": "长" * 201}
+        for n, choice in enumerate(MISFITS[version.type]):
+            text = (
+                f'{{"type": "answer", "answer_id": "bad-{index}-{n}", "question": {index}, '
+                f'"choice": {choice % parts}}}'
+            )
+            await player.comm.send_to(text_data=text)
+            reply = await player.expect("ack", "reject", "error")
+            assert (reply["type"], reply.get("reason")) == ("reject", "bad_response"), choice
+        await answer_acked(player, f"good-{index}", index, choice_for(version, right=True))
+        await command(host, "close")
+        await command(host, "reveal")
+    stored = await sync_to_async(
+        lambda: sorted(LiveAnswer.objects.values_list("answer_id", flat=True))
+    )()
+    assert stored == sorted(f"good-{index}" for index in range(len(versions)))
     await host.close()
     await player.close()
 

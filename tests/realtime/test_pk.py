@@ -13,8 +13,7 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
-from quizzes.models import Blueprint
-from quizzes.progress_models import XpAward
+from quizzes.models import Blueprint, XpAward
 from realtime import protocol
 from realtime.models import PkAnswer, PkEntry, PkMatch, PkPlayer
 from realtime.pk import answers as pk_answers

@@ -25,8 +25,7 @@ import websockets
 from django.conf import settings
 from django.test import Client
 
-from quizzes.models import Blueprint, QuestionVersion
-from quizzes.progress_models import PersonalBest, XpAward
+from quizzes.models import Blueprint, PersonalBest, QuestionVersion, XpAward
 from realtime import protocol, scoring
 from realtime.live.state import now_ms
 from realtime.models import PkAnswer, PkEntry, PkMatch, PkPlayer

@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import staff_required
-from quizzes.bank_selectors import banks_for
+from quizzes.bank.selectors import banks_for
 
 from ...models import LiveQuestion, LiveRound
 from .. import services
