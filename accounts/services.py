@@ -1,4 +1,4 @@
-"""Every write to accounts goes through here (DESIGN.md: services)."""
+"""Every write to accounts goes through here (docs/architecture.md: services)."""
 
 from __future__ import annotations
 

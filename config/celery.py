@@ -1,5 +1,5 @@
 """The Celery app. Tasks take ids, are idempotent, and are enqueued with
-transaction.on_commit (see DESIGN.md). Without REDIS_URL tasks run eagerly."""
+transaction.on_commit (see docs/architecture.md). Without REDIS_URL tasks run eagerly."""
 
 import os
 

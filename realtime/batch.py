@@ -1,4 +1,4 @@
-"""Per-process batching of answers (DESIGN.md, live-round rule 2, at hall scale).
+"""Per-process batching of answers (docs/architecture.md, live-round rule 2, at hall scale).
 
 A whole hall answers within a few seconds. Writing each answer in its own transaction
 queues them behind one another on the process's database thread, and acks come late.

@@ -1,5 +1,5 @@
 """WebSocket consumers. Consumers only hold connections: game state lives in the
-database and is changed by services (DESIGN.md, live-round rules)."""
+database and is changed by services (docs/architecture.md, live-round rules)."""
 
 from __future__ import annotations
 
@@ -75,11 +75,12 @@ class ClockConsumer(AsyncWebsocketConsumer):
 
 
 class ProtocolConsumer(AsyncWebsocketConsumer):
-    """What every game socket shares (DESIGN.md, rule 6): text frames only, the size
-    cap, a per-socket rate limit, JSON objects with a string `type`, and the role check
-    on every message (ROLE_MESSAGES: role → the message types it may send; None: a
-    socket that has not said who it is yet). `on_<type>(message, received_at)` handles
-    a message; `received_at` is the server's receive time, taken first."""
+    """What every game socket shares (docs/architecture.md, live-round rule 6): text
+    frames only, the size cap, a per-socket rate limit, JSON objects with a string
+    `type`, and the role check on every message (ROLE_MESSAGES: role → the message
+    types it may send; None: a socket that has not said who it is yet).
+    `on_<type>(message, received_at)` handles a message; `received_at` is the server's
+    receive time, taken first."""
 
     ROLE_MESSAGES: dict[str | None, set[str]] = {None: {"ping"}}
     # No channel-layer channel per socket: broadcasts come through the process's relay,
@@ -164,8 +165,8 @@ class RoundConsumer(ProtocolConsumer):
     """One live round's socket: /ws/live/<pin>/. The first message says who this is
     (join, resume, host or screen); every later message is checked against that role.
     Game state is read and written only through realtime.live's selectors and services;
-    broadcasts arrive through this process's relay (DESIGN.md, rule 5). Protocol:
-    docs/protocol.md."""
+    broadcasts arrive through this process's relay (docs/architecture.md, live-round
+    rule 5). Protocol: docs/protocol.md."""
 
     ROLE_MESSAGES = {
         None: {"join", "resume", "host", "screen", "ping"},

@@ -2,7 +2,7 @@
 
 The database row (realtime.models.LiveRound) stores a `RoundState`; services load it,
 call `apply(state, command, now_ms)` and write the new state back with a conditional
-update on `seq` (DESIGN.md, live-round rule 1). Timers only announce: whether an answer
+update on `seq` (docs/architecture.md, live-round rule 1). Timers only announce: whether an answer
 counts is decided by `answer_accepted` from server timestamps alone.
 
     lobby ─start→ question_open ─close→ question_closed ─reveal→ revealed
@@ -317,7 +317,8 @@ def apply(state: RoundState, command: Command | str, now_ms: int) -> tuple[Round
 
 def answer_accepted(state: RoundState, received_at_ms: int, grace_ms: int) -> Verdict:
     """Whether an answer received (by the server) at `received_at_ms` counts: only while
-    a question is open and no later than closes_at + grace (DESIGN.md, rule 1)."""
+    a question is open and no later than closes_at + grace (docs/architecture.md,
+    live-round rule 1)."""
     if state.status != Status.QUESTION_OPEN or state.closes_at is None:
         return Verdict(False, NOT_OPEN)
     if state.opened_at is not None and received_at_ms < state.opened_at:

@@ -1,4 +1,4 @@
-"""The one publish path (DESIGN.md, layers: events): after commit, one group message
+"""The one publish path (docs/architecture.md, layers: events): after commit, one group message
 per round, carrying a frame serialised once."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Live rounds. The database owns the game (DESIGN.md, live-round rule 1): status,
+"""Live rounds. The database owns the game (docs/architecture.md, live-round rule 1): status,
 current question, deadlines and the broadcast sequence number live here, and answers
 are rows with a unique constraint per question and player. Consumers hold only their
 connections."""

@@ -2,9 +2,9 @@
 
 Holds the connection only: the queue, the match, its clock and the answers live in the
 database and change through realtime.pk's services. Frames of the match reach both players
-through this process's relay (DESIGN.md, rule 5). Roles, checked on every message:
-none yet (may find, resume), "waiting" (in the queue: may cancel) and "player" (in a
-match: answers for its own seat only, asks for snapshots)."""
+through this process's relay (docs/architecture.md, live-round rule 5). Roles, checked
+on every message: none yet (may find, resume), "waiting" (in the queue: may cancel) and
+"player" (in a match: answers for its own seat only, asks for snapshots)."""
 
 from __future__ import annotations
 

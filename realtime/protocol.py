@@ -7,7 +7,7 @@ import, and jsonschema (a test dependency) is imported only by `validate()`.
 
 The schemas are strict: `additionalProperties: false` wherever the server builds a
 fixed shape, so a field added to a frame without documenting it fails the tests. The
-key-visibility rule (DESIGN.md, live-round rule 3) is written into the snapshot schema:
+key-visibility rule (docs/architecture.md, live-round rule 3) is written into the snapshot schema:
 a snapshot of a round whose current question is not yet revealed cannot hold `reveal`.
 
     python -m realtime.protocol            # every schema as one JSON document

@@ -1,4 +1,4 @@
-"""Per-process fan-out (DESIGN.md, live-round rule 5).
+"""Per-process fan-out (docs/architecture.md, live-round rule 5).
 
 Stock Channels fan-out puts every socket's channel in the round's group, so one
 broadcast becomes one channel-layer message per player. Here each server process

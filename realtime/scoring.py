@@ -14,7 +14,8 @@ from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+
+from leaderboards.ranking import stable_key
 
 # Live rounds (classic speed scoring).
 BASE_POINTS = 1000  # P of a standard question
@@ -40,12 +41,6 @@ def round_half_away(value: Fraction | Decimal | int | float) -> int:
     magnitude = abs(exact)
     rounded = int(magnitude + Fraction(1, 2))  # floor, since magnitude ≥ 0
     return rounded if exact >= 0 else -rounded
-
-
-def _stable(value: Any) -> tuple[str, Any]:
-    """Sort key for ids of mixed types (ints and strings), same result in any run (the
-    same rule as leaderboards.ranking.stable_key; this module imports nothing)."""
-    return (type(value).__name__, value)
 
 
 # ─── single answers ────────────────────────────────────────────────────────────────
@@ -190,7 +185,7 @@ def score_round(
             raise ValueError(f"two answers by {answer.player!r} to {answer.question!r}")
         recorded[key] = answer
         everyone.add(answer.player)
-    ordered_players = sorted(everyone, key=_stable)
+    ordered_players = sorted(everyone, key=stable_key)
 
     per_question: dict[Hashable, dict[Hashable, QuestionResult]] = {}
     running = {p: [0, 0, 0, 0, 0, 0] for p in ordered_players}  # pts, ok, ans, ms, streak, best
@@ -327,7 +322,7 @@ def buzzer_winner(
     ]
     if not valid:
         return None
-    return min(valid, key=lambda b: (b.received_at_ms, _stable(b.buzz_id)))
+    return min(valid, key=lambda b: (b.received_at_ms, stable_key(b.buzz_id)))
 
 
 def buzzer_points(correct: bool | None, value: int = BUZZER_VALUE) -> int:

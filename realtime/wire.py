@@ -1,4 +1,5 @@
-"""Frames written to the socket as wire bytes, a broadcast's built once (DESIGN.md, rule 5).
+"""Frames written to the socket as wire bytes, a broadcast's built once
+(docs/architecture.md, live-round rule 5).
 
 Through ASGI, every broadcast costs each socket a trip through daphne and autobahn:
 the text encoded, a WebSocket frame built around it, and Twisted's write, which only

@@ -70,7 +70,7 @@ def test_with_database_and_redis_urls_it_is_the_distributed_setup():
     assert found["layer"] == "channels_redis.core.RedisChannelLayer"
     (host,) = found["layer_hosts"]
     assert host["address"] == "redis://cache.internal:6379/0"
-    assert host["socket_timeout"] is None  # the redis-py 8 trap (DESIGN.md)
+    assert host["socket_timeout"] is None  # the redis-py 8 trap (docs/architecture.md)
     assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert found["eager"] is False
     assert found["acks_late"] is True

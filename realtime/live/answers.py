@@ -2,7 +2,7 @@
 results (realtime.live.frames shapes the replies).
 
 Answers are rows with unique constraints; an answer is acked only after its row is
-committed (DESIGN.md, live-round rule 2), judged by the server's receive time alone
+committed (docs/architecture.md, live-round rule 2), judged by the server's receive time alone
 (rule 1). Buzzes (抢答) and stakes (风险) of the stage finals likewise: one per team and
 question, a resend gets the same reply.
 """

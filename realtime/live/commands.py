@@ -2,7 +2,7 @@
 kick and lock.
 
 Every state change goes through `realtime.engine.apply` and is written back with a
-conditional UPDATE on `seq` (DESIGN.md, live-round rule 1), so two hosts pressing
+conditional UPDATE on `seq` (docs/architecture.md, live-round rule 1), so two hosts pressing
 "next" at once, or a host and the close timer, change the round once. The frames
 (realtime.live.frames) are published after commit (realtime.events).
 """

@@ -1,7 +1,7 @@
 """Every frame of the live-round protocol is shaped here (docs/protocol.md; schemas in
 realtime.protocol), from what the services return and the selectors read. No query and
 no write: a frame builder only arranges data. Nothing that reveals the key goes into a
-frame before the reveal (DESIGN.md, live-round rule 3): `question` carries opaque
+frame before the reveal (docs/architecture.md, live-round rule 3): `question` carries opaque
 option ids only, `reveal` is built only once the question is revealed."""
 
 from __future__ import annotations

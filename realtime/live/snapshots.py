@@ -1,5 +1,5 @@
 """Snapshots: everything a client needs to draw the round now (after a join, a
-reconnect or a gap in seq; DESIGN.md, live-round rule 4). Read through the selectors,
+reconnect or a gap in seq; docs/architecture.md, live-round rule 4). Read through the selectors,
 shaped by realtime.live.frames. What a snapshot holds depends on the state: the key only
 once revealed. Its queries are pinned in tests (a whole hall joins through it)."""
 

@@ -2,7 +2,7 @@
 (clock), answers (answers), scores (match), reads (selectors) and frames (frames,
 snapshots). The socket is realtime.pk_consumer's.
 
-The same rules as live rounds (DESIGN.md): the database owns the match; its state is a
+The same rules as live rounds (docs/architecture.md): the database owns the match; its state is a
 `realtime.engine.RoundState` moved by `engine.apply` and written back with a
 conditional UPDATE on `seq`, here by the clock instead of a host (`match_advance`,
 run by either player's socket; the second run is a no-op). Answers are judged by the

@@ -3,17 +3,13 @@ worked examples of docs/scoring.md §7, and the module's purity."""
 
 from __future__ import annotations
 
-import ast
 import random
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leaderboards import ranking
 from leaderboards.ranking import (
     LIVE_CHAIN,
     ONLINE_CHAIN,
@@ -26,21 +22,6 @@ from leaderboards.ranking import (
 )
 
 FAST = settings(max_examples=200, deadline=None)
-
-
-def test_the_ranking_module_imports_nothing_but_the_standard_library():
-    tree = ast.parse(Path(ranking.__file__).read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, "a relative import"
-            modules = [node.module or ""]
-        else:
-            continue
-        for module in modules:
-            root = module.split(".")[0]
-            assert root in sys.stdlib_module_names or root == "__future__", module
 
 
 # ─── docs/scoring.md §7 ──────────────────────────────────────────────────────────

@@ -1,4 +1,4 @@
-"""The Redis channel layer survives idle sockets (DESIGN.md: channels_redis 4.3 with
+"""The Redis channel layer survives idle sockets (docs/architecture.md: channels_redis 4.3 with
 redis-py 8 defaults drops a blocking read after 5 s)."""
 
 import asyncio

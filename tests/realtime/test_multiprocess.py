@@ -1,5 +1,5 @@
 """A live round across two real daphne processes that share PostgreSQL and Redis
-(DESIGN.md, live-round rules 2, 4, 5 and 7; issue 4's acceptance): broadcasts cross
+(docs/architecture.md, live-round rules 2, 4, 5 and 7; issue 4's acceptance): broadcasts cross
 processes once each and in order, a player keeps score and streak on the other process,
 killing a process mid-question loses no acked answer, the host sees the answer counts
 wherever the players are, and an answer acked on one process is in the reveal made on

@@ -1,5 +1,5 @@
 """1-v-1 PK across two real daphne processes that share PostgreSQL and Redis
-(DESIGN.md, live-round rules 2, 3, 4, 5 and 7; docs/protocol.md, "1-v-1 PK"): two
+(docs/architecture.md, live-round rules 2, 3, 4, 5 and 7; docs/protocol.md, "1-v-1 PK"): two
 players on different processes are paired through the queue, both get every broadcast
 of the match once and in seq order, nothing before a reveal carries its key, the final
 scores agree with each other and with the stored answers, a resent answer is stored

@@ -1,6 +1,6 @@
 // The player's page of a live round: join, answer against the clock, see the result.
 //
-// The server decides everything (rules in DESIGN.md): this page never knows the key
+// The server decides everything (rules in docs/architecture.md): this page never knows the key
 // before the reveal and never judges an answer. It shows the options in the player's
 // own order (snapshot.permutations), sends an answer with an id of its own, and waits
 // for the server's ack or reject. The resume token is kept per PIN in localStorage, so
