@@ -18,7 +18,6 @@ import copy
 import importlib
 import os
 import socket
-import sys
 from urllib.parse import urlparse
 
 import pytest
@@ -243,19 +242,6 @@ def _clear_cache():
     cache.clear()
     adaptive.pools_clear()  # keyed by ids that the next test's database reuses
     yield
-
-
-@pytest.fixture(autouse=True)
-def _no_relay_of_a_closed_loop():
-    """realtime.relay keeps a Relay per event loop, keyed by id(loop). Each async test
-    has a new loop, which can get the id of a closed one, and with it that loop's relay,
-    whose lock belongs to the old loop (and may have been held when it closed): every
-    subscribe then fails with "bound to a different event loop". It showed under xdist
-    (PostgreSQL and Redis), where a worker's order differs. Drop them after each test."""
-    yield
-    relays = getattr(sys.modules.get("realtime.relay"), "_relays", None)
-    if isinstance(relays, dict):
-        relays.clear()
 
 
 def pytest_report_header(config):
