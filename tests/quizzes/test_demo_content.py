@@ -53,7 +53,7 @@ def test_the_content_covers_dimensions_groups_and_topics():
 
 
 @pytest.mark.django_db
-def test_seed_demo_loads_them_published_once(settings):
+def test_seed_demo_loads_them_published_once(settings, seeded_demo):
     from io import StringIO
 
     from django.core.management import call_command
@@ -62,8 +62,7 @@ def test_seed_demo_loads_them_published_once(settings):
     from quizzes.models import Bank, QuestionVersion
 
     settings.DEBUG = True
-    call_command("seed_demo", stdout=StringIO())
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())  # a second run adds nothing
     bank = Bank.objects.get(name=BANK_NAME)
     assert bank.is_demo
     assert bank.questions.count() == len(ITEMS)
@@ -73,7 +72,7 @@ def test_seed_demo_loads_them_published_once(settings):
 
 
 @pytest.mark.django_db
-def test_seed_demo_opens_a_practice_paper_a_demo_citizen_can_play(settings):
+def test_seed_demo_opens_a_practice_paper_a_demo_citizen_can_play(settings, seeded_demo):
     from io import StringIO
 
     from django.core.management import call_command
@@ -84,8 +83,7 @@ def test_seed_demo_opens_a_practice_paper_a_demo_citizen_can_play(settings):
     from quizzes.papers.drawing import paper_start
 
     settings.DEBUG = True
-    call_command("seed_demo", stdout=StringIO())
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())  # a second run adds nothing
     [blueprint] = Blueprint.objects.filter(name=DEMO_BLUEPRINT)
     assert blueprint.open_to_players
     paper = paper_start(blueprint=blueprint, user=User.objects.get(username="demo_farmer"))

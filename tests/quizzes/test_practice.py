@@ -410,9 +410,10 @@ def test_elder_mode_never_starts_the_clock_unasked(client, challenge_blueprint):
     assert chosen.url == reverse("practice:challenge", args=[paper.pk])
 
 
-def test_seed_demo_opens_a_daily_quiz_and_a_challenge_a_demo_citizen_can_play(settings):
+def test_seed_demo_opens_a_daily_quiz_and_a_challenge_a_demo_citizen_can_play(
+    settings, seeded_demo
+):
     settings.DEBUG = True
-    call_command("seed_demo", stdout=StringIO())
     call_command("seed_demo", stdout=StringIO())  # idempotent
     daily = Blueprint.objects.get(name=DEMO_DAILY, mode=Blueprint.Mode.DAILY)
     challenge = Blueprint.objects.get(name=DEMO_CHALLENGE, mode=Blueprint.Mode.CHALLENGE)

@@ -4,12 +4,10 @@ through their services and their pages."""
 from __future__ import annotations
 
 from datetime import timedelta
-from io import StringIO
 
 import pytest
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -425,9 +423,7 @@ def test_the_review_page_says_when_nothing_is_due(client):
     assert "Nothing is due for review right now." in refused.content.decode()
 
 
-def test_the_demo_offers_several_themes(settings):
-    settings.DEBUG = True
-    call_command("seed_demo", stdout=StringIO())
+def test_the_demo_offers_several_themes(seeded_demo):
     farmer = User.objects.get(username="demo_farmer")
     found = themed.themes(user=farmer)
     assert len(found) >= 3

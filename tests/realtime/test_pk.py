@@ -82,7 +82,7 @@ class Pk:
         self.frames.append(frame)
         return frame
 
-    async def expect(self, *types: str, timeout=3) -> dict:
+    async def expect(self, *types: str, timeout=5) -> dict:  # generous: a busy CI machine
         while True:
             frame = await self.recv(timeout)
             if frame["type"] in types:
