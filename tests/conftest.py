@@ -244,6 +244,19 @@ def _clear_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """Each test gets a channel layer of its own. The layer is a process-wide singleton,
+    and channels_redis keeps asyncio locks in it (one per channel prefix, shared by every
+    channel from `new_channel()`); each async test runs on a new event loop, and a lock
+    that a relay's task held when its test's loop closed fails every later receive with
+    "bound to a different event loop". A daphne process has one loop for its life."""
+    yield
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+
+
 def pytest_report_header(config):
     db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     layer = settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]

@@ -6,7 +6,7 @@ quizzes.models.QuestionType's values are.
 
 - `response_fits(qtype, option_ids, response)`: the shape check. A blank (None, an
   empty or all-space text, an empty list) never fits: it is not an answer. Papers
-  leave a blank item unanswered; live rounds and PK refuse it (reject `bad_answer`).
+  leave a blank item unanswered; live rounds and PK refuse it (reject `bad_response`).
 - `is_correct(qtype, key, response)`: marking against a stored key.
 """
 
