@@ -93,7 +93,9 @@ def response_fits(qtype: str, option_ids: Collection[str], response: Any) -> boo
     if qtype == NUMERIC:
         if isinstance(response, bool):
             return False
-        if isinstance(response, (int, float)):
+        if isinstance(response, int):
+            return True  # however large (math.isfinite would overflow on 10**400)
+        if isinstance(response, float):
             return math.isfinite(response)
         return isinstance(response, str) and 1 <= len(response.strip()) <= MAX_NUMBER_TEXT
     return False

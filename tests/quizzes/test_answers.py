@@ -168,6 +168,14 @@ def test_nan_typed_as_text_fits_the_shape_but_never_marks_right():
     assert not is_correct("numeric", key, math.inf)
 
 
+def test_a_whole_number_too_large_for_a_float_fits_and_marks_wrong_without_an_error():
+    # JSON carries any integer; float(10**400) overflows, so nothing may convert it first.
+    huge = 10**400
+    assert fits("numeric", huge)
+    assert not is_correct("numeric", {"value": 1.0, "tolerance": 0.0}, huge)
+    assert not is_correct("numeric", {"value": 1.0, "tolerance": 0.0}, -huge)
+
+
 # --- blanks -------------------------------------------------------------------------------
 
 

@@ -394,6 +394,25 @@ async def test_a_blank_or_misfit_answer_is_rejected_for_every_type_and_a_fitting
 
 
 @pytest.mark.asyncio
+async def test_a_number_too_large_for_a_float_is_stored_and_acked_not_an_error_for_the_batch():
+    live = await sync_to_async(make_round)(types=["numeric"])
+    host = await host_socket(live)
+    player, _ = await player_socket(live, "Alice")
+    await command(host, "start")
+    await player.expect("question_opened")
+    huge = "1" + "0" * 400  # JSON's integers have no limit; float() of this overflows
+    await player.comm.send_to(
+        text_data=f'{{"type": "answer", "answer_id": "huge", "question": 0, "choice": {huge}}}'
+    )
+    assert (await player.expect("ack", "reject", "error"))["type"] == "ack"
+    await command(host, "close")
+    await command(host, "reveal")
+    assert not (await player.expect("revealed"))["you"]["correct"]
+    await host.close()
+    await player.close()
+
+
+@pytest.mark.asyncio
 async def test_voiding_a_question_rescores_the_round_from_the_recorded_answers():
     live = await sync_to_async(make_round)(types=["single", "true_false"])
     versions = await sync_to_async(
