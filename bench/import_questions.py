@@ -1,7 +1,7 @@
 """Bench: importing a 10,000-question XLSX file (validation + write), all or nothing.
 
 Generates a file in the template of docs/question-format.md (realistic Chinese text,
-mixed types, every tag column), then times quizzes.io.import_questions into a fresh
+mixed types, every tag column), then times quizzes.bank.io.import_questions into a fresh
 SQLite database (or the PostgreSQL database of --database-url, in a bank created for
 the run and deleted after). The baseline, measured in the same run, is openpyxl just
 reading the file's cells. Prints one JSON line.

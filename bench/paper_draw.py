@@ -2,7 +2,7 @@
 
 Builds the bank in a fresh SQLite database (bulk_create, published versions with the
 national 40/20/20/20 dimension split), then times 1,000 draws through
-quizzes.papers.paper_draw (pool query, engine, paper and items written, exposure
+quizzes.papers.drawing.paper_draw (pool query, engine, paper and items written, exposure
 counted) against a baseline measured in the same run, interleaved: the plain SELECT
 of the candidate pool. Then a fifth as many "cold" draws with the cache cleared first
 (the bank's per-signature counts are read again). Prints one JSON line.

@@ -147,7 +147,7 @@ ERROR_CODES = (
 )
 
 # Which roles receive each server frame (a player only ever gets its own `kicked`).
-RECIPIENTS: dict[str, frozenset[str]] = {
+RECIPIENTS: dict[str, frozenset[str | None]] = {
     "welcome": frozenset(ROLES),
     "snapshot": frozenset(ROLES),
     "question_opened": frozenset(ROLES),
@@ -237,7 +237,13 @@ def _obj(properties: dict[str, Any], required: list[str] | None = None, **extra:
     }
 
 
-def _message(kind: str, description: str, properties: dict, required=None, **extra) -> dict:
+def _message(
+    kind: str,
+    description: str,
+    properties: dict[str, Any],
+    required: list[str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     props = {"type": {"const": kind}, **properties}
     req = None if required is None else ["type", *required]
     return {"description": description, **_obj(props, req, **extra)}
@@ -996,7 +1002,7 @@ def schema(direction: str, kind: str, family: str = "live") -> dict[str, Any]:
 
 
 @cache
-def _validator(side: str, kind: str, family: str = "live"):
+def _validator(side: str, kind: str, family: str = "live") -> Any:
     from jsonschema import Draft202012Validator  # a test dependency only
 
     document = schema(side, kind, family)

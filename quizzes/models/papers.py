@@ -140,7 +140,7 @@ class Paper(models.Model):
     draw_number = models.PositiveIntegerField()
     total_points = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    # Set once by papers.paper_submit; keys and explanations are due from then on.
+    # Set once by quizzes.papers.marking.paper_close; keys and explanations are due from then on.
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     # A daily quiz's day (Asia/Shanghai): one paper per player, blueprint and day.
     day = models.DateField(null=True, blank=True)

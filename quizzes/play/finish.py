@@ -1,9 +1,9 @@
 """A paper finished: its player's progress (XP, streak, mastery, personal
 best; quizzes.play.progress) and review cards for the questions answered wrong
 (quizzes.play.review), and the whole-paper submit that closes a paper and finishes it
-in one transaction. Papers (quizzes.papers) know nothing of progress or review: the
-services that end an activity (a paper submitted, a challenge or self-test ended, a
-guest's papers claimed) call paper_finished.
+in one transaction. The paper services (quizzes.papers' drawing and marking) know
+nothing of progress or review: the services that end an activity (a paper submitted,
+a challenge or self-test ended, a guest's papers claimed) call paper_finished.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Results of a played live round: rows and the XLSX export (realtime.results)."""
+"""Results of a played live round: rows and the XLSX export (realtime.live.results)."""
 
 from __future__ import annotations
 
