@@ -20,7 +20,7 @@ from django.db import DatabaseError
 from . import engine, wire
 from .batch import batcher
 from .events import dumps
-from .live import answers, commands, frames, selectors, services, snapshots
+from .live import answers, commands, finals, frames, selectors, services, snapshots
 from .live.state import CommandRefused, is_host, now_ms, timing_state
 from .models import LivePlayer, LiveRound
 from .relay import Listener, relay
@@ -317,7 +317,7 @@ class RoundConsumer(ProtocolConsumer):
         question = message.get("question")
         if not isinstance(question, int) or isinstance(question, bool):
             return await self.error("bad_field", "question")
-        result = await database_sync_to_async(answers.buzz_submit)(
+        result = await database_sync_to_async(finals.buzz_submit)(
             player=self.player, question_index=question, received_at=received_at
         )
         await self.send_frame(frames.buzz_reply(result))
@@ -326,7 +326,7 @@ class RoundConsumer(ProtocolConsumer):
         question = message.get("question")
         if not isinstance(question, int) or isinstance(question, bool):
             return await self.error("bad_field", "question")
-        result = await database_sync_to_async(answers.stake_submit)(
+        result = await database_sync_to_async(finals.stake_submit)(
             player=self.player,
             question_index=question,
             stake=message.get("stake"),

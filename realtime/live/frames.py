@@ -16,7 +16,8 @@ from ..models import LivePlayer, LiveQuestion, LiveRound, PkPlayer, PkQuestion
 from ..protocol import PROTOCOL_VERSION
 
 if TYPE_CHECKING:
-    from .answers import AnswerResult, BuzzResult, StakeResult
+    from .answers import AnswerResult
+    from .finals import BuzzResult, StakeResult
 
 Frame = dict[str, Any]
 

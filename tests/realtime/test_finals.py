@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 
-from realtime.live import answers, commands, frames, services, snapshots, standings, state
+from realtime.live import answers, commands, finals, frames, services, snapshots, standings, state
 from realtime.models import LiveQuestion, LiveRound
 from tests.factories import UserFactory
 from tests.quizzes.factories import BankFactory, QuestionFactory
@@ -44,12 +44,12 @@ def set_turns(live, host, teams):
 
 def stake(**submitted):
     """A stake and the frame its captain gets."""
-    return frames.stake_reply(answers.stake_submit(**submitted))
+    return frames.stake_reply(finals.stake_submit(**submitted))
 
 
 def buzz(**submitted):
     """A buzz and the frame its captain gets."""
-    return frames.buzz_reply(answers.buzz_submit(**submitted))
+    return frames.buzz_reply(finals.buzz_submit(**submitted))
 
 
 def version_at(live, index):
