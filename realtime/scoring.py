@@ -32,6 +32,11 @@ START_SCORE = 100
 COMPULSORY_VALUE = 10
 BUZZER_VALUE = 10
 BUZZER_WINDOW_MS = 20_000
+# Two buzzes received less than this apart are a tie (docs/scoring.md §6): the bound on
+# how far two server hosts' clocks may disagree (docs/deploy.md, "Clocks across hosts":
+# 0.5 ms) plus the stamp's own delay on a busy event loop (0.5 ms). Below it the server
+# cannot honestly say which press came first.
+BUZZ_TIE_US = 1_000
 RISK_STAKES = (10, 20, 30)
 
 
@@ -295,12 +300,72 @@ def compulsory_points(correct: bool | None, value: int = COMPULSORY_VALUE) -> in
 
 @dataclass(frozen=True)
 class Buzz:
-    """A buzz as received: `buzz_id` is a stable id (e.g. the database row id) that
-    breaks a tie in server receive time."""
+    """A buzz as received. `received_us` is the server's receive stamp in microseconds
+    (None for a buzz stamped in ms only: received_at_ms × 1000); `buzz_id` a stable id
+    (e.g. the database row id) that only fixes the order in which tied buzzes are
+    listed; `awarded`: the host gave this buzz the question after a tie."""
 
     team: Hashable
     received_at_ms: int
     buzz_id: int | str
+    received_us: int | None = None
+    awarded: bool = False
+
+    @property
+    def stamp_us(self) -> int:
+        """The receive time that orders buzzes, in µs."""
+        return self.received_us if self.received_us is not None else self.received_at_ms * 1000
+
+
+@dataclass(frozen=True)
+class BuzzOutcome:
+    """Who answers a buzzer question. `winner`: the first valid buzz by receive stamp,
+    or the tied buzz the host awarded the question to; None when nobody buzzed validly
+    or while a tie is not settled. `tied`: the buzzes received less than the tie window
+    after the first one, the first included, in receive order (empty: no tie)."""
+
+    winner: Buzz | None
+    tied: tuple[Buzz, ...] = ()
+
+    @property
+    def unsettled(self) -> bool:
+        """A tie the host has not settled yet: nobody may answer."""
+        return bool(self.tied) and self.winner is None
+
+
+def buzzer_outcome(
+    buzzes: Iterable[Buzz],
+    *,
+    opened_at_ms: int,
+    window_ms: int = BUZZER_WINDOW_MS,
+    eligible: Collection[Hashable] | None = None,
+    tie_us: int = BUZZ_TIE_US,
+) -> BuzzOutcome:
+    """抢答, with ties. Valid buzzes: received within [opened_at, opened_at + window]
+    (ms), from an eligible team. They are ordered by their µs receive stamp; every
+    valid buzz received less than `tie_us` after the first is tied with it (measured
+    from the first, not chained). One buzz in front: it answers. Two or more: a tie,
+    which nobody answers until the host awards it to one of them (`Buzz.awarded`). An
+    award is final: the awarded buzz answers whatever buzz is processed after it."""
+    valid = sorted(
+        (
+            b
+            for b in buzzes
+            if opened_at_ms <= b.received_at_ms <= opened_at_ms + window_ms
+            and (eligible is None or b.team in eligible)
+        ),
+        key=lambda b: (b.stamp_us, stable_key(b.buzz_id)),
+    )
+    if not valid:
+        return BuzzOutcome(None)
+    first = valid[0]
+    tied = tuple(b for b in valid if b.stamp_us - first.stamp_us < tie_us)
+    if len(tied) == 1:
+        tied = ()
+    awarded = next((b for b in valid if b.awarded), None)
+    if awarded is not None:
+        return BuzzOutcome(awarded, tied)
+    return BuzzOutcome(None if tied else first, tied)
 
 
 def buzzer_winner(
@@ -310,19 +375,12 @@ def buzzer_winner(
     window_ms: int = BUZZER_WINDOW_MS,
     eligible: Collection[Hashable] | None = None,
 ) -> Buzz | None:
-    """抢答: the first valid buzz by server receive time (ties: lower `buzz_id`).
-    Valid: opened_at ≤ received_at ≤ opened_at + window, from an eligible team.
-    A buzz before the question opens is not valid (and not a winner). None when
-    nobody buzzed validly within the window: the question is void."""
-    valid = [
-        b
-        for b in buzzes
-        if opened_at_ms <= b.received_at_ms <= opened_at_ms + window_ms
-        and (eligible is None or b.team in eligible)
-    ]
-    if not valid:
-        return None
-    return min(valid, key=lambda b: (b.received_at_ms, stable_key(b.buzz_id)))
+    """抢答: the team that answers (`buzzer_outcome`): the first valid buzz by receive
+    stamp, or the one the host awarded a tie to. None when nobody buzzed validly within
+    the window (the question is void) or while the first buzzes are an unsettled tie."""
+    return buzzer_outcome(
+        buzzes, opened_at_ms=opened_at_ms, window_ms=window_ms, eligible=eligible
+    ).winner
 
 
 def buzzer_points(correct: bool | None, value: int = BUZZER_VALUE) -> int:

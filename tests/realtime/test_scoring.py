@@ -17,6 +17,7 @@ from leaderboards.ranking import FINALS_CHAIN, competition_ranking, rank_round, 
 from realtime.scoring import (
     ACCURACY_ONLY,
     BASE_POINTS,
+    BUZZ_TIE_US,
     CLASSIC,
     DOUBLE_POINTS,
     NO_POINTS,
@@ -30,6 +31,7 @@ from realtime.scoring import (
     RiskTurn,
     Settings,
     accuracy_points,
+    buzzer_outcome,
     buzzer_points,
     buzzer_winner,
     compulsory_points,
@@ -418,10 +420,76 @@ def test_compulsory_turns_go_round_the_teams_and_score_10_without_penalty():
         compulsory_schedule([])
 
 
-def test_the_first_buzz_by_server_time_answers_and_a_tie_goes_to_the_lower_buzz_id():
-    buzzes = [Buzz("B", 1_200, 7), Buzz("C", 1_200, 5), Buzz("A", 1_300, 1)]
-    assert buzzer_winner(buzzes, opened_at_ms=0) == Buzz("C", 1_200, 5)
-    assert buzzer_winner(list(reversed(buzzes)), opened_at_ms=0) == Buzz("C", 1_200, 5)
+def test_the_first_buzz_by_its_microsecond_stamp_answers():
+    # C 1.3 ms before B: more than the tie window, so C answers, in whatever order the
+    # buzzes were stored (C's row id is not what decides).
+    buzzes = [
+        Buzz("B", 1_201, 5, received_us=1_201_300),
+        Buzz("C", 1_200, 7, received_us=1_200_000),
+        Buzz("A", 1_300, 1, received_us=1_300_000),
+    ]
+    assert buzzer_winner(buzzes, opened_at_ms=0).team == "C"
+    assert buzzer_winner(list(reversed(buzzes)), opened_at_ms=0).team == "C"
+    assert buzzer_outcome(buzzes, opened_at_ms=0).tied == ()
+
+
+def test_buzzes_less_than_a_millisecond_apart_are_a_tie_nobody_answers_until_the_host_awards_it():
+    # docs/scoring.md §6, worked tie: A at 5 000.950 ms, B at 5 001.700 ms (0.75 ms
+    # apart, read as 5000 and 5001 in ms), C at 5 002.100 ms (1.15 ms after A).
+    a = Buzz("A", 5_000, 3, received_us=5_000_950)
+    b = Buzz("B", 5_001, 1, received_us=5_001_700)
+    c = Buzz("C", 5_002, 2, received_us=5_002_100)
+    outcome = buzzer_outcome([c, b, a], opened_at_ms=0)
+    assert (outcome.winner, outcome.tied, outcome.unsettled) == (None, (a, b), True)
+    assert buzzer_winner([a, b, c], opened_at_ms=0) is None
+    # The host awards the tie to B (drawn by lot on stage): B answers.
+    awarded = replace(b, awarded=True)
+    outcome = buzzer_outcome([a, awarded, c], opened_at_ms=0)
+    assert (outcome.winner, outcome.tied, outcome.unsettled) == (awarded, (a, awarded), False)
+    # Unsettled, the question changes nothing; awarded, B wins or loses its value.
+    unsettled = BuzzerQuestion((a, b, c), opened_at_ms=0, correct=True)
+    assert finals_delta(unsettled, {"A", "B", "C"}) == {}
+    assert finals_delta(replace(unsettled, buzzes=(a, awarded, c)), {"A", "B", "C"}) == {"B": 10}
+
+
+def test_the_tie_window_is_one_millisecond_measured_from_the_first_buzz():
+    assert BUZZ_TIE_US == 1_000
+    first = Buzz("A", 0, 1, received_us=100)
+    just_in = Buzz("B", 1, 2, received_us=1_099)  # 999 µs after A
+    just_out = Buzz("C", 1, 3, received_us=1_100)  # 1 000 µs after A: not a tie
+    assert buzzer_outcome([first, just_in, just_out], opened_at_ms=0).tied == (first, just_in)
+    assert buzzer_winner([first, just_out], opened_at_ms=0) == first
+    # Not chained: C is 0.8 ms after B but 1.6 ms after A, the first.
+    b, c = Buzz("B", 0, 2, received_us=900), Buzz("C", 1, 3, received_us=1_700)
+    assert buzzer_outcome([first, b, c], opened_at_ms=0).tied == (first, b)
+    # Buzzes stamped in ms only (received_us None) in the same ms are a tie.
+    same_ms = [Buzz("B", 1_200, 7), Buzz("C", 1_200, 5)]
+    assert buzzer_outcome(same_ms, opened_at_ms=0).tied == (same_ms[1], same_ms[0])
+
+
+def test_an_award_is_final_and_the_window_can_be_set():
+    a = Buzz("A", 10, 1, received_us=10_000, awarded=True)
+    b = Buzz("B", 10, 2, received_us=10_400)
+    earlier = Buzz("C", 5, 3, received_us=5_000)  # processed after the award
+    assert buzzer_winner([a, b, earlier], opened_at_ms=0) == a
+    assert buzzer_outcome([a, b], opened_at_ms=0, tie_us=300).tied == ()
+
+
+@given(
+    st.lists(st.integers(0, 5_000), min_size=1, max_size=6, unique=True),
+    st.randoms(use_true_random=False),
+)
+@FAST
+def test_the_outcome_does_not_depend_on_the_order_the_buzzes_come_in(stamps, rng):
+    buzzes = [Buzz(f"T{n}", us // 1000, n, received_us=us) for n, us in enumerate(stamps)]
+    outcome = buzzer_outcome(buzzes, opened_at_ms=0)
+    shuffled = list(buzzes)
+    rng.shuffle(shuffled)
+    assert buzzer_outcome(shuffled, opened_at_ms=0) == outcome
+    first = min(buzzes, key=lambda b: b.stamp_us)
+    second = sorted(b.stamp_us for b in buzzes)[1:2]
+    tie = bool(second) and second[0] - first.stamp_us < BUZZ_TIE_US
+    assert outcome.winner == (None if tie else first)
 
 
 def test_a_buzz_outside_the_window_or_before_the_question_is_not_valid():
@@ -449,7 +517,11 @@ FINALS = [
     CompulsoryTurn("A", True),
     CompulsoryTurn("B", False),
     CompulsoryTurn("C", True),
-    BuzzerQuestion((Buzz("B", 1_200, 7), Buzz("C", 1_200, 5)), opened_at_ms=0, correct=False),
+    BuzzerQuestion(
+        (Buzz("B", 1_201, 7, received_us=1_201_300), Buzz("C", 1_200, 5, received_us=1_200_000)),
+        opened_at_ms=0,
+        correct=False,
+    ),
     BuzzerQuestion((Buzz("A", 20_001, 9),), opened_at_ms=0, correct=True),
     RiskTurn("A", 20, chosen_at_ms=0, shown_at_ms=1, correct=True),
     RiskTurn("B", 20, chosen_at_ms=0, shown_at_ms=1, correct=False),
