@@ -1,10 +1,14 @@
-"""What /healthz reports: can we reach the database, the cache and the channel layer."""
+"""What /healthz reports: can we reach the database, the cache and the channel layer, and
+what the apps above register (`register`): realtime adds whether this process's round
+feeds are cut off from the channel layer, and whether the fast write path is on."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -12,10 +16,26 @@ from django.core.cache import caches
 from django.db import connection
 
 
+class Unhealthy(Exception):  # noqa: N818 - a finding, not a crash
+    """A check's own verdict: reported with its message (which must hold no personal
+    data), unlike other exceptions, whose messages may."""
+
+
+_registered: dict[str, Callable[[], Any]] = {}
+
+
+def register(name: str, check: Callable[[], Any]) -> None:
+    """Add a check to /healthz: it returns what to report (`backend`), or raises
+    (Unhealthy with a message to show) to fail it. Apps call this in ready()."""
+    _registered[name] = check
+
+
 def _timed(check) -> dict:
     started = time.perf_counter()
     try:
         detail = check()
+    except Unhealthy as finding:
+        return {"ok": False, "error": "Unhealthy", "detail": str(finding), "ms": _ms(started)}
     except Exception as exc:  # a health check reports every failure, whatever it is
         return {"ok": False, "error": type(exc).__name__, "ms": _ms(started)}
     return {"ok": True, "backend": detail, "ms": _ms(started)}
@@ -63,4 +83,5 @@ def run_checks() -> dict:
         "database": _timed(check_database),
         "cache": _timed(check_cache),
         "channel_layer": _timed(check_channel_layer),
+        **{name: _timed(check) for name, check in _registered.items()},
     }

@@ -6,7 +6,8 @@ Here the answers a process receives while a batch is being written wait for the 
 batch, which realtime.live.answers.answers_submit writes in one transaction per round: the
 first answer goes at once, and under load a batch holds whatever arrived meanwhile.
 Each answer is still judged by its own server receive time, and acked only after its
-batch has committed.
+batch has committed. A batch that fails is written again one answer at a time, so one
+answer the database refuses cannot sink the others: only that one is told to resend.
 """
 
 from __future__ import annotations
@@ -38,19 +39,28 @@ class AnswerBatcher:
     async def _write(self) -> None:
         while self.waiting:
             batch, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
-            try:
-                results = await database_sync_to_async(answers.answers_submit)(
-                    [request for request, _future in batch]
-                )
-            except Exception as error:  # nothing of this batch was acked; clients resend
-                logger.exception("an answer batch failed")
-                for _request, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            for (_request, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
+            if not await self._settle(batch) and len(batch) > 1:
+                # Nothing of it was stored (one transaction per round, rolled back):
+                # each answer again on its own, so only a faulty one fails.
+                for one in batch:
+                    await self._settle([one])
+
+    async def _settle(self, batch: list[tuple[answers.AnswerRequest, asyncio.Future]]) -> bool:
+        """Write `batch` and resolve its futures; False, resolving none of them unless
+        it is a single answer (then with the error: its client resends), if it failed."""
+        try:
+            results = await database_sync_to_async(answers.answers_submit)(
+                [request for request, _future in batch]
+            )
+        except Exception as error:
+            logger.exception("an answer batch of %d failed", len(batch))
+            if len(batch) == 1 and not batch[0][1].done():
+                batch[0][1].set_exception(error)
+            return False
+        for (_request, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+        return True
 
 
 # Keyed by the loop itself, held weakly: a new loop never inherits a closed loop's

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -23,6 +23,7 @@ from .events import dumps
 from .live import answers, commands, finals, frames, selectors, services, snapshots
 from .live.state import CommandRefused, is_host, now_ms, timing_state
 from .models import LivePlayer, LiveRound
+from .protocol import BadJson, parse_message
 from .relay import Listener, relay
 from .security import TokenBucket
 
@@ -30,6 +31,10 @@ __all__ = ["ClockConsumer", "RoundConsumer"]
 
 logger = logging.getLogger(__name__)
 COUNT_EVERY_S = 1.0
+# A socket's background task (the close timer, the answer count, PK's clock) that failed
+# (the database away) starts again after this, doubling up to the cap.
+TASK_RETRY_FIRST_S = 0.5
+TASK_RETRY_MAX_S = 5.0
 KICKED_PREFIX = '{"type":"kicked"'  # the frame realtime.live.commands.player_kick sends
 CLOSE_KICKED = 4001
 
@@ -57,21 +62,25 @@ class ClockConsumer(AsyncWebsocketConsumer):
             await self._error("rate_limited")
             return
         try:
-            message = json.loads(text_data)
-        except json.JSONDecodeError:
-            await self._error("bad_json")
+            message = parse_message(text_data)
+        except BadJson as bad:
+            await self._error("bad_json", bad.detail)
             return
         if not isinstance(message, dict) or message.get("type") != "ping":
             await self._error("unknown_type")
             return
         client_ts = message.get("t")
-        if client_ts is not None and not isinstance(client_ts, (int, float)):
+        if client_ts is not None and not _is_number(client_ts):
             await self._error("bad_field")
             return
-        await self.send(text_data=json.dumps(frames.pong(client_ts, round(time.time() * 1000))))
+        await self.send(text_data=dumps(frames.pong(client_ts, round(time.time() * 1000))))
 
-    async def _error(self, code: str) -> None:
-        await self.send(text_data=json.dumps(frames.error(code)))
+    async def _error(self, code: str, detail: str = "") -> None:
+        await self.send(text_data=dumps(frames.error(code, detail)))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class ProtocolConsumer(AsyncWebsocketConsumer):
@@ -110,9 +119,9 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         if not self.bucket.allow():
             return await self.error("rate_limited")
         try:
-            message = json.loads(text_data)
-        except json.JSONDecodeError:
-            return await self.error("bad_json")
+            message = parse_message(text_data)
+        except BadJson as bad:
+            return await self.error("bad_json", bad.detail)
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             return await self.error("bad_message")
         kind = message["type"]
@@ -128,6 +137,11 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
             # socket stays; the client sends the message again.
             logger.exception("a %s message failed on the database", kind)
             await self.error("retry", kind)
+        except Exception:
+            # A fault of ours, not the client's: the socket stays (closing it with 1011
+            # would cost the player the round); the log has the traceback.
+            logger.exception("a %s message failed", kind)
+            await self.error("server_error", kind)
 
     async def write_text(self, text: str) -> None:
         """Every frame this socket gets. Under daphne, as frame bytes written to the
@@ -147,12 +161,28 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
 
     async def on_ping(self, message, _received_at) -> None:
         client = message.get("t")
-        if client is not None and not isinstance(client, (int, float)):
+        if client is not None and not _is_number(client):
             return await self.error("bad_field", "t")
         await self.send_frame(frames.pong(client, now_ms()))
 
-    def _spawn(self, coroutine) -> None:
-        task = asyncio.create_task(coroutine)
+    def _spawn(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` beside the socket until it returns or the socket goes; if it
+        fails (the database or the layer away), start it again after a backoff: a
+        host's close timer or a match's clock must outlive a restart. Each `work` is
+        written to be started again (its steps are conditional updates)."""
+
+        async def supervised() -> None:
+            delay = TASK_RETRY_FIRST_S
+            while True:
+                try:
+                    return await work()
+                except Exception:
+                    name = work.__name__
+                    logger.warning("%s failed; again in %.1f s", name, delay, exc_info=True)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, TASK_RETRY_MAX_S)
+
+        task = asyncio.create_task(supervised(), name=work.__name__)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
@@ -215,15 +245,16 @@ class RoundConsumer(ProtocolConsumer):
                 role,
                 player.pk if player else None,
                 self.wire,
+                resync=self._resync,
             ),
         )
         self.subscribed = True
         await self.send_frame(frames.welcome(role, player))
         await self.on_snapshot({}, 0)
         if role in ("host", "screen"):
-            self._spawn(self._count_answers())
+            self._spawn(self._count_answers)
         if role == "host":
-            self._spawn(self._close_when_due())
+            self._spawn(self._close_when_due)
 
     async def on_join(self, message, _received_at) -> None:
         self.live = await self._active_round()
@@ -294,6 +325,14 @@ class RoundConsumer(ProtocolConsumer):
         frame = await database_sync_to_async(self._snapshot)()
         await self.send_frame(frame)
 
+    async def _resync(self) -> None:
+        """The relay lost broadcasts (the channel layer was away): a fresh snapshot
+        puts the client back on the round as it is now. A host's close timer is
+        started again too, as the command that needed it may have come meanwhile."""
+        await self.on_snapshot({}, 0)
+        if self.role == "host":
+            self._spawn(self._close_when_due)
+
     def _snapshot(self) -> dict:
         self.live = selectors.round_refreshed(self.live)
         return snapshots.snapshot(self.live, role=self.role, player=self.player)
@@ -357,7 +396,7 @@ class RoundConsumer(ProtocolConsumer):
                     live=self.live, actor=user, name=name, question_index=index
                 )
                 if name in (engine.START, engine.NEXT, engine.RESUME):
-                    self._spawn(self._close_when_due())
+                    self._spawn(self._close_when_due)
             else:
                 return await self.error("unknown_command", str(name)[:30])
         except CommandRefused as refused:

@@ -1,5 +1,9 @@
 """The one publish path (docs/architecture.md, layers: events): after commit, one group message
-per round, carrying a frame serialised once."""
+per round, carrying a frame serialised once.
+
+A publish that fails (the channel layer away) is logged and dropped: what it announced
+is already committed, and the relay's feeds resync their sockets with a snapshot once
+the layer is back (realtime.relay), so the command that caused it still succeeds."""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from django.db import transaction
 
 
 def dumps(frame: dict[str, Any]) -> str:
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+    """A frame as JSON text; never NaN or Infinity, which are not JSON (a ValueError)."""
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def publish(
@@ -40,4 +45,4 @@ def publish(
             message["per_player"] = {str(pid): dumps(part) for pid, part in per_player.items()}
         async_to_sync(get_channel_layer().group_send)(group, message)
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=True)

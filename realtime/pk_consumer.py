@@ -48,8 +48,10 @@ class PkConsumer(ProtocolConsumer):
 
     # --- relay subscriptions ------------------------------------------------------------
 
-    async def _join(self, group: str, send) -> None:
-        listener = Listener(send, self.role or "player", self.player.pk if self.player else None)
+    async def _join(self, group: str, send, resync) -> None:
+        listener = Listener(
+            send, self.role or "player", self.player.pk if self.player else None, resync=resync
+        )
         await relay().subscribe(get_channel_layer(), group, id(self), listener)
         self.groups_in.add(group)
 
@@ -58,7 +60,7 @@ class PkConsumer(ProtocolConsumer):
             self.groups_in.discard(group)
             await relay().unsubscribe(group, id(self))
 
-    async def _woken(self, _text: str) -> None:
+    async def _woken(self, _text: str = "") -> None:
         self.nudge.set()
 
     async def _relayed(self, text: str) -> None:
@@ -86,8 +88,9 @@ class PkConsumer(ProtocolConsumer):
             return await self._enter(found)
         if self.role != "waiting":
             self.role = "waiting"
-            await self._join(matching.user_group(user.pk), self._woken)
-            self._spawn(self._wait())
+            # After the layer was away, a match found meanwhile is in the database.
+            await self._join(matching.user_group(user.pk), self._woken, resync=self._woken)
+            self._spawn(self._wait)
         until = found.since + settings.PK_WAIT_MS
         await self.send_frame(frames.waiting(until, now_ms()))
 
@@ -140,14 +143,20 @@ class PkConsumer(ProtocolConsumer):
         self.role, self.player = "player", player
         # Subscribe first, then the snapshot: a frame in between is a duplicate the
         # client drops by seq, never a gap.
-        await self._join(player.match.group_name, self._relayed)
+        await self._join(player.match.group_name, self._relayed, resync=self._resync)
         await self.send_frame(await database_sync_to_async(snapshots.matched_frame)(player))
         await self.on_snapshot({}, 0)
-        self._spawn(self._clock())
+        self._spawn(self._clock)
 
     async def on_snapshot(self, _message, _received_at) -> None:
         frame = await database_sync_to_async(self._snapshot)()
         await self.send_frame(frame)
+
+    async def _resync(self) -> None:
+        """The relay lost broadcasts (the layer was away): a fresh snapshot, and the
+        clock looks at the match again."""
+        await self.on_snapshot({}, 0)
+        self.nudge.set()
 
     def _snapshot(self) -> dict:
         match = selectors.match_refreshed(self.player.match)

@@ -16,6 +16,13 @@ Publishing happens after commit, from services (realtime.events.publish).
 A listener with a `wire` (realtime.wire, under daphne) gets broadcasts as WebSocket
 frame bytes built once per message; messages for one player ("to") and listeners
 without one take their `send`.
+
+The channel layer can go away (Redis restarted or unreachable): the feed's receive then
+fails, and whatever was published meanwhile is lost, as is the group membership that
+lived in Redis. The feed does not end: it joins the group again with a new channel,
+retrying with backoff, and then calls every listener's `resync` (a socket sends its
+client a fresh snapshot), so clients catch up with whatever the round did meanwhile.
+`feeds_health()` tells /healthz which feeds are cut off (docs/deploy.md, failures).
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -32,6 +41,12 @@ from .wire import SocketWriter, text_frame
 logger = logging.getLogger(__name__)
 
 Send = Callable[[str], Awaitable[None]]
+Resync = Callable[[], Awaitable[None]]
+
+# Rejoining the group after the layer failed: the first retry at once-ish, then doubling
+# up to the cap, with jitter so a hall's worth of processes do not retry in step.
+RETRY_FIRST_S = 0.1
+RETRY_MAX_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,7 @@ class Listener:
     role: str
     player_id: int | None = None
     wire: SocketWriter | None = None
+    resync: Resync | None = None  # called after the feed was cut off and rejoined
 
 
 def compose(frame: str, listener: Listener, per_player: dict | None) -> str:
@@ -60,15 +76,27 @@ class RoundFeed:
         self.listeners: dict[int, Listener] = {}
         self.channel: str | None = None
         self.task: asyncio.Task | None = None
+        self.cut_off_since: float | None = None  # time.time() the layer failed, until rejoined
+        self.failures = 0  # times the layer failed under this feed
 
     async def start(self) -> None:
+        """Join the round's group and start reading it. With the layer away, the feed
+        starts cut off and joins as soon as it can (its sockets then resync)."""
+        failed: Exception | None = None
+        try:
+            await self._join()
+        except Exception as error:
+            failed = error
+            self.cut_off_since = time.time()
+        self.task = asyncio.create_task(self._run(failed), name=f"relay:{self.group}")
+
+    async def _join(self) -> None:
         # The default prefix on purpose: channels_redis reads every process-local
         # ("!") channel through one blocking read of one real channel per prefix,
         # held by whichever receiver has its lock. A second prefix would wait behind
         # the consumers' own receive loops and never be read.
         self.channel = await self.layer.new_channel()
         await self.layer.group_add(self.group, self.channel)
-        self.task = asyncio.create_task(self._run(), name=f"relay:{self.group}")
 
     async def stop(self) -> None:
         if self.task is not None:
@@ -76,15 +104,57 @@ class RoundFeed:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
         if self.channel is not None:
-            await self.layer.group_discard(self.group, self.channel)
+            with contextlib.suppress(Exception):  # the layer may be away; Redis expires it
+                await self.layer.group_discard(self.group, self.channel)
 
-    async def _run(self) -> None:
+    async def _run(self, failed: Exception | None) -> None:
+        if failed is not None:
+            await self._rejoin(failed)
         while True:
-            message = await self.layer.receive(self.channel)
+            try:
+                message = await self.layer.receive(self.channel)
+            except Exception as error:  # the layer went away: never end the feed silently
+                await self._rejoin(error)
+                continue
             try:
                 await self.deliver(message)
             except Exception:  # one bad message must not stop the round's feed
                 logger.exception("relay delivery failed for %s", self.group)
+
+    @property
+    def cut_off(self) -> bool:
+        return self.cut_off_since is not None or (self.task is not None and self.task.done())
+
+    async def _rejoin(self, error: Exception) -> None:
+        """After the layer failed: join the group again with a new channel (the old
+        membership may have gone with Redis), retrying with backoff, then have every
+        listener resync, since what was published meanwhile never arrived."""
+        self.cut_off_since = self.cut_off_since or time.time()
+        self.failures += 1
+        logger.warning("relay feed %s lost the channel layer (%r); rejoining", self.group, error)
+        delay = RETRY_FIRST_S
+        while True:
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            try:
+                await self._join()
+            except Exception:
+                delay = min(delay * 2, RETRY_MAX_S)
+                logger.debug("relay feed %s: the layer is still away", self.group, exc_info=True)
+                continue
+            break
+        logger.warning(
+            "relay feed %s rejoined after %.1f s; resyncing %d sockets",
+            self.group,
+            time.time() - self.cut_off_since,
+            len(self.listeners),
+        )
+        self.cut_off_since = None
+        for listener in list(self.listeners.values()):
+            if listener.resync is not None:
+                try:
+                    await listener.resync()
+                except Exception:  # a socket that went away is removed by its consumer
+                    logger.debug("resync of a closing socket failed", exc_info=True)
 
     async def deliver(self, message: dict) -> tuple[int, int]:
         """Write one group message to this process's sockets for the round; how many
@@ -150,6 +220,20 @@ class Relay:
 # Keyed by the loop itself, held weakly: a new loop never inherits a closed loop's
 # Relay (an id() can be reused once a loop is gone, with its locks and tasks).
 _relays: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Relay] = weakref.WeakKeyDictionary()
+
+
+def feeds_health() -> dict:
+    """For /healthz: this process's round feeds, and those cut off from the channel
+    layer (each a round whose sockets here get no broadcast until it rejoins)."""
+    feeds = [feed for found in list(_relays.values()) for feed in list(found.feeds.values())]
+    cut_off = [feed for feed in feeds if feed.cut_off]
+    return {
+        "ok": not cut_off,
+        "feeds": len(feeds),
+        "cut_off": len(cut_off),
+        "cut_off_since": min((f.cut_off_since or 0 for f in cut_off), default=None),
+        "rejoined": sum(feed.failures for feed in feeds),
+    }
 
 
 def relay() -> Relay:

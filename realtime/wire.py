@@ -27,9 +27,11 @@ incoming messages (WS_MAX_MESSAGE_BYTES).
 from __future__ import annotations
 
 import functools
+import logging
 import struct
 import sys
 
+logger = logging.getLogger(__name__)
 EXTENSION = "sciarena.wire"
 
 
@@ -96,10 +98,38 @@ _TRANSPORT_NEEDS = (
 )
 
 
-def _writer_for(send) -> SocketWriter | None:
+def writer_for(send) -> SocketWriter | None:
+    """A SocketWriter for the socket daphne's `send` serves, or None (the ordinary path)."""
+    writer, reason = _probe(send)
+    _note(reason)
+    return writer
+
+
+_status: dict[str, int] = {}  # this process's sockets so far, by why the wire is on or off
+
+
+def _note(reason: str) -> None:
+    """Count the decision, logging the first of each kind once per process: an operator
+    sees in the log and in /healthz whether the fast path is in use, and if not, why."""
+    if reason not in _status:
+        level = logging.INFO if reason == ON else logging.WARNING
+        logger.log(level, "fast WebSocket write path: %s", reason)
+    _status[reason] = _status.get(reason, 0) + 1
+
+
+def status() -> dict[str, int] | str:
+    """For /healthz: how many of this process's sockets took the fast path ("on") and
+    why the others did not; "no socket yet" before the first."""
+    return dict(_status) or "no socket yet"
+
+
+ON = "on"
+
+
+def _probe(send) -> tuple[SocketWriter | None, str]:
     server_module = sys.modules.get("daphne.server")
     if server_module is None:  # not under daphne (importing it would install a reactor)
-        return None
+        return None, "off: not under daphne"
     from autobahn.twisted.websocket import WebSocketServerProtocol
     from twisted.internet.tcp import Connection
 
@@ -109,20 +139,21 @@ def _writer_for(send) -> SocketWriter | None:
         and isinstance(getattr(send.func, "__self__", None), server_module.Server)
         and len(send.args) == 1
     ):
-        return None
+        return None, "off: daphne's send is not the one this was written for"
     protocol = send.args[0]
     if not isinstance(protocol, WebSocketServerProtocol):
-        return None
+        return None, "off: not an autobahn WebSocket"
     transport = getattr(protocol, "transport", None)
-    if (
-        not isinstance(transport, Connection)
-        or getattr(transport, "TLS", False)
-        or getattr(protocol, "autoFragmentSize", 0)
-        or not all(hasattr(protocol, name) for name in _PROTOCOL_NEEDS)
-        or not all(hasattr(transport, name) for name in _TRANSPORT_NEEDS)
-    ):
-        return None
-    return SocketWriter(protocol)
+    if not isinstance(transport, Connection) or getattr(transport, "TLS", False):
+        return None, "off: TLS or another transport at daphne"
+    if getattr(protocol, "autoFragmentSize", 0):
+        return None, "off: autobahn fragments outgoing messages"
+    missing = [name for name in _PROTOCOL_NEEDS if not hasattr(protocol, name)] + [
+        name for name in _TRANSPORT_NEEDS if not hasattr(transport, name)
+    ]
+    if missing:
+        return None, f"off: autobahn or Twisted lacks {', '.join(missing)}"
+    return SocketWriter(protocol), ON
 
 
 class DaphneWire:
@@ -133,7 +164,7 @@ class DaphneWire:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "websocket":
-            writer = _writer_for(send)
+            writer = writer_for(send)
             if writer is not None:
                 extensions = dict(scope.get("extensions") or {})
                 extensions[EXTENSION] = writer

@@ -42,16 +42,25 @@ async def test_a_handshake_from_a_foreign_origin_is_refused():
 @pytest.mark.parametrize(
     "payload, code",
     [
-        ("not json", "bad_json"),
-        (json.dumps([1, 2]), "unknown_type"),
-        (json.dumps({"type": "host.next"}), "unknown_type"),
-        (json.dumps({"type": "ping", "t": "yesterday"}), "bad_field"),
+        ("not json", {"code": "bad_json", "detail": "syntax"}),
+        ('{"type": "ping", "t": NaN}', {"code": "bad_json", "detail": "non_finite"}),
+        ('{"type": "ping", "t": -Infinity}', {"code": "bad_json", "detail": "non_finite"}),
+        (
+            '{"type": "ping", "t": ' + "9" * 5000 + "}",
+            {"code": "bad_json", "detail": "number_too_long"},
+        ),
+        ("[" * 3000 + "]" * 3000, {"code": "bad_json", "detail": "too_deep"}),
+        (json.dumps([1, 2]), {"code": "unknown_type"}),
+        (json.dumps({"type": "host.next"}), {"code": "unknown_type"}),
+        (json.dumps({"type": "ping", "t": "yesterday"}), {"code": "bad_field"}),
+        (json.dumps({"type": "ping", "t": True}), {"code": "bad_field"}),
     ],
 )
 async def test_bad_messages_get_a_clear_error_and_the_socket_stays_open(payload, code):
+    """Every reply is JSON (a NaN is never echoed back) and the socket stays."""
     communicator, _ = await connect()
     await communicator.send_to(text_data=payload)
-    assert await communicator.receive_json_from() == {"type": "error", "code": code}
+    assert json.loads(await communicator.receive_from()) == {"type": "error", **code}
     await communicator.send_to(text_data=json.dumps({"type": "ping"}))
     assert (await communicator.receive_json_from())["type"] == "pong"
     await communicator.disconnect()

@@ -137,3 +137,113 @@ async def test_the_relay_writes_one_prepared_frame_to_every_wire_and_the_rest_by
     assert inboxes[2].frames == inboxes[3].frames == [json.loads(shared), {"type": "reveal"}]
     for key in range(4):
         await relay.unsubscribe("round.9", key)
+
+
+class RestartableLayer(InMemoryChannelLayer):
+    """An in-memory layer that can 'restart' as Redis does: while down every call
+    fails, pending receives included, and what it held (groups, messages) is gone."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = asyncio.Event()
+        self.up = True
+
+    async def restart_begins(self):
+        self.up = False
+        self.groups.clear()
+        self.channels.clear()
+        self.down.set()
+
+    def back(self):
+        self.up = True
+        self.down = asyncio.Event()
+
+    def _check(self):
+        if not self.up:
+            raise ConnectionError("Connection refused")
+
+    async def receive(self, channel):
+        self._check()
+        getting = asyncio.ensure_future(super().receive(channel))
+        failing = asyncio.ensure_future(self.down.wait())
+        done, pending = await asyncio.wait({getting, failing}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        if getting in done:
+            return getting.result()
+        raise ConnectionError("Connection closed by server")
+
+    async def group_add(self, group, channel):
+        self._check()
+        return await super().group_add(group, channel)
+
+    async def group_send(self, group, message):
+        self._check()
+        return await super().group_send(group, message)
+
+
+async def wait_for(condition, seconds=5.0):
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.asyncio
+async def test_a_feed_cut_off_by_a_layer_restart_rejoins_resyncs_its_sockets_and_delivers_again(
+    monkeypatch,
+):
+    """Redis restarted under a round: the feed's receive fails and its group
+    membership is gone. The feed must not end silently: it rejoins, tells each socket
+    to resync (what was published meanwhile is lost), and broadcasts flow again;
+    /healthz's view (feeds_health) says cut off while it is, and well afterwards."""
+    from realtime import relay as relay_module
+
+    layer = RestartableLayer()
+    process = Relay()
+    inbox, resyncs = Inbox(), []
+
+    async def resync():
+        resyncs.append(True)
+
+    await process.subscribe(layer, "round.9", 1, Listener(inbox.send, "player", 1, resync=resync))
+    frame = {"type": "relay.frame", "frame": '{"seq":1}'}
+    await layer.group_send("round.9", frame)
+    await wait_for(lambda: inbox.frames == [{"seq": 1}])
+
+    await layer.restart_begins()
+    feed = process.feeds["round.9"]
+    await wait_for(lambda: feed.cut_off)
+    # This process's relays are this one alone (other tests' loops may hold theirs).
+    monkeypatch.setattr(relay_module, "_relays", {asyncio.get_running_loop(): process})
+    assert relay_module.feeds_health()["cut_off"] == 1
+    await asyncio.sleep(0.3)  # retries fail while it is down; the feed goes on
+    assert not feed.task.done() and feed.cut_off and not resyncs
+    layer.back()
+    await wait_for(lambda: resyncs == [True])
+    assert not feed.cut_off
+    assert relay_module.feeds_health() == {
+        "ok": True, "feeds": 1, "cut_off": 0, "cut_off_since": None, "rejoined": 1,
+    }  # fmt: skip
+    assert layer.groups["round.9"]  # a member again, with its new channel
+    await layer.group_send("round.9", {"type": "relay.frame", "frame": '{"seq":2}'})
+    await wait_for(lambda: inbox.frames == [{"seq": 1}, {"seq": 2}])
+    await process.unsubscribe("round.9", 1)
+
+
+@pytest.mark.asyncio
+async def test_a_feed_started_while_the_layer_is_away_joins_when_it_is_back():
+    layer = RestartableLayer()
+    await layer.restart_begins()
+    process, inbox, resyncs = Relay(), Inbox(), []
+
+    async def resync():
+        resyncs.append(True)
+
+    await process.subscribe(layer, "round.10", 1, Listener(inbox.send, "host", resync=resync))
+    assert process.feeds["round.10"].cut_off
+    layer.back()
+    await wait_for(lambda: resyncs == [True])
+    await layer.group_send("round.10", {"type": "relay.frame", "frame": '{"seq":5}'})
+    await wait_for(lambda: inbox.frames == [{"seq": 5}])
+    await process.unsubscribe("round.10", 1)

@@ -19,7 +19,7 @@ from autobahn.twisted.websocket import WebSocketServerFactory
 from twisted.internet.tcp import Server
 from websockets.frames import Opcode
 
-from realtime.wire import SocketWriter, _writer_for, text_frame
+from realtime.wire import SocketWriter, writer_for, text_frame
 from tests.support.websocket import parse_frame
 
 
@@ -165,5 +165,5 @@ def test_no_writer_is_offered_outside_daphne():
     async def send(message):
         pass
 
-    assert _writer_for(send) is None
-    assert _writer_for(functools.partial(send)) is None
+    assert writer_for(send) is None
+    assert writer_for(functools.partial(send)) is None
