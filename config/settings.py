@@ -310,6 +310,15 @@ STORAGES = {
 # Largest WebSocket message a client may send; daphne is started with the same cap
 # (--websocket-max-message-size), and consumers check it again.
 WS_MAX_MESSAGE_BYTES = int(os.environ.get("WS_MAX_MESSAGE_BYTES", "16384"))
+# How WebSocket frames reach daphne's sockets (realtime.wire): "direct" (frame bytes
+# handed to the socket at once), "prepared" (the same bytes through autobahn's public
+# sendPreparedMessage) or "asgi" (daphne's ordinary send). All three are equivalent in
+# what clients get; they differ in cost (docs/benchmarks.md).
+WS_WRITE_PATH = os.environ.get("WS_WRITE_PATH", "direct")
+if WS_WRITE_PATH not in ("direct", "prepared", "asgi"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("WS_WRITE_PATH must be direct, prepared or asgi")
 # Origins allowed to open a WebSocket; defaults to ALLOWED_HOSTS.
 WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS", [])
 # 1-v-1 PK (realtime/pk/): the longest wait for an opponent, the time per question,

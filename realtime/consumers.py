@@ -101,7 +101,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
 
     def init_protocol(self) -> None:
         # daphne's socket, when it offers one (realtime.wire): frames written as bytes.
-        self.wire: wire.SocketWriter | None = (self.scope.get("extensions") or {}).get(
+        self.wire: wire.Writer | None = (self.scope.get("extensions") or {}).get(
             wire.EXTENSION
         )
         self.role: str | None = None

@@ -36,7 +36,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from .wire import SocketWriter, text_frame
+from .wire import Writer, text_frame
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class Listener:
     send: Send
     role: str
     player_id: int | None = None
-    wire: SocketWriter | None = None
+    wire: Writer | None = None
     resync: Resync | None = None  # called after the feed was cut off and rejoined
 
 

@@ -10,6 +10,7 @@ import contextlib
 import functools
 import json
 import socket
+import sys
 import time
 from collections import deque
 from types import SimpleNamespace
@@ -19,7 +20,7 @@ from autobahn.twisted.websocket import WebSocketServerFactory
 from twisted.internet.tcp import Server
 from websockets.frames import Opcode
 
-from realtime.wire import SocketWriter, writer_for, text_frame
+from realtime.wire import PreparedWriter, SocketWriter, text_frame, writer_for
 from tests.support.websocket import parse_frame
 
 
@@ -167,3 +168,42 @@ def test_no_writer_is_offered_outside_daphne():
 
     assert writer_for(send) is None
     assert writer_for(functools.partial(send)) is None
+
+
+def test_the_prepared_path_writes_the_same_bytes_through_autobahns_public_api(socket_pair):
+    """WS_WRITE_PATH=prepared: the frame built once goes out through sendPreparedMessage,
+    in order with what autobahn sends itself, and not at all on a closing socket."""
+    protocol, transport = socket_pair.protocol, socket_pair.transport
+    protocol.log = SimpleNamespace(debug=lambda *args, **kwargs: None)  # as daphne's has
+    protocol.trafficStats = SimpleNamespace(outgoingOctetsWireLevel=0)
+    protocol.logOctets = protocol.logFrames = protocol.trackTimings = False
+    writer = PreparedWriter(protocol)
+    first, second = text_frame(b'{"seq":1}'), text_frame('{"名":2}'.encode())
+    assert writer.write(first)
+    own = text_frame(b'{"seq":"own"}')
+    protocol.sendData(own)  # where autobahn's ordinary send ends, in between
+    assert writer.write(second)
+    transport.doWrite()
+    assert receive(socket_pair.client, len(first) + len(own) + len(second)) == first + own + second
+    protocol.state = protocol.STATE_CLOSING
+    assert not writer.write(first)
+
+
+def test_the_write_path_decision_is_counted_and_logged_once_per_kind(caplog, monkeypatch):
+    from realtime import wire
+
+    monkeypatch.setattr(wire, "_status", {})
+    monkeypatch.delitem(sys.modules, "daphne.server", raising=False)
+
+    async def send(message):
+        pass
+
+    with caplog.at_level("INFO", logger="realtime.wire"):
+        assert writer_for(send, "asgi") is None
+        assert writer_for(send, "asgi") is None
+        assert writer_for(send) is None
+    assert wire.status() == {"off: WS_WRITE_PATH=asgi": 2, "off: not under daphne": 1}
+    assert [r.getMessage() for r in caplog.records] == [
+        "fast WebSocket write path: off: WS_WRITE_PATH=asgi",
+        "fast WebSocket write path: off: not under daphne",
+    ]
