@@ -178,6 +178,9 @@ class LivePlayer(models.Model):
     )
     # The team's device in one-device-per-team rounds and finals: the first to join it.
     is_captain = models.BooleanField(default=False)
+    # Which device holds the player's seat: counts up each time the join slip is used on
+    # another device, which takes the seat over (realtime.live.services.roster_join).
+    device = models.PositiveIntegerField(default=0)
     # Where the player competes for (school and district leaderboards): fixed by the
     # roster in roster mode, from the profile of a signed-in player otherwise.
     school = models.ForeignKey(
@@ -236,17 +239,26 @@ class LiveAnswer(TimedAnswer):
 
 class LiveBuzz(models.Model):
     """A team's buzz on a buzzer question, stamped with the server's receive time. The
-    first valid one by that time answers (realtime.scoring.buzzer_winner)."""
+    first valid one by that time answers; buzzes less than 1 ms apart are a tie the host
+    awards to one of them (realtime.scoring.buzzer_outcome)."""
 
     question = models.ForeignKey(LiveQuestion, on_delete=models.CASCADE, related_name="buzzes")
     team = models.ForeignKey(LiveTeam, on_delete=models.CASCADE, related_name="+")
     player = models.ForeignKey(LivePlayer, on_delete=models.CASCADE, related_name="+")
-    received_at = models.BigIntegerField()
+    received_at = models.BigIntegerField()  # server ms since epoch (what frames show)
+    # The same receive time in µs, stamped as the socket took the message in: what
+    # orders buzzes and finds ties.
+    received_us = models.BigIntegerField()
+    # The host gave the question to this buzz after a tie (at most one per question).
+    awarded = models.BooleanField(default=False)
 
     class Meta:
-        ordering = ["question", "received_at", "id"]
+        ordering = ["question", "received_us", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["question", "team"], name="one_buzz_per_team")
+            models.UniqueConstraint(fields=["question", "team"], name="one_buzz_per_team"),
+            models.UniqueConstraint(
+                fields=["question"], condition=Q(awarded=True), name="one_award_per_question"
+            ),
         ]
 
     def __str__(self) -> str:
