@@ -1,5 +1,8 @@
 """The Celery app. Tasks take ids, are idempotent, and are enqueued with
-transaction.on_commit (see docs/architecture.md). Without REDIS_URL tasks run eagerly."""
+transaction.on_commit (see docs/architecture.md). Without REDIS_URL tasks run eagerly.
+A task whose worker dies is delivered again (config/settings.py says how); a background
+job is claimed by its task id, so the redelivery takes over its own job
+(quizzes.models.jobs)."""
 
 import os
 

@@ -182,6 +182,20 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = None
     CELERY_TASK_ALWAYS_EAGER = False
+    # Redis has no acknowledgements: a delivered message waits in an "unacked" set, and
+    # a worker puts it back in the queue once it is older than visibility_timeout. That
+    # is how a task whose whole worker was killed (kill -9, a lost host, systemd's
+    # SIGKILL after TimeoutStopSec) runs again. So the timeout must be longer than the
+    # longest task, or a task still running is delivered a second time; a background
+    # job then passes to the newer delivery, which starts the work again
+    # (quizzes.models.jobs). Workers look for such messages every interval × throttle
+    # seconds (kombu: 10 × 10): here every 10 s, or a tenth of a short timeout.
+    _visibility = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": _visibility,
+        "unacked_restore_interval": min(10, max(1, _visibility // 10)),
+        "unacked_restore_throttle": 1,
+    }
 else:
     CACHES = {
         "default": {
@@ -194,8 +208,24 @@ else:
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_TASK_EAGER_PROPAGATES = True
 
+# When a worker dies, its task runs again (docs/deploy.md, "When a worker dies"):
+# - acks_late: a message is acknowledged after its task returns, not when it starts;
+#   a task cut short is still in the broker.
+# - reject_on_worker_lost: a pool process that dies (OOM killer, kill -9 of the child)
+#   sends its task back to the queue at once, instead of acking it as failed. A task
+#   that kills its worker every time would loop: background jobs stop after
+#   quizzes.models.jobs.MAX_ATTEMPTS claims; the other tasks are quick and idempotent.
+# - the whole worker killed: nobody rejects anything; the broker's visibility timeout
+#   brings the message back (CELERY_BROKER_TRANSPORT_OPTIONS above).
+# - the broker connection lost: a running task cannot be acknowledged any more and is
+#   delivered again after the visibility timeout. The running one goes on (Celery 5's
+#   default, said here as Celery 6 turns it round): its job's claim still holds, so
+#   it finishes, and the second delivery finds the job done.
+# Sound together because every task is idempotent and a background job is claimed by
+# its task id (a redelivery takes over its own job; quizzes.models.jobs).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -206,7 +236,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "quizzes.cohorts_close",
         "schedule": crontab(minute=10, hour=0, day_of_week="monday"),
     },
+    "expire-stale-jobs": {"task": "quizzes.jobs_expire", "schedule": crontab(minute="*/5")},
 }
+# Background jobs (quizzes.models.jobs): seconds a queued job may wait for a worker,
+# and a running one may go without a heartbeat, before it is given up as failed and a
+# new one may start. Settings, not constants, so that a deployment with long queues
+# and the fault tests (a worker killed on purpose) can say their own.
+JOB_START_TIMEOUT = int(os.environ.get("JOB_START_TIMEOUT", "1800"))
+JOB_HEARTBEAT_TIMEOUT = int(os.environ.get("JOB_HEARTBEAT_TIMEOUT", "300"))
 
 # --- Auth and accounts ------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

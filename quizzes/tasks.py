@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from quizzes.bank.item_statistics import item_statistics_update
 from quizzes.models import Bank, CalibrationRun
+from quizzes.models.jobs import expire_stale_jobs
 
 
 @shared_task(name="quizzes.item_statistics", acks_late=True)
@@ -20,15 +21,24 @@ def item_statistics(bank_id: int) -> int:
     return item_statistics_update(bank=bank)
 
 
-@shared_task(name="quizzes.calibrate", acks_late=True)
-def calibrate_bank(run_id: int) -> str:
-    """Run one queued calibration (idempotent: a run already taken is left alone)."""
+@shared_task(bind=True, name="quizzes.calibrate", acks_late=True)
+def calibrate_bank(self, run_id: int) -> str:
+    """Run one queued calibration, claimed by this task's id (idempotent: a run that is
+    another task's, or finished, is left alone; a redelivery of this task after its
+    worker died takes over the run it left running)."""
     from quizzes.bank.calibrations import calibration_run
 
     run = CalibrationRun.objects.filter(pk=run_id).first()
     if run is None:  # the bank was deleted since
         return "gone"
-    return calibration_run(run=run).status
+    return calibration_run(run=run, task_id=self.request.id).status
+
+
+@shared_task(name="quizzes.jobs_expire")
+def jobs_expire() -> int:
+    """Give up background jobs whose worker is gone (queued too long, or running
+    without a heartbeat); Celery beat runs it every five minutes. Returns how many."""
+    return expire_stale_jobs()
 
 
 @shared_task(name="quizzes.cohorts_close", acks_late=True)

@@ -1,7 +1,9 @@
 """Calibrating a bank's items from recorded answers (services over quizzes.irt.calibration).
 
 calibration_request (an owner asks; the Celery task is queued after commit) and
-calibration_run (the task's and the management command's work): every answer given on
+calibration_run (the task's and the management command's work; a run is claimed by its
+task id, beats while it works and expires when its worker is gone: the background-job
+rule of quizzes.models.jobs): every answer given on
 a paper drawn from the bank, fixed papers and adaptive tests alike, one person per
 paper, one column per question version. Anchor items keep their parameters and hold
 the scale; versions with fewer than `min_responses` answers keep what they had (a
@@ -30,6 +32,7 @@ from quizzes.irt.calibration import (
 )
 from quizzes.irt.model import ItemParams
 from quizzes.models import Bank, CalibrationRun, ItemParameters, QuestionVersion, Response
+from quizzes.models.jobs import Claim, JobLostError, new_task_id
 
 MODELS = ("2pl", "3pl")
 MIN_RESPONSES = 50  # answers a version needs before its parameters are stored
@@ -45,25 +48,31 @@ def calibration_request(*, bank: Bank, actor: User, model: str = "2pl") -> Calib
     if model not in MODELS:
         raise ValidationError(_("Choose the 2PL or the 3PL model."))
     with transaction.atomic():
-        busy = CalibrationRun.objects.select_for_update().filter(
-            bank=bank, status__in=[CalibrationRun.Status.QUEUED, CalibrationRun.Status.RUNNING]
-        )
-        if busy.exists():
+        Bank.objects.select_for_update().filter(pk=bank.pk).first()  # one request at a time
+        runs = CalibrationRun.objects.filter(bank=bank)
+        runs.expire_stale()  # a run whose worker is gone does not hold the bank
+        if runs.live().exists():
             raise ValidationError(_("A calibration of this bank is already under way."))
-        run = CalibrationRun.objects.create(bank=bank, model=model, started_by=actor)
-        transaction.on_commit(lambda: calibrate_bank.delay(run.pk))
+        task_id = new_task_id()
+        run = CalibrationRun.objects.create(
+            bank=bank, model=model, started_by=actor, task_id=task_id
+        )
+        transaction.on_commit(lambda: calibrate_bank.apply_async((run.pk,), task_id=task_id))
     return run
 
 
-def _answers(bank: Bank):
+def _answers(bank: Bank, claim: Claim | None = None):
     """(paper ids, version ids, correct) of every answer on the bank's papers that
     belong to an account. A guest's answers count once an account claims the paper:
-    anonymous papers are cheap to make, and a script must not move the parameters."""
+    anonymous papers are cheap to make, and a script must not move the parameters.
+    The claim's heartbeat is touched as the rows come in."""
     rows = Response.objects.filter(
         paper__blueprint__bank=bank, paper__user__isnull=False
     ).values_list("paper_id", "item__version_id", "is_correct")
     papers, versions, correct = [], [], []
-    for paper, version, right in rows.iterator(chunk_size=10_000):
+    for n, (paper, version, right) in enumerate(rows.iterator(chunk_size=10_000)):
+        if claim is not None and not n % 10_000:
+            claim.beat()
         papers.append(paper)
         versions.append(version)
         correct.append(right)
@@ -71,31 +80,29 @@ def _answers(bank: Bank):
 
 
 def calibration_run(
-    *, run: CalibrationRun, min_responses: int = MIN_RESPONSES, report: Callable | None = None
+    *,
+    run: CalibrationRun,
+    task_id: str | None = None,
+    min_responses: int = MIN_RESPONSES,
+    report: Callable | None = None,
 ) -> CalibrationRun:
-    """Calibrate the run's bank and store the parameters. Idempotent: a run that is
-    not queued (another worker took it, or it is done) is returned untouched."""
-    claimed = CalibrationRun.objects.filter(pk=run.pk, status=CalibrationRun.Status.QUEUED).update(
-        status=CalibrationRun.Status.RUNNING, progress=1
-    )
-    run.refresh_from_db()
-    if not claimed:
+    """Calibrate the run's bank and store the parameters, as the task `task_id` (the
+    Celery task's own id; a one-off id when None). Idempotent: a run that is not this
+    task's to run (another task's, done, failed) is returned untouched; a run that is
+    this task's and already running was left by its killed worker, and is taken over."""
+    claim = CalibrationRun.objects.claim(run.pk, task_id=task_id or new_task_id())
+    if claim is None:
+        run.refresh_from_db()
         return run
     try:
-        summary = _calibrate(run, min_responses, report)
+        claim.beat(force=True, progress=1)
+        _calibrate(run, claim, min_responses, report)
+    except JobLostError:  # expired, or a redelivery took it over: that one says how it ends
+        pass
     except Exception as failed:
-        CalibrationRun.objects.filter(pk=run.pk).update(
-            status=CalibrationRun.Status.FAILED,
-            message=str(failed)[:300],
-            finished_at=timezone.now(),
-        )
-        run.refresh_from_db()
-        if isinstance(failed, ValueError):  # the data: said on the run, not a crash
-            return run
-        raise
-    CalibrationRun.objects.filter(pk=run.pk).update(
-        status=CalibrationRun.Status.DONE, progress=100, summary=summary, finished_at=timezone.now()
-    )
+        claim.fail(str(failed))
+        if not isinstance(failed, ValueError):  # ValueError: the data, said on the run
+            raise
     run.refresh_from_db()
     return run
 
@@ -109,9 +116,10 @@ def _stored_params(stored: dict, version_ids: list[int], missing: tuple) -> Item
     )
 
 
-def _progress_saver(run: CalibrationRun, report: Callable | None) -> Callable:
-    """The calibration's progress callback: the run's progress saved at most every
-    PROGRESS_EVERY_S seconds (and passed to `report`)."""
+def _progress_saver(claim: Claim, report: Callable | None) -> Callable:
+    """The calibration's progress callback: the run's progress saved with its heartbeat
+    at most every PROGRESS_EVERY_S seconds (and passed to `report`). It raises
+    JobLostError out of the EM loop when the run is no longer this claim's."""
     last = [0.0]
 
     def progress(iteration: int, change: float, _log_posterior: float) -> None:
@@ -121,15 +129,17 @@ def _progress_saver(run: CalibrationRun, report: Callable | None) -> Callable:
         last[0] = now
         # change falls about geometrically towards the tolerance 1e-4.
         done = min(99, max(1, int(100 * np.log(max(change, 1e-12)) / np.log(1e-4))))
-        CalibrationRun.objects.filter(pk=run.pk).update(progress=done)
+        claim.beat(force=True, progress=done)
         if report is not None:
             report(iteration, done)
 
     return progress
 
 
-def _calibrate(run: CalibrationRun, min_responses: int, report: Callable | None) -> dict:
-    papers, versions, correct = _answers(run.bank)
+def _calibrate(
+    run: CalibrationRun, claim: Claim, min_responses: int, report: Callable | None
+) -> None:
+    papers, versions, correct = _answers(run.bank, claim)
     if not len(papers):
         raise ValueError(_("No answers have been recorded for this bank yet."))
     version_ids, columns, counts = np.unique(versions, return_inverse=True, return_counts=True)
@@ -144,51 +154,22 @@ def _calibrate(run: CalibrationRun, min_responses: int, report: Callable | None)
         if v in stored and stored[v].anchor
     }
     start = _stored_params(stored, version_ids.tolist(), (1.0, 0.0, 0.0)) if stored else None
+    claim.beat(force=True)  # the answers are read; EM beats on its own from here
     result = calibrate(
         responses_from_arrays(rows, columns, correct),
         model=run.model,
         priors=priors_from_labels([labels.get(v, "medium") for v in version_ids.tolist()]),
         anchors=anchors or None,
         start=start,
-        progress=_progress_saver(run, report),
+        progress=_progress_saver(claim, report),
     )
     enough = counts >= min_responses
     old = _stored_params(stored, version_ids.tolist(), (np.nan, np.nan, np.nan))
     moved = {flag.item for flag in drift_flags(old, result.params, se_b=result.se_b)}
-    now = timezone.now()
-    saved = 0
-    with transaction.atomic():
-        for n, version in enumerate(version_ids.tolist()):
-            if not enough[n] or n in anchors:
-                continue
-            drift = []
-            if n in moved:
-                drift = [
-                    {
-                        "parameter": name,
-                        "from": round(float(before[n]), 3),
-                        "to": round(float(after[n]), 3),
-                    }
-                    for name, before, after in (("a", old.a, result.a), ("b", old.b, result.b))
-                ]
-            ItemParameters.objects.update_or_create(
-                version_id=version,
-                defaults={
-                    "a": float(result.a[n]),
-                    "b": float(result.b[n]),
-                    "c": float(result.c[n]) if run.model == "3pl" else 0.0,
-                    "se_a": _finite(result.se_a[n]),
-                    "se_b": _finite(result.se_b[n]),
-                    "responses": int(counts[n]),
-                    "drift": drift,
-                    "run": run,
-                    "calibrated_at": now,
-                },
-            )
-            saved += 1
-    return {
+    chosen = [n for n in range(len(version_ids)) if enough[n] and n not in anchors]
+    summary = {
         "items": len(version_ids),
-        "calibrated": saved,
+        "calibrated": len(chosen),
         "anchors": len(anchors),
         "persons": len(person_ids),
         "responses": len(papers),
@@ -196,6 +177,43 @@ def _calibrate(run: CalibrationRun, min_responses: int, report: Callable | None)
         "converged": bool(result.converged),
         "drifted": len(moved & {n for n in range(len(version_ids)) if enough[n]}),
     }
+    with transaction.atomic():
+        # Done first, on the claim: an attempt that lost the run stores nothing, and
+        # the run holds its row lock until the parameters are in.
+        claim.finish(progress=100, summary=summary)
+        _store(run, version_ids.tolist(), chosen, result, old, moved, counts)
+
+
+def _store(
+    run: CalibrationRun, version_ids: list, chosen: list, result, old, moved: set, counts
+) -> None:
+    """The chosen versions' new parameters (with their drift from `old`)."""
+    now = timezone.now()
+    for n in chosen:
+        drift = []
+        if n in moved:
+            drift = [
+                {
+                    "parameter": name,
+                    "from": round(float(before[n]), 3),
+                    "to": round(float(after[n]), 3),
+                }
+                for name, before, after in (("a", old.a, result.a), ("b", old.b, result.b))
+            ]
+        ItemParameters.objects.update_or_create(
+            version_id=version_ids[n],
+            defaults={
+                "a": float(result.a[n]),
+                "b": float(result.b[n]),
+                "c": float(result.c[n]) if run.model == "3pl" else 0.0,
+                "se_a": _finite(result.se_a[n]),
+                "se_b": _finite(result.se_b[n]),
+                "responses": int(counts[n]),
+                "drift": drift,
+                "run": run,
+                "calibrated_at": now,
+            },
+        )
 
 
 def _finite(value) -> float | None:

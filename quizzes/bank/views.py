@@ -240,7 +240,8 @@ def review_queue(request, bank_id):
 @staff_required
 def calibration(request, bank_id):
     """The bank's calibrations and item parameters; owners start a calibration here.
-    While one runs, the status part reloads itself (htmx) to show its progress."""
+    While one runs, the status part reloads itself (htmx) to show its progress; a run
+    whose worker is gone is given up as expired when the page asks (quizzes.models.jobs)."""
     bank, role = bank_for_request(request, bank_id)
     if role not in ("owner", "reviewer"):
         raise PermissionDenied
@@ -254,13 +255,9 @@ def calibration(request, bank_id):
         else:
             messages.success(request, _("Calibration queued."))
         return redirect("quizzes:calibration", bank.pk)
+    CalibrationRun.objects.filter(bank=bank).expire_stale()
     runs = CalibrationRun.objects.filter(bank=bank)[:10]
-    context = {
-        "bank": bank,
-        "role": role,
-        "runs": runs,
-        "running": any(r.status in (r.Status.QUEUED, r.Status.RUNNING) for r in runs),
-    }
+    context = {"bank": bank, "role": role, "runs": runs, "running": any(r.is_live for r in runs)}
     if request.headers.get("HX-Request"):
         return render(request, "quizzes/_calibration_runs.html", context)
     parameters = ItemParameters.objects.filter(version__question__bank=bank).select_related(

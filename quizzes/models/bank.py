@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Profile
+from quizzes.models.jobs import BackgroundJob
 
 
 class Bank(models.Model):
@@ -277,27 +278,19 @@ class ItemStatistics(models.Model):
         return f"stats {self.version}"
 
 
-class CalibrationRun(models.Model):
-    """One calibration of a bank's items from recorded answers (quizzes.tasks)."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
+class CalibrationRun(BackgroundJob):
+    """One calibration of a bank's items from recorded answers (quizzes.tasks). Its
+    status, task id, heartbeat and expiry follow the background-job rule
+    (quizzes.models.jobs): a killed worker or a lost task never locks the bank."""
 
     bank = models.ForeignKey(Bank, on_delete=models.CASCADE, related_name="calibrations")
     model = models.CharField(max_length=3, default="2pl")  # "2pl" or "3pl"
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)  # percent
-    message = models.CharField(max_length=300, blank=True)
     # {"items", "persons", "responses", "iterations", "converged", "drifted", "anchors"}
     summary = models.JSONField(default=dict, blank=True)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
