@@ -111,6 +111,8 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         self.bucket = TokenBucket(rate=5, burst=20)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
+        # The receive stamp in µs, first: buzzes are ordered (and ties found) by it.
+        self.received_us = time.time_ns() // 1000
         received_at = now_ms()
         if bytes_data is not None or text_data is None:
             return await self.error("text_only")
@@ -357,7 +359,10 @@ class RoundConsumer(ProtocolConsumer):
         if not isinstance(question, int) or isinstance(question, bool):
             return await self.error("bad_field", "question")
         result = await database_sync_to_async(finals.buzz_submit)(
-            player=self.player, question_index=question, received_at=received_at
+            player=self.player,
+            question_index=question,
+            received_at=received_at,
+            received_us=self.received_us,
         )
         await self.send_frame(frames.buzz_reply(result))
 
@@ -387,6 +392,14 @@ class RoundConsumer(ProtocolConsumer):
             elif name in ("lock", "unlock"):
                 await database_sync_to_async(commands.round_lock)(
                     live=self.live, actor=user, locked=name == "lock"
+                )
+            elif name == "buzz_award":
+                index, team = message.get("question"), message.get("team")
+                for field, value in (("question", index), ("team", team)):
+                    if not isinstance(value, int) or isinstance(value, bool):
+                        return await self.error("bad_field", field)
+                await database_sync_to_async(commands.buzz_award)(
+                    live=self.live, actor=user, question_index=index, team_id=team
                 )
             elif name in engine.COMMANDS:
                 index = message.get("question")

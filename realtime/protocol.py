@@ -149,7 +149,7 @@ ENGINE_COMMANDS = (
     "finish",
     "void",
 )
-HOST_COMMANDS = (*ENGINE_COMMANDS, "kick", "lock", "unlock")
+HOST_COMMANDS = (*ENGINE_COMMANDS, "kick", "lock", "unlock", "buzz_award")
 
 # Which client messages each role may send (realtime.consumers.RoundConsumer.ROLE_MESSAGES;
 # None: a socket that has not said who it is yet).
@@ -228,6 +228,7 @@ ERROR_CODES = (
     "duration_required",
     "bad_question_index",
     "busy",  # the round kept changing under the command: try again
+    "not_tied",  # buzz_award: that team is not in a tie still to be settled
     # answers
     "retry",  # the database failed on the message (detail: its type): nothing was stored; resend it
 )
@@ -257,6 +258,7 @@ RECIPIENTS: dict[str, frozenset[str | None]] = {
     "stake_ack": frozenset({"player"}),
     "stake_reject": frozenset({"player"}),
     "buzzed": frozenset(ROLES),
+    "buzz_tie": frozenset(ROLES),
     "staked": frozenset(ROLES),
     "pong": frozenset({*ROLES, None}),
     "error": frozenset({*ROLES, None}),
@@ -403,6 +405,26 @@ CAPTAIN = {
     "and the finals); false outside them",
 }
 RANK = {"type": "integer", "minimum": 1}
+US = {"type": "integer", "minimum": 0, "description": "server time, µs since the epoch"}
+BUZZ_LEAD = {
+    "team": TEAM_ID,
+    "received_at": MS,
+    "received_us": {**US, "description": "the buzz's receive stamp, which orders buzzes"},
+    "awarded": {"const": True, "description": "the host gave it the question after a tie"},
+}
+BUZZ_TIE = {
+    "teams": {
+        "type": "array",
+        "minItems": 2,
+        "description": "the buzzes tied for first, in receive order",
+        "items": _obj({"team": TEAM_ID, "received_at": MS, "received_us": US}),
+    },
+    "window_us": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "buzzes less than this apart are a tie (realtime.scoring.BUZZ_TIE_US)",
+    },
+}
 
 LEADERBOARD = {
     "type": "array",
@@ -587,8 +609,13 @@ SERVER: dict[str, dict[str, Any]] = {
                 "items": _obj({"id": TEAM_ID, "name": {"type": "string", "minLength": 1}}),
             },
             "buzz": {
-                **_obj({"team": TEAM_ID, "received_at": MS}),
-                "description": "finals, buzzer question: the buzz that leads now",
+                **_obj(BUZZ_LEAD, ["team", "received_at", "received_us"]),
+                "description": "finals, buzzer question: the buzz that answers (leads, or "
+                "was awarded a tie)",
+            },
+            "buzz_tie": {
+                **_obj(BUZZ_TIE),
+                "description": "finals, buzzer question: the buzzes tied for first",
             },
             "stakes": {
                 "type": "array",
@@ -766,9 +793,10 @@ SERVER: dict[str, dict[str, Any]] = {
     ),
     "buzz_ack": _message(
         "buzz_ack",
-        "The team's buzz is stored; `received_at` is its server receive time (a resend "
-        "gets the first one), `first` whether it leads now.",
-        {"question": INDEX, "received_at": MS, "first": {"type": "boolean"}},
+        "The team's buzz is stored; `received_at` is its server receive time, "
+        "`received_us` the same in µs (a resend gets the first one), `first` whether it "
+        "answers now.",
+        {"question": INDEX, "received_at": MS, "received_us": US, "first": {"type": "boolean"}},
     ),
     "buzz_reject": _message(
         "buzz_reject",
@@ -777,8 +805,16 @@ SERVER: dict[str, dict[str, Any]] = {
     ),
     "buzzed": _message(
         "buzzed",
-        "Everyone: a team's buzz leads the buzzer question now (by server receive time).",
-        {"question": INDEX, "team": TEAM_ID, "received_at": MS},
+        "Everyone: a team's buzz leads the buzzer question now (by server receive time), "
+        "or the host awarded it a tie (`awarded`).",
+        {"question": INDEX, **BUZZ_LEAD},
+        required=["question", "team", "received_at", "received_us"],
+    ),
+    "buzz_tie": _message(
+        "buzz_tie",
+        "Everyone: buzzes less than `window_us` apart are tied for first on the buzzer "
+        "question; nobody answers until the host awards it (buzz_award).",
+        {"question": INDEX, **BUZZ_TIE},
     ),
     "stake_ack": _message(
         "stake_ack",
@@ -884,15 +920,17 @@ CLIENT: dict[str, dict[str, Any]] = {
             "name": {"enum": list(HOST_COMMANDS)},
             "question": {**INDEX, "description": "void: the question to void"},
             "player": {**PLAYER_ID, "description": "kick: the player to remove"},
+            "team": {**TEAM_ID, "description": "buzz_award: the tied team that answers"},
         },
         required=["name"],
         allOf=[
-            _when("name", ["void"], _all(_required("question"), _absent("player"))),
-            _when("name", ["kick"], _all(_required("player"), _absent("question"))),
+            _when("name", ["void"], _all(_required("question"), _absent("player", "team"))),
+            _when("name", ["kick"], _all(_required("player"), _absent("question", "team"))),
+            _when("name", ["buzz_award"], _all(_required("question", "team"), _absent("player"))),
             _when(
                 "name",
-                [n for n in HOST_COMMANDS if n not in ("void", "kick")],
-                _absent("question", "player"),
+                [n for n in HOST_COMMANDS if n not in ("void", "kick", "buzz_award")],
+                _absent("question", "player", "team"),
             ),
         ],
     ),

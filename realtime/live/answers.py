@@ -42,9 +42,7 @@ def answer_turn(live: LiveRound, question: LiveQuestion, player: LivePlayer) -> 
     if turn in (LiveQuestion.Turn.COMPULSORY, LiveQuestion.Turn.RISK):
         return "" if player.team_id == question.team_id else "not_your_turn"
     if turn == LiveQuestion.Turn.BUZZER:
-        buzzes = [
-            scoring.Buzz(team, at, pk) for team, at, pk in selectors.question_buzzes(question)
-        ]
+        buzzes = selectors.question_buzzes(question)  # µs stamps and the host's award
         winner = scoring.buzzer_winner(
             buzzes,
             opened_at_ms=question.opened_at or 0,

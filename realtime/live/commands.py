@@ -1,5 +1,5 @@
 """Host commands of a live round: the engine's commands (start, close, reveal, …),
-kick and lock.
+kick, lock, and the award of a buzzer tie in the stage finals.
 
 Every state change goes through `realtime.engine.apply` and is written back with a
 conditional UPDATE on `seq` (docs/architecture.md, live-round rule 1), so two hosts pressing
@@ -19,7 +19,7 @@ from accounts.models import User
 
 from .. import engine
 from ..events import publish
-from ..models import LivePlayer, LiveQuestion, LiveRound
+from ..models import LiveBuzz, LivePlayer, LiveQuestion, LiveRound
 from . import frames, selectors
 from .standings import standings
 from .state import CommandRefused, is_host, now_ms, round_state, state_fields
@@ -127,3 +127,43 @@ def round_lock(*, live: LiveRound, actor: User | None, locked: bool) -> None:
         raise PermissionDenied(_("Only the host of this round can do that."))
     if LiveRound.objects.filter(pk=live.pk).exclude(locked=locked).update(locked=locked):
         publish(live.group_name, frames.locked(locked), roles=["host", "screen"])
+
+
+@transaction.atomic
+def buzz_award(*, live: LiveRound, actor: User | None, question_index: int, team_id: int) -> None:
+    """Settle a buzzer tie (docs/scoring.md §6): the host gives the current question to
+    one of the teams tied for first, by the rule the competition announced (lots drawn
+    on stage). Only while the question is open, or paused open; once per question: an
+    award is final. Everyone is told who answers (`buzzed` with `awarded`)."""
+    if not is_host(live, actor):
+        raise PermissionDenied(_("Only the host of this round can do that."))
+    fresh = LiveRound.objects.get(pk=live.pk)
+    visible = fresh.paused_from if fresh.status == LiveRound.Status.PAUSED else fresh.status
+    if fresh.status in (LiveRound.Status.FINISHED, LiveRound.Status.ABORTED):
+        raise CommandRefused("round_over", _("This round is over."))
+    if question_index != fresh.question_index:
+        raise CommandRefused(
+            "bad_question_index", _("Only a tie on the current question can be settled.")
+        )
+    if visible != LiveRound.Status.QUESTION_OPEN:
+        raise CommandRefused(
+            "not_allowed_in_status", _("A tie is settled while its question is open.")
+        )
+    # Locked like a buzz: no buzz is judged while the award is made.
+    question = (
+        LiveQuestion.objects.select_for_update()
+        .filter(round=fresh, position=question_index)
+        .first()
+    )
+    outcome = (
+        selectors.buzz_outcome(fresh, question)
+        if question is not None and question.turn == LiveQuestion.Turn.BUZZER
+        else None
+    )
+    chosen = next((b for b in outcome.tied if b.team == team_id), None) if outcome else None
+    if outcome is None or not outcome.unsettled or chosen is None:
+        raise CommandRefused("not_tied", _("That team is not in a tie still to be settled."))
+    LiveBuzz.objects.filter(pk=chosen.buzz_id).update(awarded=True)
+    awarded = selectors.buzz_outcome(fresh, question).winner
+    if awarded is not None:
+        publish(fresh.group_name, frames.buzzed(question_index, awarded))

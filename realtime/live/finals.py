@@ -19,12 +19,13 @@ from .state import timing_state
 
 @dataclass(frozen=True)
 class BuzzResult:
-    """A buzz's outcome: accepted (`reason` empty) with its receive time and whether it
-    leads, or refused with a reason."""
+    """A buzz's outcome: accepted (`reason` empty) with its receive time (ms and µs)
+    and whether it leads, or refused with a reason."""
 
     question: int
     reason: str = ""
     received_at: int | None = None
+    received_us: int | None = None
     first: bool = False
 
 
@@ -51,20 +52,32 @@ def _captain_of_round(player: LivePlayer) -> tuple[LiveRound, str]:
 
 
 @transaction.atomic
-def buzz_submit(*, player: LivePlayer, question_index: int, received_at: int) -> BuzzResult:
-    """抢答: record the team's buzz on the open buzzer question, by server receive time.
-    One buzz per team (a resend gets the same reply). The first valid buzz answers;
-    everyone is told who leads now."""
+def buzz_submit(
+    *, player: LivePlayer, question_index: int, received_at: int, received_us: int | None = None
+) -> BuzzResult:
+    """抢答: record the team's buzz on the open buzzer question, by server receive time:
+    `received_us`, the µs stamp the socket took (else `received_at` × 1000); the ms
+    stored and shown are the stamp's. One buzz per team (a resend gets the same reply).
+    The first valid buzz answers; buzzes less than 1 ms apart are a tie the host settles
+    (realtime.scoring.buzzer_outcome, docs/scoring.md §6). Everyone is told who leads
+    now, or of the tie."""
+    if received_us is None:
+        received_us = received_at * 1000
+    received_at = received_us // 1000
     live, refused = _captain_of_round(player)
     if refused:
         return BuzzResult(question_index, refused)
     state = timing_state(live)
-    question = LiveQuestion.objects.filter(round=live, position=question_index).first()
+    # Locked: the buzzes of one question are judged one after the other, so each sees
+    # those before it and the last announcement says how things stand.
+    question = (
+        LiveQuestion.objects.select_for_update().filter(round=live, position=question_index).first()
+    )
     if question is None or question.turn != LiveQuestion.Turn.BUZZER:
         return BuzzResult(question_index, "not_buzzer")
     earlier = LiveBuzz.objects.filter(question=question, team_id=player.team_id).first()
     if earlier is not None:  # a resend: the same reply, whatever the state now
-        return _buzz_recorded(question, earlier)
+        return _buzz_recorded(live, question, earlier)
     if question_index != state.question_index:
         return BuzzResult(question_index, "not_current_question")
     verdict = engine.answer_accepted(state, received_at, 0)
@@ -73,24 +86,35 @@ def buzz_submit(*, player: LivePlayer, question_index: int, received_at: int) ->
     try:
         with transaction.atomic():
             buzz = LiveBuzz.objects.create(
-                question=question, team_id=player.team_id, player=player, received_at=received_at
+                question=question,
+                team_id=player.team_id,
+                player=player,
+                received_at=received_at,
+                received_us=received_us,
             )
-    except IntegrityError:
-        return _buzz_recorded(
-            question, LiveBuzz.objects.get(question=question, team_id=player.team_id)
-        )
-    result = _buzz_recorded(question, buzz)
-    if result.first:
-        publish(live.group_name, frames.buzzed(question_index, buzz.team_id, buzz.received_at))
-    return result
+    except IntegrityError:  # the team's buzz from another of its sockets came first
+        earlier = LiveBuzz.objects.get(question=question, team_id=player.team_id)
+        return _buzz_recorded(live, question, earlier)
+    outcome = selectors.buzz_outcome(live, question)
+    if outcome.winner is not None and outcome.winner.buzz_id == buzz.pk:
+        publish(live.group_name, frames.buzzed(question_index, outcome.winner))
+    elif outcome.unsettled and any(b.buzz_id == buzz.pk for b in outcome.tied):
+        publish(live.group_name, frames.buzz_tie(question_index, outcome.tied))
+    return _buzz_result(question, buzz, outcome)
 
 
-def _buzz_recorded(question: LiveQuestion, buzz: LiveBuzz) -> BuzzResult:
-    leader = selectors.buzz_leader(question)
+def _buzz_recorded(live: LiveRound, question: LiveQuestion, buzz: LiveBuzz) -> BuzzResult:
+    return _buzz_result(question, buzz, selectors.buzz_outcome(live, question))
+
+
+def _buzz_result(
+    question: LiveQuestion, buzz: LiveBuzz, outcome: scoring.BuzzOutcome
+) -> BuzzResult:
     return BuzzResult(
         question.position,
         received_at=buzz.received_at,
-        first=leader is not None and leader.pk == buzz.pk,
+        received_us=buzz.received_us,
+        first=outcome.winner is not None and outcome.winner.buzz_id == buzz.pk,
     )
 
 

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from quizzes.models import QuestionType
 
-from .. import engine
+from .. import engine, scoring
 from ..models import LivePlayer, LiveQuestion, LiveRound, PkPlayer, PkQuestion
 from ..protocol import PROTOCOL_VERSION
 
 if TYPE_CHECKING:
+    from ..scoring import Buzz, BuzzOutcome
     from .answers import AnswerResult
     from .finals import BuzzResult, StakeResult
 
@@ -139,8 +140,13 @@ def player_joined(player: LivePlayer) -> Frame:
     }
 
 
-def buzzed(question_index: int, team: int, received_at: int) -> Frame:
-    return {"type": "buzzed", "question": question_index, "team": team, "received_at": received_at}
+def buzzed(question_index: int, buzz: Buzz) -> Frame:
+    """A buzz leads now; `awarded` when the host gave it the question after a tie."""
+    return {"type": "buzzed", "question": question_index, **buzz_lead(buzz)}
+
+
+def buzz_tie(question_index: int, tied: tuple[Buzz, ...]) -> Frame:
+    return {"type": "buzz_tie", "question": question_index, **buzz_tied(tied)}
 
 
 def staked(question_index: int, team: int, stake: int) -> Frame:
@@ -168,6 +174,7 @@ def buzz_reply(result: BuzzResult) -> Frame:
         "type": "buzz_ack",
         "question": result.question,
         "received_at": result.received_at,
+        "received_us": result.received_us,
         "first": result.first,
     }
 
@@ -228,8 +235,33 @@ def team_list(teams: list[tuple[int, str]]) -> list[Frame]:
     return [{"id": pk, "name": name} for pk, name in teams]
 
 
-def buzz_lead(team: int, received_at: int) -> Frame:
-    return {"team": team, "received_at": received_at}
+def buzz_lead(buzz: Buzz) -> Frame:
+    lead = {"team": buzz.team, "received_at": buzz.received_at_ms, "received_us": buzz.stamp_us}
+    if buzz.awarded:
+        lead["awarded"] = True
+    return lead
+
+
+def buzz_tied(tied: tuple[Buzz, ...]) -> Frame:
+    """The teams tied for first, in receive order, and the tie window."""
+    return {
+        "teams": [
+            {"team": b.team, "received_at": b.received_at_ms, "received_us": b.stamp_us}
+            for b in tied
+        ],
+        "window_us": scoring.BUZZ_TIE_US,
+    }
+
+
+def buzz_parts(outcome: BuzzOutcome) -> Frame:
+    """A snapshot's part of a buzzer question: who answers (`buzz`), and the tie, if
+    any (`buzz_tie`: kept after the host's award, which `buzz.awarded` shows)."""
+    parts: Frame = {}
+    if outcome.winner is not None:
+        parts["buzz"] = buzz_lead(outcome.winner)
+    if outcome.tied:
+        parts["buzz_tie"] = buzz_tied(outcome.tied)
+    return parts
 
 
 def stakes(rows: list[tuple[int, int, int]]) -> list[Frame]:

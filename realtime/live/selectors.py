@@ -11,6 +11,7 @@ from typing import Any
 from django.core import signing
 from django.db.models import Count, Q, QuerySet
 
+from .. import scoring
 from ..models import (
     LiveAnswer,
     LiveBuzz,
@@ -211,24 +212,35 @@ def captain_times(question: LiveQuestion) -> dict[int, int]:
     )
 
 
-def buzz_rows(question_ids: list[int]) -> list[tuple[int, int, int, int]]:
-    """(question, team, received_at, id) of the buzzes on the questions."""
-    return list(
-        LiveBuzz.objects.filter(question__in=question_ids).values_list(
-            "question_id", "team_id", "received_at", "pk"
-        )
+BUZZ_FIELDS = ("team_id", "received_at", "pk", "received_us", "awarded")
+
+
+def buzzes_by_question(question_ids: list[int]) -> dict[int, list[scoring.Buzz]]:
+    """{question: its buzzes}, as realtime.scoring judges them."""
+    found: dict[int, list[scoring.Buzz]] = {}
+    for question, *buzz in LiveBuzz.objects.filter(question__in=question_ids).values_list(
+        "question_id", *BUZZ_FIELDS
+    ):
+        found.setdefault(question, []).append(scoring.Buzz(*buzz))
+    return found
+
+
+def question_buzzes(question: LiveQuestion) -> list[scoring.Buzz]:
+    """The buzzes on one question, as realtime.scoring judges them."""
+    return [
+        scoring.Buzz(*buzz)
+        for buzz in LiveBuzz.objects.filter(question=question).values_list(*BUZZ_FIELDS)
+    ]
+
+
+def buzz_outcome(live: LiveRound, question: LiveQuestion) -> scoring.BuzzOutcome:
+    """Who answers buzzer question `question` now, or the tie the host is to settle
+    (window: the question's time, as for answers and scores)."""
+    return scoring.buzzer_outcome(
+        question_buzzes(question),
+        opened_at_ms=question.opened_at or 0,
+        window_ms=(question.seconds or live.seconds_per_question) * 1000,
     )
-
-
-def question_buzzes(question: LiveQuestion) -> list[tuple[int, int, int]]:
-    """(team, received_at, id) of the buzzes on one question."""
-    return list(
-        LiveBuzz.objects.filter(question=question).values_list("team_id", "received_at", "pk")
-    )
-
-
-def buzz_leader(question: LiveQuestion) -> LiveBuzz | None:
-    return LiveBuzz.objects.filter(question=question).order_by("received_at", "pk").first()
 
 
 def stake_rows(question_ids: list[int]) -> dict[tuple[int, int], tuple[int, int]]:

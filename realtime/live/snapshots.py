@@ -84,13 +84,13 @@ def you_part(
 
 def finals_parts(questions: list[LiveQuestion], state: engine.RoundState) -> dict[str, Any]:
     """What a reconnecting captain or screen needs of the finals: who leads the buzz
-    on the current question, and the stakes of the current and the next question."""
+    on the current question (or the tie the host settles), and the stakes of the
+    current and the next question."""
     parts: dict[str, Any] = {}
     index = state.question_index
     if 0 <= index < len(questions) and questions[index].turn == LiveQuestion.Turn.BUZZER:
-        leader = selectors.buzz_leader(questions[index])
-        if leader is not None:
-            parts["buzz"] = frames.buzz_lead(leader.team_id, leader.received_at)
+        current = questions[index]  # read through its round: `round` is known, no query
+        parts.update(frames.buzz_parts(selectors.buzz_outcome(current.round, current)))
     near = [q.pk for q in questions[max(index, 0) : index + 2]]
     parts["stakes"] = frames.stakes(selectors.stakes_shown(near))
     return parts

@@ -211,9 +211,7 @@ def finals_standings(live: LiveRound, questions: list[LiveQuestion], players: Pl
     teams = selectors.team_ids(live)
     ids = [q.pk for q in questions]
     answers = selectors.captain_answers(ids)
-    buzzes: dict[int, list[scoring.Buzz]] = {}
-    for question, team, at, pk in selectors.buzz_rows(ids):
-        buzzes.setdefault(question, []).append(scoring.Buzz(team, at, pk))
+    buzzes = selectors.buzzes_by_question(ids)  # µs stamps and the host's awards
     stakes = selectors.stake_rows(ids)
     totals = dict.fromkeys(teams, scoring.START_SCORE)
     tiebreak: dict[int, Any] = {}

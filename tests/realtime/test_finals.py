@@ -6,11 +6,14 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 
+from realtime import protocol
 from realtime.live import answers, commands, finals, frames, services, snapshots, standings, state
+from realtime.live.selectors import screen_key
 from realtime.models import LiveQuestion, LiveRound
 from tests.factories import UserFactory
 from tests.quizzes.factories import BankFactory, QuestionFactory
 from tests.support.live import Socket, choice_for, command, host_socket, secrets_of
+from tests.support.stamps import receive_stamps
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -274,3 +277,181 @@ def test_a_player_who_joins_after_a_reveal_sees_the_team_standing_at_once():
     you = snapshots.snapshot(live, role="player", player=late)["you"]
     assert you["team"] == {"id": a.pk, "name": "A", "points": 110, "rank": 1}
     assert (you["points"], you["rank"], you["captain"]) == (110, 1, False)
+
+
+# --- buzzer ties (docs/scoring.md §6): µs receive stamps, 1 ms window, the host's award ---
+
+
+def buzzer_final(join=True):
+    """A final of one true/false buzzer question (a boolean answer needs no option id)
+    and teams A, B, C; with `join`, their captains, and started."""
+    live, host, teams = finals_round(turns=["buzzer"])
+    version = QuestionFactory(bank=BankFactory(), type="true_false").versions.get()
+    LiveQuestion.objects.filter(round=live, position=0).update(version=version, turn="buzzer")
+    if not join:
+        return live, host, teams, [], version.key["value"]
+    captains = [services.player_join(live=live, nickname=f"{t.name}队", team=t) for t in teams]
+    commands.round_command(live=live, actor=host, name="start")
+    live.refresh_from_db()
+    return live, host, teams, captains, version.key["value"]
+
+
+def test_buzzes_less_than_a_millisecond_apart_wait_for_the_host_who_awards_one_team():
+    live, host, (a, b, c), (cap_a, cap_b, cap_c), right = buzzer_final()
+    start_us = live.opened_at * 1000
+    # The worked tie: A at 400.950 ms, B at 401.700 ms (0.75 ms later, one whole ms
+    # later when read in ms), C at 402.100 ms (1.15 ms after A).
+    first = buzz(player=cap_a, question_index=0, received_at=0, received_us=start_us + 400_950)
+    tied = buzz(player=cap_b, question_index=0, received_at=0, received_us=start_us + 401_700)
+    late = buzz(player=cap_c, question_index=0, received_at=0, received_us=start_us + 402_100)
+    assert first == {
+        "type": "buzz_ack",
+        "question": 0,
+        "received_at": live.opened_at + 400,
+        "received_us": start_us + 400_950,
+        "first": True,
+    }
+    assert (tied["received_at"], tied["first"], late["first"]) == (
+        live.opened_at + 401,
+        False,
+        False,
+    )
+    # A resend gets the first stamp again, and A no longer leads.
+    again = buzz(player=cap_a, question_index=0, received_at=0, received_us=start_us + 900_000)
+    assert (again["received_us"], again["first"]) == (start_us + 400_950, False)
+    # Nobody answers a tie: not A, whose ms stamp is a whole ms ahead, nor B.
+    for captain in (cap_a, cap_b, cap_c):
+        assert answer(captain, live, 0, right).reason == "not_your_turn"
+    shown = snapshots.snapshot(live, role="screen")
+    assert "buzz" not in shown
+    assert shown["buzz_tie"] == {
+        "teams": [
+            {"team": a.pk, "received_at": live.opened_at + 400, "received_us": start_us + 400_950},
+            {"team": b.pk, "received_at": live.opened_at + 401, "received_us": start_us + 401_700},
+        ],
+        "window_us": 1000,
+    }
+
+    # Only the host awards, only the current question, only to a tied team.
+    with pytest.raises(services.PermissionDenied):
+        commands.buzz_award(live=live, actor=cap_b.user, question_index=0, team_id=b.pk)
+    for index, team, code in ((0, c.pk, "not_tied"), (1, b.pk, "bad_question_index")):
+        with pytest.raises(state.CommandRefused) as refused:
+            commands.buzz_award(live=live, actor=host, question_index=index, team_id=team)
+        assert refused.value.code == code
+    commands.buzz_award(live=live, actor=host, question_index=0, team_id=b.pk)
+    with pytest.raises(state.CommandRefused) as refused:  # an award is final
+        commands.buzz_award(live=live, actor=host, question_index=0, team_id=a.pk)
+    assert refused.value.code == "not_tied"
+    shown = snapshots.snapshot(live, role="screen")
+    assert shown["buzz"] == {
+        "team": b.pk,
+        "received_at": live.opened_at + 401,
+        "received_us": start_us + 401_700,
+        "awarded": True,
+    }
+    assert [t["team"] for t in shown["buzz_tie"]["teams"]] == [a.pk, b.pk]
+    assert answer(cap_a, live, 0, right).reason == "not_your_turn"
+    assert answer(cap_b, live, 0, right).accepted
+    reveal(live, host)
+    live.refresh_from_db()
+    rows = standings.standings(live, state.round_state(live)).rows
+    assert {r["name"]: r["points"] for r in rows} == {"A": 100, "B": 110, "C": 100}
+
+
+def test_a_tie_is_awarded_while_its_question_is_open_or_paused_open():
+    live, host, (a, _b, _c), (cap_a, cap_b, _cap_c), right = buzzer_final()
+    start_us = live.opened_at * 1000
+    buzz(player=cap_a, question_index=0, received_at=0, received_us=start_us + 10_000)
+    buzz(player=cap_b, question_index=0, received_at=0, received_us=start_us + 10_000)
+    commands.round_command(live=live, actor=host, name="pause")  # the clock waits
+    commands.buzz_award(live=live, actor=host, question_index=0, team_id=a.pk)
+    commands.round_command(live=live, actor=host, name="resume")
+    assert answer(cap_a, live, 0, right).accepted
+
+
+def test_a_tie_never_settled_changes_nothing():
+    live, host, (_a, b, _c), (cap_a, cap_b, _cap_c), right = buzzer_final()
+    start_us = live.opened_at * 1000
+    buzz(player=cap_a, question_index=0, received_at=0, received_us=start_us + 10_000)
+    buzz(player=cap_b, question_index=0, received_at=0, received_us=start_us + 10_999)
+    assert answer(cap_a, live, 0, right).reason == "not_your_turn"
+    reveal(live, host)
+    with pytest.raises(state.CommandRefused) as refused:
+        commands.buzz_award(live=live, actor=host, question_index=0, team_id=b.pk)
+    assert refused.value.code == "not_allowed_in_status"
+    live.refresh_from_db()
+    rows = standings.standings(live, state.round_state(live)).rows
+    assert {r["name"]: r["points"] for r in rows} == {"A": 100, "B": 100, "C": 100}
+
+
+async def after(socket, mark, kind):
+    """The first `kind` frame the socket got after its `mark`-th frame (waiting for it):
+    a broadcast may come before or after the reply to the message that caused it."""
+    while True:
+        found = [frame for frame in socket.frames[mark:] if frame["type"] == kind]
+        if found:
+            return found[0]
+        await socket.recv()
+
+
+@pytest.mark.asyncio
+async def test_over_the_socket_buzzes_are_stamped_in_microseconds_and_everyone_sees_the_tie(
+    monkeypatch,
+):
+    live, _host, (a, b, _c), _none, right = await sync_to_async(buzzer_final)(join=False)
+    stamps = receive_stamps(monkeypatch)
+    host = await host_socket(live)
+    screen = Socket(live)
+    assert (await screen.open({"type": "screen", "key": screen_key(live)}))["role"] == "screen"
+    captains = []
+    for team in (a, b):
+        socket = Socket(live)
+        welcome = await socket.open({"type": "join", "nickname": team.name, "team": team.pk})
+        assert welcome["type"] == "welcome", welcome
+        captains.append(socket)
+    cap_a, cap_b = captains
+    everyone = [host, screen, cap_a, cap_b]
+    await command(host, "start")
+    opened_at = (await cap_a.expect("question_opened"))["opened_at"]
+    # The stamps the consumer takes, in ns: 0.75 ms apart, across a ms boundary.
+    stamps.queue.append(opened_at * 1_000_000 + 400_950_123)
+    marks = [len(socket.frames) for socket in everyone]
+    await cap_a.send({"type": "buzz", "question": 0})
+    ack = await after(cap_a, marks[2], "buzz_ack")
+    assert (ack["received_us"], ack["received_at"], ack["first"]) == (
+        opened_at * 1000 + 400_950,
+        opened_at + 400,
+        True,
+    )
+    for socket, mark in zip(everyone, marks, strict=True):
+        assert (await after(socket, mark, "buzzed"))["received_us"] == ack["received_us"]
+    stamps.queue.append(opened_at * 1_000_000 + 401_700_000)
+    marks = [len(socket.frames) for socket in everyone]
+    await cap_b.send({"type": "buzz", "question": 0})
+    assert (await after(cap_b, marks[3], "buzz_ack"))["first"] is False
+    for socket, mark in zip(everyone, marks, strict=True):
+        tie = await after(socket, mark, "buzz_tie")
+        protocol.validate("server", tie)
+        assert [t["team"] for t in tie["teams"]] == [a.pk, b.pk]
+        assert tie["window_us"] == 1000
+    await command(host, "buzz_award", question=0, team=a.pk + b.pk + 99)
+    assert (await host.expect("error"))["code"] == "not_tied"
+    await command(host, "buzz_award", question=0, team="B")
+    assert (await host.expect("error")) == {"type": "error", "code": "bad_field", "detail": "team"}
+    marks = [len(socket.frames) for socket in everyone]
+    await command(host, "buzz_award", question=0, team=b.pk)
+    for socket, mark in zip(everyone, marks, strict=True):
+        awarded = await after(socket, mark, "buzzed")
+        protocol.validate("server", awarded)
+        assert (awarded["team"], awarded["awarded"]) == (b.pk, True)
+    await cap_b.send({"type": "answer", "answer_id": "b0", "question": 0, "choice": right})
+    assert (await cap_b.expect("ack", "reject"))["type"] == "ack"
+    await host.send({"type": "snapshot"})
+    snap = await host.expect("snapshot")
+    assert (snap["buzz"]["team"], [t["team"] for t in snap["buzz_tie"]["teams"]]) == (
+        b.pk,
+        [a.pk, b.pk],
+    )
+    for socket in everyone:
+        await socket.close()

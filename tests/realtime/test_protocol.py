@@ -45,6 +45,7 @@ from realtime.security import TokenBucket
 from tests.factories import SchoolFactory, UserFactory, child
 from tests.quizzes.factories import BankFactory, QuestionFactory
 from tests.support.live import TYPES, Socket, choice_for, command, make_round
+from tests.support.stamps import receive_stamps
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -531,6 +532,40 @@ async def test_the_frames_of_the_stage_finals_match_their_schemas():
     assert you["team"]["id"] == team_a and you["rank"] == you["team"]["rank"]
     await close_all(*everyone)
     SCENARIOS_RUN.add("finals")
+
+
+@pytest.mark.asyncio
+async def test_a_buzzer_tie_and_its_award_match_their_schemas(monkeypatch):
+    live, (team_a, team_b, _team_c), _versions = await sync_to_async(finals_round)(turns=["buzzer"])
+    stamps = receive_stamps(monkeypatch)  # presses 0.4 ms apart cannot be timed here
+    host = await host_client(live)
+    screen = await screen_client(live)
+    a = await team_player(live, "甲", team_a)
+    b = await team_player(live, "乙", team_b)
+    everyone = [host, screen, a, b]
+    await command(host, "start")
+    for client in everyone:
+        opened = await client.expect("question_opened")
+    for n, captain in enumerate((a, b)):
+        stamps.queue.append(opened["opened_at"] * 1_000_000 + 2_000_000_000 + n * 400_000)
+        await captain.send({"type": "buzz", "question": 0})
+        await captain.expect("buzz_ack")
+    for client in everyone:
+        assert (await seen(client, "buzzed"))["team"] == team_a  # A led for 0.4 ms
+        tie = await seen(client, "buzz_tie")
+        assert [row["team"] for row in tie["teams"]] == [team_a, team_b]
+    await command(host, "buzz_award", question=0, team=team_a + team_b + 99)
+    assert (await host.expect("error"))["code"] == "not_tied"
+    for client in everyone:  # the lead A had is read: the next `buzzed` is the award
+        client.frames = [frame for frame in client.frames if frame["type"] != "buzzed"]
+    await command(host, "buzz_award", question=0, team=team_b)
+    for client in everyone:
+        assert (await seen(client, "buzzed"))["awarded"] is True
+    for client in everyone:
+        await client.send({"type": "snapshot"})
+        assert (await client.expect("snapshot"))["buzz"]["team"] == team_b
+    await close_all(*everyone)
+    SCENARIOS_RUN.add("finals-tie")
 
 
 @pytest.mark.parametrize("team_mode", ["mean", "device"])
@@ -1054,7 +1089,7 @@ def test_the_scenarios_saw_every_message_type():
     """Runs last: every server frame type reached the roles it is meant for, and every
     client message, command, reject reason and reachable error code was exercised."""
     wanted = {"full-classic", "full-accuracy", "aborted", "gap", "refusals", "finals"}
-    wanted |= {"team-mean", "team-device", "roster"}
+    wanted |= {"team-mean", "team-device", "roster", "finals-tie"}
     if not wanted <= SCENARIOS_RUN:
         pytest.skip("needs the whole module")
     assert set(SEEN) == set(protocol.SERVER)
