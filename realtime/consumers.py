@@ -37,6 +37,9 @@ TASK_RETRY_FIRST_S = 0.5
 TASK_RETRY_MAX_S = 5.0
 KICKED_PREFIX = '{"type":"kicked"'  # the frame realtime.live.commands.player_kick sends
 CLOSE_KICKED = 4001
+# The frame realtime.live.services.roster_join sends when a slip takes a seat over.
+REPLACED_PREFIX = '{"type":"replaced","device":'
+CLOSE_REPLACED = 4002
 
 
 class ClockConsumer(AsyncWebsocketConsumer):
@@ -225,6 +228,15 @@ class RoundConsumer(ProtocolConsumer):
     async def send_text(self, text: str) -> None:
         """The relay's write to this socket when it does not write the wire bytes
         itself (a message for this player alone, or no wire)."""
+        if self.role == "player" and text.startswith(REPLACED_PREFIX):
+            # Another device took the seat: the sockets of earlier devices are told and
+            # closed; the socket of that device (or of a later one) drops the notice,
+            # whether it came before or after it subscribed.
+            device = int(text[len(REPLACED_PREFIX) :].split(",", 1)[0])
+            if device <= self.player.device:
+                return
+            await self.write_text(text)
+            return await self.close(code=CLOSE_REPLACED)
         await self.write_text(text)
         if self.role == "player" and text.startswith(KICKED_PREFIX):
             await self.close(code=CLOSE_KICKED)

@@ -247,6 +247,8 @@ RECIPIENTS: dict[str, frozenset[str | None]] = {
     "aborted": frozenset(ROLES),
     "question_voided": frozenset(ROLES),
     "kicked": frozenset({"player"}),
+    "replaced": frozenset({"player"}),
+    "player_replaced": frozenset({"host"}),
     "locked": frozenset({"host", "screen"}),
     "player_joined": frozenset({"host", "screen"}),
     "player_left": frozenset({"host", "screen"}),
@@ -746,6 +748,29 @@ SERVER: dict[str, dict[str, Any]] = {
     ),
     "kicked": _message(
         "kicked", "To the kicked player only: you are out of the round.", {"player": PLAYER_ID}
+    ),
+    "replaced": _message(
+        "replaced",
+        "To the player's earlier devices: another device took the seat (the join slip was "
+        "used again); the socket is closed with 4002. Do not reconnect.",
+        {
+            "device": {"type": "integer", "minimum": 1, "description": "the seat's device now"},
+            "player": PLAYER_ID,
+        },
+    ),
+    "player_replaced": _message(
+        "player_replaced",
+        "Host: another device took this player's seat; the earlier one was disconnected.",
+        {
+            "player": _obj(
+                {
+                    "id": PLAYER_ID,
+                    "nickname": NICKNAME,
+                    "team": {"type": ["integer", "null"]},
+                    "captain": CAPTAIN,
+                }
+            )
+        },
     ),
     "locked": _message(
         "locked",

@@ -124,6 +124,25 @@ def player_left(player_id: int) -> Frame:
     return {"type": "player_left", "player": player_id}
 
 
+def replaced(player_id: int, device: int) -> Frame:
+    """To the player's sockets: device number `device` holds the seat now. `device`
+    comes first: the consumer reads it from the text (realtime.consumers.REPLACED_PREFIX)."""
+    return {"type": "replaced", "device": device, "player": player_id}
+
+
+def player_replaced(player: LivePlayer) -> Frame:
+    """To the host: another device took this player's seat."""
+    return {
+        "type": "player_replaced",
+        "player": {
+            "id": player.pk,
+            "nickname": player.nickname,
+            "team": player.team_id,
+            "captain": player.is_captain,
+        },
+    }
+
+
 def locked(is_locked: bool) -> Frame:
     return {"type": "locked", "locked": is_locked}
 

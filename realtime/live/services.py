@@ -8,6 +8,7 @@ import secrets
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -15,7 +16,14 @@ from accounts.selectors import user_can_play
 from quizzes.models import QuestionVersion, VersionStatus
 
 from ..events import publish
-from ..models import LivePlayer, LiveQuestion, LiveRound, LiveTeam, RosterEntry
+from ..models import (
+    LivePlayer,
+    LiveQuestion,
+    LiveRound,
+    LiveTeam,
+    RosterEntry,
+    new_player_token,
+)
 from . import frames
 from .nicknames import NicknameError, clean_nickname
 from .roster import read_roster
@@ -222,7 +230,9 @@ def roster_import(*, live: LiveRound, actor: User, data: bytes, filename: str):
 @transaction.atomic
 def roster_join(*, live: LiveRound, token: str, user: User | None = None) -> LivePlayer:
     """Join with a roster slip: the name, school, district and team come from the
-    roster; nothing is typed. The same slip again gives back the same player."""
+    roster; nothing is typed. The same slip again, on another device (or on this one
+    once it lost its resume token), gives back the same player and takes the seat over
+    (seat_take_over): one device per player."""
     entry = (
         RosterEntry.objects.select_for_update(of=("self",))
         .select_related("school", "player")
@@ -234,7 +244,7 @@ def roster_join(*, live: LiveRound, token: str, user: User | None = None) -> Liv
     if entry.player is not None:
         if entry.player.kicked:
             raise ValidationError(_("The host has removed you from this round."), code="kicked")
-        return entry.player
+        return seat_take_over(live=live, player=entry.player)
     if live.status in (LiveRound.Status.FINISHED, LiveRound.Status.ABORTED):
         raise ValidationError(_("This round is over."), code="round_over")
     if live.locked:
@@ -251,4 +261,18 @@ def roster_join(*, live: LiveRound, token: str, user: User | None = None) -> Liv
     )
     entry.player = player
     entry.save(update_fields=["player"])
+    return player
+
+
+def seat_take_over(*, live: LiveRound, player: LivePlayer) -> LivePlayer:
+    """A device takes the player's seat (call inside the transaction that holds the
+    slip's row locked): the resume token is replaced, so earlier devices can no longer
+    resume, and the seat's device number moves on. After commit the earlier devices'
+    sockets get `replaced` and are closed (the socket of the new device, whose number
+    is the frame's, drops it: realtime.consumers.RoundConsumer.send_text), and the host
+    gets `player_replaced`, which names the player."""
+    LivePlayer.objects.filter(pk=player.pk).update(device=F("device") + 1, token=new_player_token())
+    player.refresh_from_db(fields=["device", "token"])
+    publish(live.group_name, frames.replaced(player.pk, player.device), to=player.pk)
+    publish(live.group_name, frames.player_replaced(player), roles=["host"])
     return player

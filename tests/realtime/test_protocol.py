@@ -912,10 +912,13 @@ async def test_roster_joins_and_their_refusals_match_the_schemas():
     assert (await host.expect("player_joined"))["player"]["id"] == welcome["player"]["id"]
     again, second = await connect(live, {"type": "join", "roster_token": slip.token})
     assert second["player"] == welcome["player"]  # the same slip: the same player
+    # ... on another phone, which takes the seat: the first is told and hung up on.
+    assert (await student.expect("replaced"))["player"] == welcome["player"]["id"]
+    await student.expect_closed(4002)
+    assert (await host.expect("player_replaced"))["player"]["nickname"] == "张三"
     await command(host, "kick", player=welcome["player"]["id"])
-    for socket in (student, again):
-        await socket.expect("kicked")
-        await socket.expect_closed(4001)
+    await again.expect("kicked")
+    await again.expect_closed(4001)
     removed, refused = await connect(live, {"type": "join", "roster_token": slip.token})
     assert refused["code"] == "kicked"
     await close_all(host, typed, forged, student, again, removed)

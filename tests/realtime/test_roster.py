@@ -7,13 +7,16 @@ import io
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import transaction
 from openpyxl import Workbook
 
-from realtime.live import services
+from realtime import protocol
+from realtime.events import publish
+from realtime.live import frames, selectors, services
 from realtime.models import LivePlayer, LiveRound, RosterEntry
 from tests.factories import SchoolFactory, child, district
 from tests.quizzes.factories import BankFactory, QuestionFactory
-from tests.support.live import Socket
+from tests.support.live import Socket, host_socket
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -134,3 +137,75 @@ async def test_joining_over_the_socket_with_a_slip_types_nothing():
     typed = Socket(live)
     assert (await typed.open({"type": "join", "nickname": "冒名"}))["code"] == "roster"
     await typed.close()
+
+
+# --- one device per seat: a slip used again takes the seat over -------------------------
+
+
+def slip_round():
+    live, host = roster_round()
+    SchoolFactory(name="海淀实验中学", district=district("110108"))
+    entries, _report = services.roster_import(
+        live=live, actor=host, data=csv_file([["姓名", "学校"], ["王小明", "海淀实验中学"]]),
+        filename="r.csv",
+    )  # fmt: skip
+    return live, host, entries[0].token
+
+
+def test_the_same_slip_again_is_the_same_player_with_a_new_resume_token():
+    live, _host, token = slip_round()
+    first = services.roster_join(live=live, token=token)
+    second = services.roster_join(live=live, token=token)
+    assert (second.pk, second.device) == (first.pk, first.device + 1)
+    assert second.token != first.token  # the first phone can no longer resume
+    assert selectors.player_for_token(first.token) is None
+    assert selectors.player_for_token(second.token) == second
+
+
+def announce_replaced(live, player_id, device):
+    with transaction.atomic():
+        publish(live.group_name, frames.replaced(player_id, device), to=player_id)
+
+
+async def joined(live, message):
+    socket = Socket(live)
+    welcome = await socket.open(message)
+    assert welcome["type"] == "welcome", welcome
+    await socket.expect("snapshot")
+    return socket, welcome
+
+
+@pytest.mark.asyncio
+async def test_a_slip_used_on_a_second_phone_takes_the_seat_and_the_first_phone_and_host_are_told():
+    live, _host, token = await sync_to_async(slip_round)()
+    host = await host_socket(live)
+    first, hello = await joined(live, {"type": "join", "roster_token": token})
+    second, taken = await joined(live, {"type": "join", "roster_token": token})
+    assert taken["player"] == hello["player"] and taken["token"] != hello["token"]
+    # The first phone is told, then hung up on with 4002 (it must not reconnect).
+    replaced = await first.expect("replaced")
+    protocol.validate("server", replaced)
+    assert replaced == {"type": "replaced", "device": 1, "player": hello["player"]["id"]}
+    assert await first.comm.receive_output(timeout=2) == {"type": "websocket.close", "code": 4002}
+    notice = await host.expect("player_replaced")
+    protocol.validate("server", notice)
+    assert notice["player"]["id"] == hello["player"]["id"]
+    assert notice["player"]["nickname"] == "王小明"
+    # The phone that took the seat is not told it was replaced, whether the notice
+    # reached its process before or after it subscribed.
+    assert await second.comm.receive_nothing(timeout=0.3)
+    await sync_to_async(announce_replaced)(live, hello["player"]["id"], 1)
+    assert await second.comm.receive_nothing(timeout=0.3)
+    # The first phone's token no longer resumes; the second's does.
+    again = Socket(live)
+    assert (await again.open({"type": "resume", "token": hello["token"]}))["code"] == (
+        "unknown_player"
+    )
+    await again.close()
+    third, _ = await joined(live, {"type": "resume", "token": taken["token"]})
+    await third.close()
+    # A later takeover (device 2) reaches the second phone in turn.
+    await sync_to_async(announce_replaced)(live, hello["player"]["id"], 2)
+    assert (await second.expect("replaced"))["device"] == 2
+    assert await second.comm.receive_output(timeout=2) == {"type": "websocket.close", "code": 4002}
+    await host.close()
