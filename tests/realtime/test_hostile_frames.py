@@ -12,7 +12,8 @@ the cap. The honest ones are real `websockets` clients (tests/support/daphne.Pee
 
 One daphne process serves the module, on the test database (SQLite file, or
 PostgreSQL when DATABASE_URL names it) with its own in-memory channel layer (Redis
-when REDIS_URL is set).
+when REDIS_URL is set). The round tests are transactional: their rows are committed
+for daphne to read.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -44,6 +46,7 @@ from tests.support.live import make_round
 from tests.support.rawws import BINARY, CONTINUATION, TEXT, Closed, RawSocket, frame_bytes
 
 CAP = settings.WS_MAX_MESSAGE_BYTES
+CONFIGURED_DATABASE = settings.DATABASES["default"]["NAME"]  # before pytest-django's test one
 HONEST = 3
 MARK = 424242  # the `t` of the hostile socket's own ping, after its hostile input
 EVENT = {
@@ -56,6 +59,7 @@ EVENT = {
 
 @pytest.fixture(scope="module")
 def daphne_server(django_db_setup):
+    assert connection.settings_dict["NAME"] != CONFIGURED_DATABASE, "no test database"
     env = {"DJANGO_ALLOW_ASYNC_UNSAFE": "", "WS_MAX_MESSAGE_BYTES": str(CAP)}
     if connection.vendor == "sqlite":
         env["SQLITE_PATH"] = str(connection.settings_dict["NAME"])
@@ -88,8 +92,10 @@ def server(daphne_server, districts_loaded):
 
 
 @pytest.fixture
-def clock_server(daphne_server):
-    """/ws/clock/ reads no database: no rows, no flush."""
+def clock_server(daphne_server, db):
+    """/ws/clock/ reads no database, so no transactional test (no flush after each);
+    `db` only makes pytest-django create the test database the module's daphne is
+    pointed at, when these are the only tests that run."""
     with unharmed(daphne_server) as server:
         yield server
 
@@ -119,27 +125,44 @@ def ping_text(t: str) -> str:
 LONG_NUMBER = "9" * 5000
 DEEP_ARRAY = "[" * 5000 + "]" * 5000  # 10 KB
 DEEP_OBJECT = '{"a":' * 1700 + "1" + "}" * 1700  # 10 KB
-TOO_BIG = json.dumps({"type": "ping", "t": 1, "pad": "x" * (CAP + 1000)})
+
+
+def answer_bytes(option: str, **extra) -> bytes:
+    """A well-formed answer naming `option`: were it let through, it would be stored,
+    which the database check at the end of each round would see."""
+    message = {"type": "answer", "answer_id": "hostile", "question": 0, "choice": option}
+    return json.dumps({**message, **extra}).encode()
+
+
+def too_big(option: str) -> bytes:
+    return answer_bytes(option, pad="x" * (CAP + 1000))
+
+
+def mangled(option: str, bad: bytes) -> bytes:
+    """The answer with `bad` bytes (not UTF-8) in its answer_id."""
+    return answer_bytes(option).replace(b'"hostile"', b'"host' + bad + b'ile"')
 
 
 @dataclass
 class Hostile:
-    """What the hostile socket sends (the bytes of its frames) and what it must get:
-    an `error` code (`refused`), or a close frame with a code (`closed`)."""
+    """What the hostile socket sends, the bytes of its frames (`frames`, given an
+    option id of the open question), and what it must get: an `error` code
+    (`refused`), or a close frame with a code (`closed`)."""
 
-    frames: bytes
+    frames: Callable[[str], bytes]
     refused: str = ""
     closed: int = 0
 
 
-def text(message: str | bytes) -> bytes:
-    return frame_bytes(TEXT, message if isinstance(message, bytes) else message.encode())
+def text(message: str) -> Callable[[str], bytes]:
+    return lambda _option: frame_bytes(TEXT, message.encode())
 
 
 HOSTILE = {
     "answer NaN": Hostile(text(answer_text("NaN")), refused="bad_json"),
     "answer Infinity": Hostile(text(answer_text("Infinity")), refused="bad_json"),
     "answer -Infinity": Hostile(text(answer_text("-Infinity")), refused="bad_json"),
+    "answer 1e999": Hostile(text(answer_text("1e999")), refused="bad_json"),
     "ping NaN": Hostile(text(ping_text("NaN")), refused="bad_json"),
     "ping Infinity": Hostile(text(ping_text("Infinity")), refused="bad_json"),
     "ping -Infinity": Hostile(text(ping_text("-Infinity")), refused="bad_json"),
@@ -148,29 +171,36 @@ HOSTILE = {
     "answer 5000 decimals": Hostile(text(answer_text("0." + LONG_NUMBER)), refused="bad_json"),
     "deeply nested array": Hostile(text(answer_text(DEEP_ARRAY)), refused="bad_json"),
     "deeply nested object": Hostile(text(answer_text(DEEP_OBJECT)), refused="bad_json"),
-    "binary frame": Hostile(frame_bytes(BINARY, b'{"type":"ping","t":1}'), refused="text_only"),
-    "frame over the cap": Hostile(text(TOO_BIG), closed=1009),
+    "escaped lone surrogate": Hostile(text(answer_text('"\\ud800"')), refused="bad_json"),
+    "escaped NUL": Hostile(text(answer_text('"a\\u0000b"')), refused="bad_json"),
+    "binary frame": Hostile(lambda o: frame_bytes(BINARY, answer_bytes(o)), refused="text_only"),
+    "frame over the cap": Hostile(lambda o: frame_bytes(TEXT, too_big(o)), closed=1009),
     "header declaring 1 GiB": Hostile(
-        frame_bytes(TEXT, b"[" * 4096, declared=1 << 30), closed=1009
+        lambda o: frame_bytes(TEXT, answer_bytes(o), declared=1 << 30), closed=1009
     ),
     "fragments over the cap": Hostile(
-        frame_bytes(TEXT, TOO_BIG[: CAP // 2].encode(), fin=False)
-        + frame_bytes(CONTINUATION, TOO_BIG[CAP // 2 :].encode()),
+        lambda o: (
+            frame_bytes(TEXT, too_big(o)[: CAP // 2], fin=False)
+            + frame_bytes(CONTINUATION, too_big(o)[CAP // 2 :])
+        ),
         closed=1009,
     ),
-    "invalid UTF-8": Hostile(text(b'{"type":"ping","t":"\xff\xfe"}'), closed=1007),
-    "UTF-8 surrogate": Hostile(text(b'{"type":"ping","t":"\xed\xa0\x80"}'), closed=1007),
+    "invalid UTF-8": Hostile(lambda o: frame_bytes(TEXT, mangled(o, b"\xff\xfe")), closed=1007),
+    "UTF-8 surrogate": Hostile(
+        lambda o: frame_bytes(TEXT, mangled(o, b"\xed\xa0\x80")), closed=1007
+    ),
     "code point cut at the end": Hostile(
-        frame_bytes(TEXT, b'{"type":"ping","t":"', fin=False)
-        + frame_bytes(CONTINUATION, b"\xe4\xb8"),
+        lambda o: (
+            frame_bytes(TEXT, answer_bytes(o), fin=False) + frame_bytes(CONTINUATION, b"\xe4\xb8")
+        ),
         closed=1007,
     ),
     "unmasked frame": Hostile(
-        frame_bytes(TEXT, ping_text("1").encode(), masked=False), closed=1002
+        lambda o: frame_bytes(TEXT, answer_bytes(o), masked=False), closed=1002
     ),
-    "reserved opcode": Hostile(frame_bytes(0x3, ping_text("1").encode()), closed=1002),
+    "reserved opcode": Hostile(lambda o: frame_bytes(0x3, answer_bytes(o)), closed=1002),
     "reserved bit, no extension": Hostile(
-        frame_bytes(TEXT, ping_text("1").encode(), rsv=4), closed=1002
+        lambda o: frame_bytes(TEXT, answer_bytes(o), rsv=4), closed=1002
     ),
 }
 
@@ -213,8 +243,8 @@ class HostileSocket:
         finally:
             self.arrived.set()
 
-    async def send(self, hostile: Hostile) -> None:
-        await self.raw.send_bytes(hostile.frames)
+    async def send(self, hostile: Hostile, option: str) -> None:
+        await self.raw.send_bytes(hostile.frames(option))
 
     async def expect(self, match, timeout: float = STEP_S, what: str = "") -> dict:
         """The first frame (of all it got) that `match` accepts, waiting for it."""
@@ -354,7 +384,9 @@ def test_a_hostile_frame_is_refused_as_documented_while_the_round_goes_on(server
         async with Table(server, live, cookie) as table:
             attacker = await table.hostile()
             await table.command("start")
-            await asyncio.gather(attacker.send(hostile), table.honest_answers())
+            opened = await attacker.expect(lambda f: f["type"] == "question_opened")
+            option = opened["question"]["options"][0]["id"]
+            await asyncio.gather(attacker.send(hostile, option), table.honest_answers())
             if hostile.refused:
                 replies = await attacker.mark()
                 assert [(f["type"], f.get("code")) for f in replies] == [
@@ -460,7 +492,7 @@ def test_the_clock_socket_refuses_them_the_same_way(clock_server, hostile):
         raw = await RawSocket.connect("127.0.0.1", clock_server.port, "/ws/clock/", ORIGIN)
         clock = HostileSocket(raw)
         try:
-            await clock.send(hostile)
+            await clock.send(hostile, "x")
             if hostile.refused:
                 replies = await clock.mark()
                 assert [(f["type"], f.get("code")) for f in replies] == [
