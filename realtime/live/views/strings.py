@@ -41,6 +41,14 @@ def client_strings() -> dict[str, str]:
         "paused": _("The host paused the round."),
         "aborted": _("The host stopped the round."),
         "kicked": _("The host removed you from this round."),
+        "replaced": _(
+            "Your join slip was used on another device, which now plays as you. "
+            "If that was not you, tell the host."
+        ),
+        "player_replaced": _(
+            "%(name)s is now playing on another device (the join slip was used again); "
+            "the earlier device was disconnected."
+        ),
         "voided": _("Question %(n)s no longer counts. The scores were updated."),
         "answer_one": _("%(n)s answer"),
         "answers_count": _("%(n)s answers"),
@@ -114,6 +122,11 @@ def team_strings() -> dict[str, str]:
         "buzz_first": _("You buzzed first! Answer now."),
         "buzz_led_by": _("%(team)s buzzed first."),
         "buzz_nobody": _("Nobody has buzzed yet."),
+        "buzz_tie": _("Tie (平局)! %(teams)s buzzed less than %(ms)s ms apart: the host decides."),
+        "buzz_tie_time": _("%(team)s +%(ms)s ms"),
+        "buzz_awarded": _("Tie (平局) settled by the host: %(team)s answers."),
+        "buzz_award": _("Give it to %(team)s"),
+        "buzz_award_confirm": _("Give question %(n)s to %(team)s? The award cannot be changed."),
         "buzz_reject_too_late": _("Too late to buzz."),
         "buzz_reject_too_early": _("The question was not open yet."),
         "buzz_reject_not_open": _("The question is closed."),

@@ -23,6 +23,7 @@ const state = {
   question: null,
   standings: null, // the last team leaderboard rows, once a question was revealed
   buzz: null,
+  tie: null, // {question, teams: [{team, received_us}], window_us}: a buzzer tie (平局)
   stakes: [],
 };
 
@@ -72,8 +73,20 @@ function onFrame(frame) {
       drawPlayers();
       return;
     case "buzzed":
-      state.buzz = { question: frame.question, team: frame.team };
+      state.buzz = { question: frame.question, team: frame.team, awarded: Boolean(frame.awarded) };
+      if (!frame.awarded) {
+        state.tie = null; // a buzz leads alone now
+      }
       drawTurn();
+      return;
+    case "buzz_tie":
+      state.tie = { question: frame.question, teams: frame.teams, window_us: frame.window_us };
+      state.buzz = null; // nobody answers until the host awards the tie
+      drawTurn();
+      announcer.say($("[data-buzz-line]").textContent);
+      return;
+    case "player_replaced":
+      showNotice(t("player_replaced", { name: frame.player.nickname }));
       return;
     case "staked":
       state.stakes = state.stakes.filter(
@@ -103,6 +116,7 @@ function onFrame(frame) {
     case "question_opened":
       state.answers = 0;
       state.buzz = null;
+      state.tie = null;
       drawCount();
       drawQuestion(frame.question);
       announcer.say(t("question_of", { n: frame.question.index + 1, total: state.total }));
@@ -149,6 +163,7 @@ function applySnapshot(frame) {
   }
   if (finals) {
     state.buzz = frame.buzz ? { question: frame.question_index, ...frame.buzz } : null;
+    state.tie = frame.buzz_tie ? { question: frame.question_index, ...frame.buzz_tie } : null;
     state.stakes = frame.stakes || [];
   }
   // Teams, turns and the roster are set up in the lobby only.
@@ -369,18 +384,79 @@ function drawTurn() {
   show(line, Boolean(line.textContent));
   const buzzLine = $("[data-buzz-line]");
   const lead = question && state.buzz && state.buzz.question === question.index ? state.buzz : null;
+  const tie = question && state.tie && state.tie.question === question.index ? state.tie : null;
   buzzLine.textContent =
     question && question.turn === "buzzer"
-      ? lead
-        ? t("buzz_led_by", { team: teams.name(lead.team) || "?" })
-        : t("buzz_nobody")
+      ? tie
+        ? tieText(tie, lead, (id) => teams.name(id), t)
+        : lead
+          ? t("buzz_led_by", { team: teams.name(lead.team) || "?" })
+          : t("buzz_nobody")
       : "";
+  buzzLine.classList.toggle("is-tie", Boolean(tie));
   show(buzzLine, Boolean(buzzLine.textContent));
+  drawAward(question, tie && !lead ? tie : null);
   const stakeLine = $("[data-stake-line]");
   stakeLine.textContent = state.stakes
     .map((row) => t("staked", { team: teams.name(row.team) || "?", stake: row.stake, n: row.question + 1 }))
     .join(" ");
   show(stakeLine, state.stakes.length > 0);
+}
+
+/** 平局: the tied teams with their times after the first, and who answers once awarded. */
+function tieText(tie, lead, teamName, t) {
+  const first = tie.teams[0].received_us;
+  const times = tie.teams
+    .map((row) => t("buzz_tie_time", { team: teamName(row.team) || "?", ms: ((row.received_us - first) / 1000).toFixed(3) }))
+    .join(" · ");
+  const names = tie.teams.map((row) => teamName(row.team) || "?").join(" · ");
+  const head = lead
+    ? t("buzz_awarded", { team: teamName(lead.team) || "?" })
+    : t("buzz_tie", { teams: names, ms: tie.window_us / 1000 });
+  return head + " " + times;
+}
+
+/** While a tie is not settled: one button per tied team; the host presses the team the
+ * tie went to on stage (lots drawn, or the competition's rule). An award is final. */
+function drawAward(question, tie) {
+  const box = $("[data-buzz-tie]");
+  if (!box) {
+    return;
+  }
+  // Open, or paused (from open: the server refuses an award after the close).
+  const open = state.status === "question_open" || state.status === "paused";
+  box.replaceChildren(
+    ...(tie && open
+      ? tie.teams.map((row) => {
+          const name = teams.name(row.team) || "?";
+          return el("button", {
+            type: "button",
+            class: "button button-primary",
+            text: t("buzz_award", { team: name }),
+            onclick: () => {
+              if (window.confirm(t("buzz_award_confirm", { n: question.index + 1, team: name }))) {
+                command("buzz_award", { question: question.index, team: row.team });
+              }
+            },
+          });
+        })
+      : []),
+  );
+  show(box, box.children.length > 0);
+}
+
+/** A notice for the host (another device took a player's seat), kept a while. */
+function showNotice(text) {
+  const list = $("[data-notices]");
+  if (!list) {
+    return;
+  }
+  list.prepend(el("li", { text }));
+  while (list.children.length > 5) {
+    list.lastChild.remove();
+  }
+  show(list, true);
+  announcer.say(text);
 }
 
 function drawLock() {

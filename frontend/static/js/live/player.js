@@ -376,6 +376,14 @@ function onFrame(frame) {
       ended(t("kicked"));
       client.stop();
       break;
+    case "replaced":
+      // The join slip was used on another device, which holds the seat now: this one
+      // stops for good (the server closes it with 4002), and its token no longer works.
+      state.me = null;
+      store.set("", null);
+      ended(t("replaced"));
+      client.stop();
+      break;
     case "ack":
       onAck(frame);
       break;

@@ -32,6 +32,7 @@ const state = {
   leaderboard: [],
   reveal: null,
   buzz: null, // {question, team, received_at}: who leads the current buzzer question
+  tie: null, // {question, teams: [{team, received_us}], window_us}: a buzzer tie (平局)
   stakes: [], // [{question, team, stake}]
 };
 
@@ -83,13 +84,30 @@ function onFrame(frame) {
       state.status = "question_open";
       state.questionIndex = frame.question_index;
       state.buzz = null;
+      state.tie = null;
       drawQuestion(frame.question, true);
       drawStakeNote();
       break;
     case "buzzed":
-      state.buzz = { question: frame.question, team: frame.team, received_at: frame.received_at };
+      state.buzz = {
+        question: frame.question,
+        team: frame.team,
+        received_at: frame.received_at,
+        awarded: Boolean(frame.awarded),
+      };
+      if (!frame.awarded) {
+        state.tie = null; // a buzz leads alone now
+      }
       drawTurn();
       if (state.buzz.question === state.questionIndex) {
+        announcer.say($("[data-buzz]").textContent);
+      }
+      break;
+    case "buzz_tie":
+      state.tie = { question: frame.question, teams: frame.teams, window_us: frame.window_us };
+      state.buzz = null; // nobody answers until the host awards the tie
+      drawTurn();
+      if (state.tie.question === state.questionIndex) {
         announcer.say($("[data-buzz]").textContent);
       }
       break;
@@ -173,6 +191,7 @@ function applySnapshot(frame) {
   }
   if (finals) {
     state.buzz = frame.buzz ? { question: frame.question_index, ...frame.buzz } : null;
+    state.tie = frame.buzz_tie ? { question: frame.question_index, ...frame.buzz_tie } : null;
     state.stakes = frame.stakes || [];
   }
   state.total = frame.total_questions;
@@ -264,15 +283,33 @@ function drawTurn() {
   show(banner, Boolean(question.turn));
   const buzzNode = $("[data-buzz]");
   const lead = state.buzz && state.buzz.question === question.index ? state.buzz : null;
+  const tie = state.tie && state.tie.question === question.index ? state.tie : null;
   if (question.turn === "buzzer") {
-    buzzNode.textContent = lead
-      ? t("buzz_led_by", { team: teams.name(lead.team) || "?" })
-      : t("buzz_nobody");
+    buzzNode.textContent = tie
+      ? tieText(tie, lead)
+      : lead
+        ? t("buzz_led_by", { team: teams.name(lead.team) || "?" })
+        : t("buzz_nobody");
     buzzNode.classList.toggle("is-lead", Boolean(lead));
+    buzzNode.classList.toggle("is-tie", Boolean(tie));
     show(buzzNode, true);
   } else {
     show(buzzNode, false);
   }
+}
+
+/** 平局: the tied teams with their times after the first (ms), and who answers once the
+ * host has settled it. */
+function tieText(tie, lead) {
+  const first = tie.teams[0].received_us;
+  const name = (id) => teams.name(id) || "?";
+  const times = tie.teams
+    .map((row) => t("buzz_tie_time", { team: name(row.team), ms: ((row.received_us - first) / 1000).toFixed(3) }))
+    .join(" · ");
+  const head = lead
+    ? t("buzz_awarded", { team: name(lead.team) })
+    : t("buzz_tie", { teams: tie.teams.map((row) => name(row.team)).join(" · "), ms: tie.window_us / 1000 });
+  return head + " " + times;
 }
 
 /** Between questions: the stake a team chose for the coming risk question. */
