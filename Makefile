@@ -6,11 +6,12 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench messages clean help
+.PHONY: run test faults lint format bench messages clean help
 
 help:
 	@echo "make run    set up and serve the demo on http://$(HOST):$(PORT)/"
 	@echo "make test   set up and run the test suite"
+	@echo "make faults the fault suite: private Redis/PostgreSQL, servers broken mid-round"
 	@echo "make lint   ruff, migrations check, import contracts, mypy on the pure modules"
 	@echo "make bench  run the benchmarks in bench/"
 
@@ -42,6 +43,15 @@ TEST_WORKERS ?= auto
 
 test: $(STAMP)
 	$(PY) -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist worksteal $(PYTEST_ARGS)
+
+# The fault suite (tests/faults; docs/architecture.md, "Fault suite"): it starts its own
+# Redis and PostgreSQL and breaks them, a daphne process and a Celery worker under a
+# 50-player round. `make test` leaves it out (pyproject.toml's addopts deselect the
+# `faults` marker). One process; each scenario is bounded, the whole run too.
+FAULTS_TIMEOUT ?= 300
+
+faults: $(STAMP)
+	timeout -k 10 $(FAULTS_TIMEOUT) $(PY) -m pytest -m faults tests/faults -p no:randomly -p no:xdist $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
