@@ -133,6 +133,13 @@ class RawSocket:
                 raise AssertionError(f"unexpected server frame, opcode {opcode:#x}")
         return self.closed
 
+    async def until_eof(self) -> None:
+        """Read (and discard) until the server ends the TCP connection, without
+        answering its close frame: how long a client that never answers is kept."""
+        with contextlib.suppress(ConnectionError):
+            while await self.reader.read(1 << 16):
+                pass
+
     async def close(self) -> None:
         self.writer.close()
         with contextlib.suppress(Exception):
