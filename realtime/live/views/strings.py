@@ -41,14 +41,6 @@ def client_strings() -> dict[str, str]:
         "paused": _("The host paused the round."),
         "aborted": _("The host stopped the round."),
         "kicked": _("The host removed you from this round."),
-        "replaced": _(
-            "Your join slip was used on another device, which now plays as you. "
-            "If that was not you, tell the host."
-        ),
-        "player_replaced": _(
-            "%(name)s is now playing on another device (the join slip was used again); "
-            "the earlier device was disconnected."
-        ),
         "voided": _("Question %(n)s no longer counts. The scores were updated."),
         "answer_one": _("%(n)s answer"),
         "answers_count": _("%(n)s answers"),
@@ -88,6 +80,21 @@ def client_strings() -> dict[str, str]:
         "distribution": _("Answers per option"),
         "no_distribution": _("Typed answers are not charted."),
         **team_strings(),
+        **seat_strings(),
+    }
+
+
+def seat_strings() -> dict[str, str]:
+    """One device per seat: a join slip used again on another device takes it over."""
+    return {
+        "replaced": _(
+            "Your join slip was used on another device, which now plays as you. "
+            "If that was not you, tell the host."
+        ),
+        "player_replaced": _(
+            "%(name)s is now playing on another device (the join slip was used again); "
+            "the earlier device was disconnected."
+        ),
     }
 
 
