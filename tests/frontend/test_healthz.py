@@ -69,3 +69,60 @@ def test_a_missing_page_uses_the_site_layout(client, settings):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert b'id="main"' in response.content
+
+
+class FakePool:
+    """psycopg's pool as a database restart leaves it: `dead` connections that fail
+    their query first, then good ones; or, while the database is down, none at all."""
+
+    def __init__(self, dead=0, down=False):
+        self.dead, self.down, self.timeouts = dead, down, []
+
+    def connection(self, timeout):
+        import contextlib
+        import time
+
+        self.timeouts.append(timeout)
+
+        @contextlib.contextmanager
+        def lend():
+            if self.down:
+                time.sleep(timeout)
+                raise TimeoutError("couldn't get a connection")
+            dead, self.dead = self.dead > 0, max(0, self.dead - 1)
+
+            class Pooled:
+                def execute(self, sql):
+                    if dead:
+                        raise ConnectionError("server closed the connection unexpectedly")
+                    return self
+
+                def fetchone(self):
+                    return (1,)
+
+            yield Pooled()
+
+        return lend()
+
+
+def test_the_database_check_gives_up_within_its_bound_while_the_database_is_down(monkeypatch):
+    import time
+
+    from frontend import health
+
+    monkeypatch.setattr(health, "CHECK_TIMEOUT_S", 0.3)
+    pool = FakePool(down=True)
+    monkeypatch.setattr(health, "connection", type("C", (), {"pool": pool, "vendor": "postgresql"}))
+    started = time.monotonic()
+    result = health._timed(health.check_database)
+    assert result["ok"] is False and time.monotonic() - started < 1.0
+    assert len(pool.timeouts) == 1 and pool.timeouts[0] <= 0.3  # not the pool's own 10 s
+
+
+def test_the_database_check_passes_over_connections_a_restart_left_dead(monkeypatch):
+    from frontend import health
+
+    pool = FakePool(dead=3)
+    monkeypatch.setattr(health, "connection", type("C", (), {"pool": pool, "vendor": "postgresql"}))
+    assert health._timed(health.check_database)["ok"] is True
+    assert len(pool.timeouts) == 4
