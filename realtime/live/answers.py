@@ -20,7 +20,7 @@ from .. import engine, scoring
 from ..models import LiveAnswer, LivePlayer, LiveQuestion, LiveRound
 from ..protocol import MAX_ANSWER_ID
 from . import selectors
-from .responses import question_response_fits
+from .responses import stored_response
 from .state import timing_state
 
 
@@ -200,7 +200,9 @@ def _answer_verdict(
     turn = answer_turn(live, question, r.player)
     if turn:
         return AnswerResult(r.answer_id, False, turn)
-    if not question_response_fits(question, r.response):
+    # The round's option ids back to the version's, once: stored, scored and exported so.
+    response = stored_response(question, r.response)
+    if response is None:
         return AnswerResult(r.answer_id, False, "bad_response")
     if r.player.pk not in rows:
         rows[r.player.pk] = LiveAnswer(
@@ -208,9 +210,9 @@ def _answer_verdict(
             question=question,
             player=r.player,
             answer_id=r.answer_id,
-            response=r.response,
+            response=response,
             received_at=r.received_at,
             elapsed_ms=engine.elapsed_ms(state, r.received_at),
-            correct=is_correct(question.version.type, question.version.key, r.response),
+            correct=is_correct(question.version.type, question.version.key, response),
         )
     return None

@@ -2,7 +2,8 @@
 realtime.protocol), from what the services return and the selectors read. No query and
 no write: a frame builder only arranges data. Nothing that reveals the key goes into a
 frame before the reveal (docs/architecture.md, live-round rule 3): `question` carries opaque
-option ids only, `reveal` is built only once the question is revealed."""
+option ids only, `reveal` is built only once the question is revealed. Option ids are the
+round's own (realtime.live.responses.public_ids), never the version's."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from quizzes.models import QuestionType
 from .. import engine, scoring
 from ..models import LivePlayer, LiveQuestion, LiveRound, PkPlayer, PkQuestion
 from ..protocol import PROTOCOL_VERSION
+from .responses import public_ids, public_key, public_options
 
 if TYPE_CHECKING:
     from ..scoring import Buzz, BuzzOutcome
@@ -67,14 +69,14 @@ def permutations(
 
 
 def question(live: LiveRound, question: LiveQuestion, state: engine.RoundState) -> Frame:
-    """The one shared frame of an open question: stem and options with opaque ids.
-    No key, no explanation, no correct flag."""
+    """The one shared frame of an open question: stem and options with the round's
+    opaque ids. No key, no explanation, no correct flag."""
     version = question.version
     frame = {
         "index": question.position,
         "type": version.type,
         "stem": version.stem,
-        "options": [{"id": o["id"], "text": o["text"]} for o in version.options],
+        "options": public_options(question),
         "points": question.points,
         "opens_at": state.opened_at,
         "closes_at": state.closes_at,
@@ -85,19 +87,21 @@ def question(live: LiveRound, question: LiveQuestion, state: engine.RoundState) 
 
 
 def reveal(question: LiveQuestion, responses: list[Any], answers: int) -> Frame:
-    """The key, the explanation and how the answers (`responses`) spread over the
-    options; typed answers are not charted."""
+    """The key, the explanation and how the answers (`responses`, as stored) spread over
+    the options, all in the round's option ids; typed answers are not charted."""
     version = question.version
     counts: dict[str, int] = {}
-    for response in responses:
-        for choice in response if isinstance(response, list) else [response]:
-            label = choice if isinstance(choice, str) else str(choice).lower()
-            if version.type in (QuestionType.FILL, QuestionType.NUMERIC):
-                continue
-            counts[label] = counts.get(label, 0) + 1
+    if version.type not in (QuestionType.FILL, QuestionType.NUMERIC):
+        shown = public_ids(question)
+        for response in responses:
+            for choice in response if isinstance(response, list) else [response]:
+                label = (
+                    shown.get(choice, choice) if isinstance(choice, str) else str(choice).lower()
+                )
+                counts[label] = counts.get(label, 0) + 1
     return {
         "index": question.position,
-        "key": version.key,
+        "key": public_key(question),
         "explanation": version.explanation,
         "distribution": counts,
         "answers": answers,

@@ -12,7 +12,7 @@ from quizzes.bank.answers import is_correct
 from .. import engine
 from ..events import publish
 from ..live.answers import AnswerResult
-from ..live.responses import question_response_fits
+from ..live.responses import stored_response
 from ..models import PkAnswer, PkPlayer, PkQuestion
 from ..protocol import MAX_ANSWER_ID
 from . import frames
@@ -42,7 +42,9 @@ def answer_submit(
         question = PkQuestion.objects.select_related("version").get(
             match=match, position=state.question_index
         )
-        if not question_response_fits(question, response):
+        # The match's option ids back to the version's, once: stored and scored so.
+        response = stored_response(question, response)
+        if response is None:
             return AnswerResult(answer_id, False, "bad_response")
         version = question.version
         try:

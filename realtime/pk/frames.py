@@ -1,13 +1,15 @@
 """Every frame of the 1-v-1 PK (docs/protocol.md, "1-v-1 PK"; schemas in
 realtime.protocol PK_CLIENT/PK_SERVER), shaped from what the services return and the
 selectors read; no query here. The replies a PK socket shares with live rounds (ack,
-reject, error, pong) are realtime.live.frames'. Nothing before a reveal carries the key."""
+reject, error, pong) are realtime.live.frames'. Nothing before a reveal carries the key;
+option ids are the match's own (realtime.live.responses), never the version's."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from .. import engine, scoring
+from ..live.responses import public_key, public_options
 from ..models import PkPlayer, PkQuestion
 from ..protocol import PROTOCOL_VERSION
 from .match import POINTS
@@ -16,13 +18,14 @@ Frame = dict[str, Any]
 
 
 def question(question: PkQuestion, state: engine.RoundState) -> Frame:
-    """The one shared frame of an open question (the live rounds' shape): no key."""
+    """The one shared frame of an open question (the live rounds' shape, the match's own
+    option ids): no key."""
     version = question.version
     return {
         "index": question.position,
         "type": version.type,
         "stem": version.stem,
-        "options": [{"id": o["id"], "text": o["text"]} for o in version.options],
+        "options": public_options(question),
         "points": POINTS,
         "opens_at": state.opened_at,
         "closes_at": state.closes_at,
@@ -30,8 +33,9 @@ def question(question: PkQuestion, state: engine.RoundState) -> Frame:
 
 
 def reveal(question: PkQuestion) -> Frame:
-    version = question.version
-    return {"index": question.position, "key": version.key, "explanation": version.explanation}
+    """The key (in the match's option ids) and the explanation."""
+    explanation = question.version.explanation
+    return {"index": question.position, "key": public_key(question), "explanation": explanation}
 
 
 def players(

@@ -17,6 +17,7 @@ import re
 from realtime.models import LiveAnswer, LiveBuzz, LiveRound, LiveStake
 from tests.factories import SchoolFactory, UserFactory
 from tests.quizzes.factories import BankFactory
+from tests.support.options import shown
 
 from .conftest import PHONE, publish_question, sign_in
 from .live import LIVE_ROUND_MARKS, SCREEN, command, save_shot, wait_phase
@@ -60,9 +61,12 @@ def join_team(page, base: str, pin: str, nickname: str, team: str) -> None:
     wait_phase(page, "lobby")
 
 
-def right_and_wrong(version) -> tuple[str, str]:
-    right = version.key["options"][0]
-    return right, next(o["id"] for o in version.options if o["id"] != right)
+def right_and_wrong(live, index: int) -> tuple[str, str]:
+    """A right and a wrong option of question `index`, as the round's pages show them."""
+    question = live.questions.select_related("version").get(position=index)
+    right = question.version.key["options"][0]
+    wrong = next(o["id"] for o in question.version.options if o["id"] != right)
+    return shown(question, right), shown(question, wrong)
 
 
 def board(page) -> list[tuple[str, str]]:
@@ -173,7 +177,7 @@ def test_a_short_final_with_compulsory_buzzer_and_risk_questions(
     host.wait_for_selector("#live-setup", state="detached")
     for phone in (captain_a, captain_b, member_a):
         wait_phase(phone, "question")
-    right, _wrong = right_and_wrong(versions[0])
+    right, _wrong = right_and_wrong(live, 0)
     captain_a.locator(f'[data-option="{right}"]').wait_for()
     assert captain_b.locator("[data-answer-area]").is_hidden()
     assert "甲队" in captain_b.locator("[data-wait-note]").inner_text()
@@ -211,7 +215,7 @@ def test_a_short_final_with_compulsory_buzzer_and_risk_questions(
     wait_phase(screen, "question")
     captain_b.locator("[data-buzz]").click()
     captain_b.wait_for_selector("[data-buzz-status].is-mine")
-    right, _wrong = right_and_wrong(versions[1])
+    right, _wrong = right_and_wrong(live, 1)
     captain_b.locator(f'[data-option="{right}"]').wait_for(state="visible")
     captain_a.wait_for_function(
         "document.querySelector('[data-buzz-status]').textContent.includes('乙队')"
@@ -258,7 +262,7 @@ def test_a_short_final_with_compulsory_buzzer_and_risk_questions(
     assert captain_b.locator("[data-stake-panel]").is_hidden()
     wait_phase(screen, "question")
     assert "20" in screen.locator("[data-turn]").inner_text()
-    right, _wrong = right_and_wrong(versions[2])
+    right, _wrong = right_and_wrong(live, 2)
     shot(captain_b, "phone-risk")
     shot(screen, "screen-risk")
     captain_b.locator(f'[data-option="{right}"]').click()

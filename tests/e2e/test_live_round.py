@@ -16,6 +16,7 @@ import re
 from realtime.models import LiveAnswer, LivePlayer, LiveRound
 from tests.factories import UserFactory
 from tests.quizzes.factories import BankFactory
+from tests.support.options import shown
 
 from .conftest import PHONE, publish_question, sign_in
 from .live import LIVE_ROUND_MARKS, SCREEN, command, save_shot, wait_phase
@@ -71,8 +72,6 @@ def test_a_full_live_round_with_host_screen_and_two_phones(live_server_process, 
     host_user = UserFactory(role="teacher")
     bank = BankFactory(owner=host_user, name="应急科普题库")
     versions = [publish_question(bank, raw) for raw in QUESTIONS]
-    right_option = versions[0].key["options"][0]
-    wrong_option = next(o["id"] for o in versions[0].options if o["id"] != right_option)
 
     # --- the host signs in and creates the round ---------------------------------------------
     host = pages.open(SCREEN)
@@ -88,6 +87,11 @@ def test_a_full_live_round_with_host_screen_and_two_phones(live_server_process, 
     pin = host.locator("[data-pin]").inner_text().strip()
     live = LiveRound.objects.get(pin=pin)
     assert live.host == host_user and live.questions.count() == 2
+    # The phones show the round's own option ids, never the version's.
+    first = live.questions.select_related("version").get(position=0)
+    right_version_id = versions[0].key["options"][0]
+    wrong_version_id = next(o["id"] for o in versions[0].options if o["id"] != right_version_id)
+    right_option, wrong_option = shown(first, right_version_id), shown(first, wrong_version_id)
     host.locator('[data-command="start"]').wait_for(state="visible")
 
     # --- the projector screen, from the console's link -----------------------------------------
@@ -127,10 +131,10 @@ def test_a_full_live_round_with_host_screen_and_two_phones(live_server_process, 
         assert options.locator(".shape").all_inner_texts() == ["▲", "◆", "●", "■"]
     # Each phone shows the options in the order of its own permutation.
     for phone in (alice, bob):
-        shown = phone.locator("[data-answer-area] [data-option]").evaluate_all(
+        on_page = phone.locator("[data-answer-area] [data-option]").evaluate_all(
             "nodes => nodes.map(n => n.dataset.option)"
         )
-        assert sorted(shown) == sorted(o["id"] for o in versions[0].options)
+        assert sorted(on_page) == sorted(shown(first, [o["id"] for o in versions[0].options]))
     wait_phase(screen, "question")
     shot(bob, "player-question")
     alice.locator(f'[data-option="{right_option}"]').click()
@@ -239,6 +243,11 @@ def test_a_full_live_round_with_host_screen_and_two_phones(live_server_process, 
 
     answers = LiveAnswer.objects.filter(round=live)
     assert answers.count() == 4
+    # Stored in the version's ids, whatever the phones showed.
+    assert dict(answers.filter(question=first).values_list("player__nickname", "response")) == {
+        "Alice": right_version_id,
+        "小明": wrong_version_id,
+    }
     assert sorted(answers.filter(correct=True).values_list("player__nickname", flat=True)) == [
         "Alice",
         "Alice",

@@ -5,8 +5,10 @@ $LIVE_SHOTS_DIR/pk-*.png, when it is set, for a person to look at."""
 from __future__ import annotations
 
 from quizzes.models import Blueprint
+from realtime.models import PkQuestion
 from tests.factories import ProfileFactory
 from tests.quizzes.factories import BankFactory
+from tests.support.options import shown
 
 from .conftest import PHONE, publish_question, sign_in
 from .live import LIVE_ROUND_MARKS, save_shot, wait_phase
@@ -94,7 +96,11 @@ def test_two_players_find_each_other_and_play_a_pk_to_the_result(browser, transa
                     option = (
                         key if right else next(o["id"] for o in version.options if o["id"] != key)
                     )
-                    page.locator(f'[data-option="{option}"]').click()
+                    # The page shows the match's own option ids, never the version's.
+                    question = PkQuestion.objects.select_related("version").get(
+                        version=version, match__players__user=alice
+                    )
+                    page.locator(f'[data-option="{shown(question, option)}"]').click()
                 if n == 1 and page is first:
                     save_shot(page, "pk-question", settle_ms=300, full_page=True)
             wait_phase(first, "reveal")

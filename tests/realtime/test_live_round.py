@@ -31,6 +31,7 @@ from tests.support.live import (
     secrets_of,
     send_answer,
 )
+from tests.support.options import choice_shown, key_in_frame, shown
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -56,8 +57,9 @@ async def test_a_full_round_never_shows_a_player_the_key_before_the_reveal(kind)
         for player in (alice, bob):
             opened = await player.expect("question_opened")
             assert opened["question"]["index"] == index
-        await answer_acked(alice, f"a{index}", index, choice_for(version, right=True))
-        await answer_acked(bob, f"b{index}", index, choice_for(version, right=False))
+        question = opened["question"]
+        await answer_acked(alice, f"a{index}", index, choice_shown(version, question, True))
+        await answer_acked(bob, f"b{index}", index, choice_shown(version, question, False))
         await command(host, "close")
         for player in (alice, bob):
             await player.expect("question_closed")
@@ -68,15 +70,31 @@ async def test_a_full_round_never_shows_a_player_the_key_before_the_reveal(kind)
             text = "\n".join(player.raw)
             for secret in secrets_of(version):
                 assert secret not in text, (version.type, secret)
+            for ids in (v for k, v in key_in_frame(version, question).items() if k != "value"):
+                if isinstance(ids, list):  # the key as this round shows it
+                    assert json.dumps(ids) not in text, (version.type, ids)
         await command(host, "reveal")
         revealed = await alice.expect("revealed")
-        assert revealed["reveal"]["key"] == version.key
+        assert revealed["reveal"]["key"] == key_in_frame(version, question)
+        if version.type in ("single", "multiple"):  # charted in the round's ids too
+            shown_ids = {o["id"] for o in question["options"]}
+            assert set(revealed["reveal"]["distribution"]) <= shown_ids
         assert revealed["reveal"]["explanation"] == version.explanation
         assert revealed["you"]["correct"] is True and revealed["you"]["gained"] > 0
         bob_revealed = await bob.expect("revealed")
         assert bob_revealed["you"]["correct"] is False and bob_revealed["you"]["gained"] == 0
         for player in (alice, bob):
             player.raw.clear()
+    # Stored, marked and scored in the version's ids, whatever the round showed.
+    stored = await sync_to_async(
+        lambda: {
+            (a.player.nickname, a.question.position): (a.response, a.correct)
+            for a in LiveAnswer.objects.select_related("player", "question")
+        }
+    )()
+    for index, version in enumerate(versions):
+        assert stored["Alice", index] == (choice_for(version, right=True), True)
+        assert stored["小明", index] == (choice_for(version, right=False), False)
 
     await command(host, "finish")
     finished = await alice.expect("finished")
@@ -125,8 +143,8 @@ async def test_a_duplicate_answer_id_is_acked_once_more_and_stored_once():
     host = await host_socket(live)
     player, _ = await player_socket(live, "Alice")
     await command(host, "start")
-    await player.expect("question_opened")
-    right = choice_for(version, right=True)
+    opened = await player.expect("question_opened")
+    right = choice_shown(version, opened["question"], right=True)
     first = await answer_acked(player, "x1", 0, right)
     again = await answer_acked(player, "x1", 0, right)
     assert first["received_at"] == again["received_at"]
@@ -143,14 +161,14 @@ async def test_a_late_answer_is_rejected_by_server_time_whatever_the_timers_did(
     host = await host_socket(live)
     player, _ = await player_socket(live, "Alice")
     await command(host, "start")
-    await player.expect("question_opened")
+    opened = await player.expect("question_opened")
     # As if the question's time and grace had passed: whether or not the close timer
     # has run by now, the answer's receive time decides.
     past = state.now_ms() - live.grace_ms - 1
     await sync_to_async(LiveRound.objects.filter(pk=live.pk).update)(
         opened_at=past - 20_000, closes_at=past
     )
-    reject = await send_answer(player, "late", 0, choice_for(version, right=True))
+    reject = await send_answer(player, "late", 0, choice_shown(version, opened["question"], True))
     assert reject == {"type": "reject", "answer_id": "late", "reason": "too_late"}
     assert not await sync_to_async(LiveAnswer.objects.exists)()
     await host.close()
@@ -160,7 +178,8 @@ async def test_a_late_answer_is_rejected_by_server_time_whatever_the_timers_did(
 @pytest.mark.asyncio
 async def test_an_answer_received_in_time_counts_after_an_early_close_until_the_reveal():
     live = await sync_to_async(make_round)(types=["single"])
-    version = await sync_to_async(lambda: live.questions.get().version)()
+    question = await sync_to_async(lambda: live.questions.select_related("version").get())()
+    right = shown(question, choice_for(question.version, right=True))
     host = await host_socket(live)
     await command(host, "start")
     await host.expect("question_opened")
@@ -173,7 +192,7 @@ async def test_an_answer_received_in_time_counts_after_an_early_close_until_the_
         player=player,
         answer_id="a",
         question_index=0,
-        response=choice_for(version, right=True),
+        response=right,
         received_at=received,
     )
     assert ok.accepted
@@ -183,7 +202,7 @@ async def test_an_answer_received_in_time_counts_after_an_early_close_until_the_
         player=player,
         answer_id="b",
         question_index=0,
-        response=choice_for(version, right=True),
+        response=right,
         received_at=received,
     )
     assert (late.accepted, late.reason) == (False, "not_open")
@@ -192,7 +211,7 @@ async def test_an_answer_received_in_time_counts_after_an_early_close_until_the_
 
 def test_fifty_concurrent_submits_from_one_player_store_one_row():
     live = make_round(types=["single"])
-    version = live.questions.get().version
+    question = live.questions.get()
     commands.round_command(live=live, actor=live.host, name="start")
     player = services.player_join(live=live, nickname="Alice")
     received = state.now_ms()
@@ -203,7 +222,7 @@ def test_fifty_concurrent_submits_from_one_player_store_one_row():
                 player=player,
                 answer_id=f"id{n % 5}",
                 question_index=0,
-                response=choice_for(version, right=n % 2 == 0),
+                response=shown(question, choice_for(question.version, right=n % 2 == 0)),
                 received_at=received + n,
             )
         finally:
@@ -247,8 +266,8 @@ async def test_a_reconnecting_player_keeps_score_and_streak():
     host = await host_socket(live)
     player, welcome = await player_socket(live, "Alice")
     await command(host, "start")
-    await player.expect("question_opened")
-    await answer_acked(player, "a", 0, choice_for(version, right=True))
+    opened = await player.expect("question_opened")
+    await answer_acked(player, "a", 0, choice_shown(version, opened["question"], True))
     await command(host, "close")
     await command(host, "reveal")
     points = (await player.expect("revealed"))["you"]["points"]
@@ -372,8 +391,8 @@ async def test_a_blank_or_misfit_answer_is_rejected_for_every_type_and_a_fitting
     player, _ = await player_socket(live, "Alice")
     for index, version in enumerate(versions):
         await command(host, "start" if index == 0 else "next")
-        await player.expect("question_opened")
-        parts = {"option": (version.options or [{"id": "x"}])[0]["id"], "long": "长" * 201}
+        question = (await player.expect("question_opened"))["question"]
+        parts = {"option": (question["options"] or [{"id": "x"}])[0]["id"], "long": "长" * 201}
         for n, choice in enumerate(MISFITS[version.type]):
             text = (
                 f'{{"type": "answer", "answer_id": "bad-{index}-{n}", "question": {index}, '
@@ -382,7 +401,7 @@ async def test_a_blank_or_misfit_answer_is_rejected_for_every_type_and_a_fitting
             await player.comm.send_to(text_data=text)
             reply = await player.expect("ack", "reject", "error")
             assert (reply["type"], reply.get("reason")) == ("reject", "bad_response"), choice
-        await answer_acked(player, f"good-{index}", index, choice_for(version, right=True))
+        await answer_acked(player, f"good-{index}", index, choice_shown(version, question, True))
         await command(host, "close")
         await command(host, "reveal")
     stored = await sync_to_async(
@@ -422,8 +441,10 @@ async def test_voiding_a_question_rescores_the_round_from_the_recorded_answers()
     player, _ = await player_socket(live, "Alice")
     for index, version in enumerate(versions):
         await command(host, "start" if index == 0 else "next")
-        await player.expect("question_opened")
-        await answer_acked(player, f"a{index}", index, choice_for(version, right=True))
+        opened = await player.expect("question_opened")
+        await answer_acked(
+            player, f"a{index}", index, choice_shown(version, opened["question"], True)
+        )
         await command(host, "close")
         await command(host, "reveal")
         before = (await player.expect("revealed"))["you"]["points"]
@@ -454,14 +475,16 @@ async def test_the_close_timer_closes_the_question_once_time_is_up():
 def test_a_batch_of_answers_is_judged_one_by_one_and_stores_one_row_per_player():
     live = make_round(types=["single"])
     other = make_round(types=["single"])
-    version = live.questions.get().version
+    question = live.questions.get()
     commands.round_command(live=live, actor=live.host, name="start")
     commands.round_command(live=other, actor=other.host, name="start")
     ana, ben, cai, dan = (services.player_join(live=live, nickname=n) for n in "ABCD")
     eve = services.player_join(live=other, nickname="E")
     commands.player_kick(live=live, actor=live.host, player_id=dan.pk)
     now = state.now_ms()
-    right = choice_for(version, right=True)
+    right = shown(question, choice_for(question.version, right=True))
+    theirs = other.questions.get()
+    elsewhere = shown(theirs, choice_for(theirs.version, right=True))
     late = LiveRound.objects.get(pk=live.pk).closes_at + live.grace_ms + 1
     requests = [
         answers.AnswerRequest(ana, "a1", 0, right, now),
@@ -472,7 +495,7 @@ def test_a_batch_of_answers_is_judged_one_by_one_and_stores_one_row_per_player()
         answers.AnswerRequest(cai, "", 0, right, now),
         answers.AnswerRequest(cai, "c1", 3, right, now),
         answers.AnswerRequest(dan, "d1", 0, right, now),
-        answers.AnswerRequest(eve, "e1", 0, choice_for(other.questions.get().version, True), now),
+        answers.AnswerRequest(eve, "e1", 0, elsewhere, now),
     ]
     results = answers.answers_submit(requests)
     assert [(r.accepted, r.reason) for r in results] == [
@@ -495,7 +518,8 @@ async def test_answers_arriving_together_are_written_in_few_batches(monkeypatch)
     from realtime.batch import AnswerBatcher
 
     live = await sync_to_async(make_round)(types=["single"])
-    version = await sync_to_async(lambda: live.questions.get().version)()
+    question = await sync_to_async(lambda: live.questions.select_related("version").get())()
+    right = shown(question, choice_for(question.version, right=True))
     await sync_to_async(commands.round_command)(live=live, actor=live.host, name="start")
     players = [
         await sync_to_async(services.player_join)(live=live, nickname=f"P{n}") for n in range(30)
@@ -511,12 +535,7 @@ async def test_answers_arriving_together_are_written_in_few_batches(monkeypatch)
     batcher = AnswerBatcher()
     now = state.now_ms()
     results = await asyncio.gather(
-        *(
-            batcher.submit(
-                answers.AnswerRequest(p, f"x{p.pk}", 0, choice_for(version, right=True), now)
-            )
-            for p in players
-        )
+        *(batcher.submit(answers.AnswerRequest(p, f"x{p.pk}", 0, right, now)) for p in players)
     )
     assert all(r.accepted for r in results)
     assert sum(sizes) == 30 and len(sizes) < 30  # the first alone, the rest together

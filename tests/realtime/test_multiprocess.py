@@ -37,6 +37,7 @@ from tests.support.daphne import (
     server_database_url,
 )
 from tests.support.live import choice_for, make_round
+from tests.support.options import shown
 
 pytestmark = [
     pytest.mark.postgres,
@@ -186,8 +187,14 @@ async def answers_held():
         await watch.close()
 
 
-def versions_of(live: LiveRound) -> list:
-    return [q.version for q in live.questions.select_related("version").order_by("position")]
+def questions_of(live: LiveRound) -> list:
+    return list(live.questions.select_related("version").order_by("position"))
+
+
+def choice(question, right: bool):
+    """A response to `question` (a LiveQuestion, its version loaded), right or wrong, in
+    the option ids the round shows (no query: usable inside a scenario)."""
+    return shown(question, choice_for(question.version, right))
 
 
 # --- 1. broadcasts ----------------------------------------------------------------------
@@ -243,7 +250,7 @@ def test_a_player_who_resumes_on_the_other_process_keeps_score_and_streak_and_pl
     a, b = servers
     live = make_round(types=["single", "single"], seconds=30)
     cookie = host_cookie(live)
-    first, second = versions_of(live)
+    first, second = questions_of(live)
 
     async def scenario():
         async with Hall(live) as hall:
@@ -252,10 +259,10 @@ def test_a_player_who_resumes_on_the_other_process_keeps_score_and_streak_and_pl
             bob = await hall.join(a, "Bob")
             await host.command("start")
             await alice.expect("question_opened")
-            await alice.send(answer(0, "alice-0", choice_for(first, right=True)))
+            await alice.send(answer(0, "alice-0", choice(first, right=True)))
             ack = await alice.expect("ack", "reject")
             assert ack["type"] == "ack", ack
-            await bob.send(answer(0, "bob-0", choice_for(first, right=False)))
+            await bob.send(answer(0, "bob-0", choice(first, right=False)))
             assert (await bob.expect("ack", "reject"))["type"] == "ack"
             await alice.close()  # the phone drops off process A
 
@@ -275,7 +282,7 @@ def test_a_player_who_resumes_on_the_other_process_keeps_score_and_streak_and_pl
             await host.command("next")
             opened = await moved.expect("question_opened")
             assert opened["question"]["index"] == 1
-            await moved.send(answer(1, "alice-1", choice_for(second, right=True)))
+            await moved.send(answer(1, "alice-1", choice(second, right=True)))
             assert (await moved.expect("ack", "reject"))["type"] == "ack"
             await host.command("close")
             await host.command("reveal")
@@ -300,10 +307,10 @@ def test_killing_a_process_mid_question_loses_no_acked_answer_and_stores_none_tw
     a, b = servers
     live = make_round(types=["single", "single", "single"], seconds=30)
     cookie = host_cookie(live)
-    versions = versions_of(live)
+    questions = questions_of(live)
 
     def right(index: int):
-        return choice_for(versions[index], right=True)
+        return choice(questions[index], right=True)
 
     async def answered(player: Peer, index: int, answer_id: str) -> dict:
         await player.send(answer(index, answer_id, right(index)))
@@ -435,7 +442,7 @@ def test_answer_counts_and_the_reveal_reach_the_host_and_screen_wherever_players
     a, b = servers
     live = make_round(types=["single"], seconds=30)
     cookie = host_cookie(live)
-    (version,) = versions_of(live)
+    (question,) = questions_of(live)
     key = screen_key(live)
 
     def is_count(n: int):
@@ -459,12 +466,12 @@ def test_answer_counts_and_the_reveal_reach_the_host_and_screen_wherever_players
 
             # Players on B answer first (two right, one wrong), then those on A.
             for n, player in enumerate(on_b):
-                await player.send(answer(0, f"{player.label}", choice_for(version, n < 2)))
+                await player.send(answer(0, f"{player.label}", choice(question, n < 2)))
                 assert (await player.expect("ack", "reject"))["type"] == "ack"
             for watcher in (host, screen):
                 await watcher.expect("answer_count", match=is_count(3), what="of 3")
             for n, player in enumerate(on_a):
-                await player.send(answer(0, f"{player.label}", choice_for(version, n < 1)))
+                await player.send(answer(0, f"{player.label}", choice(question, n < 1)))
                 assert (await player.expect("ack", "reject"))["type"] == "ack"
             for watcher in (host, screen):
                 await watcher.expect("answer_count", match=is_count(5), what="of 5")
@@ -475,7 +482,7 @@ def test_answer_counts_and_the_reveal_reach_the_host_and_screen_wherever_players
             return revealed, on_screen
 
     revealed, on_screen = run(scenario())
-    right, wrong = choice_for(version, True), choice_for(version, False)
+    right, wrong = choice(question, True), choice(question, False)
     for frame in (revealed, on_screen):
         assert frame["reveal"]["answers"] == 5
         assert frame["reveal"]["distribution"] == {right: 3, wrong: 2}
@@ -496,7 +503,7 @@ def test_an_answer_acked_on_one_process_counts_in_the_reveal_made_on_the_other(s
     a, b = servers
     live = make_round(types=["single"], seconds=30)
     cookie = host_cookie(live)
-    (version,) = versions_of(live)
+    (question,) = questions_of(live)
     # A generous grace, so that the answer sent just after the close is in time
     # however slow the machine: what may refuse it here is the reveal, not the clock.
     LiveRound.objects.filter(pk=live.pk).update(grace_ms=5000)
@@ -511,7 +518,7 @@ def test_an_answer_acked_on_one_process_counts_in_the_reveal_made_on_the_other(s
             async with answers_held() as held:
                 await host.command("close")
                 # Within the grace after the close: the answer counts by its receive time.
-                await player.send(answer(0, "alice-0", choice_for(version, right=True)))
+                await player.send(answer(0, "alice-0", choice(question, right=True)))
                 await held.wait_for_inserts(1)
                 await host.send({"type": "command", "name": "reveal"})
                 # Let the answer go once the reveal is done, or waits for the answer.

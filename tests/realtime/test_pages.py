@@ -20,6 +20,7 @@ from realtime.live.selectors import screen_key
 from realtime.models import LiveQuestion, LiveRound
 from tests.factories import PASSWORD, UserFactory, adult
 from tests.quizzes.factories import BankFactory, QuestionFactory
+from tests.support.options import shown
 
 pytestmark = pytest.mark.django_db
 
@@ -349,10 +350,10 @@ def test_only_the_host_downloads_the_results_workbook(client):
     live = make_round(types=("single",))
     player = services.player_join(live=live, nickname="=HYPERLINK(1)")
     commands.round_command(live=live, actor=live.host, name="start")
-    version = live.questions.get().version
+    question = live.questions.get()
     assert answers.answer_submit(
         player=player, answer_id="a", question_index=0,
-        response=version.key["options"][0], received_at=state.now_ms(),
+        response=shown(question, question.version.key["options"][0]), received_at=state.now_ms(),
     ).accepted  # fmt: skip
     url = reverse("realtime:host_results", args=[live.pin])
 

@@ -21,6 +21,7 @@ from realtime.pk import matching
 from realtime.routing import websocket_urlpatterns
 from tests.factories import ProfileFactory, child
 from tests.quizzes.factories import BankFactory, QuestionFactory
+from tests.support.options import key_shown
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -112,8 +113,9 @@ def choice(frame_question, right: bool, key):
 
 
 def keys_of(match_id):
+    """The keys as the match's reveals show them (in the match's own option ids)."""
     return {
-        q.position: q.version.key
+        q.position: key_shown(q)
         for q in PkMatch.objects.get(pk=match_id).questions.select_related("version")
     }
 

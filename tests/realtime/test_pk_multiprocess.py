@@ -42,6 +42,7 @@ from tests.support.daphne import (
     run,
     server_database_url,
 )
+from tests.support.options import key_in_frame, key_shown
 
 pytestmark = [
     pytest.mark.postgres,
@@ -79,15 +80,17 @@ def servers(server_pool, transactional_db):
 
 
 def make_bank() -> dict[str, dict]:
-    """Published questions open to players; by stem, what a client must not know."""
+    """Published questions open to players, by stem."""
     bank = BankFactory()
     for n in range(6):
         QuestionFactory(bank=bank, type="single" if n % 2 else "true_false")
     Blueprint.objects.create(bank=bank, name="练习", open_to_players=True)
-    return {
-        v.stem: {"type": v.type, "key": v.key, "explanation": v.explanation}
-        for v in QuestionVersion.objects.filter(question__bank=bank)
-    }
+    return {v.stem: {"version": v} for v in QuestionVersion.objects.filter(question__bank=bank)}
+
+
+def key_of(by_stem: dict[str, dict], question: dict) -> dict:
+    """The key of a question frame as its reveal will show it (the match's option ids)."""
+    return key_in_frame(by_stem[question["stem"]]["version"], question)
 
 
 def signed_in(nickname: str):
@@ -229,7 +232,7 @@ def stored_scores(match: PkMatch) -> dict[int, int]:
 
 def match_questions(match: PkMatch) -> dict[int, dict]:
     return {
-        q.position: {"key": q.version.key, "explanation": q.version.explanation}
+        q.position: {"key": key_shown(q), "explanation": q.version.explanation}
         for q in match.questions.select_related("version")
     }
 
@@ -288,7 +291,7 @@ def test_players_on_two_processes_are_paired_and_play_a_whole_match_seeing_the_s
                     "question_opened", match=lambda f, i=index: f["question_index"] == i
                 )
                 question = opened["question"]
-                key = by_stem[question["stem"]]["key"]
+                key = key_of(by_stem, question)
                 # Alice is always right, Bob on even questions; who answers first
                 # alternates, so either process's socket may close the question.
                 first, second = (alice, bob) if index % 2 == 0 else (bob, alice)
@@ -413,7 +416,7 @@ def test_a_player_whose_process_dies_mid_match_resumes_on_the_other_with_the_sam
             # Question 0: Alice right, Bob wrong.
             opened = await alice.expect("question_opened", match=opened_at(0))
             question = opened["question"]
-            key = by_stem[question["stem"]]["key"]
+            key = key_of(by_stem, question)
             await alice.answered(0, "alice-0", choice(question, key, True))
             await bob.answered(0, "bob-0", choice(question, key, False))
             revealed = await alice.expect("revealed", match=opened_at(0))
@@ -423,7 +426,7 @@ def test_a_player_whose_process_dies_mid_match_resumes_on_the_other_with_the_sam
             # Question 1: Alice's answer is acked on A, then A dies.
             opened = await alice.expect("question_opened", match=opened_at(1))
             question = opened["question"]
-            key = by_stem[question["stem"]]["key"]
+            key = key_of(by_stem, question)
             first_ack = await alice.answered(1, "alice-1", choice(question, key, True))
             await bob.expect("pk_answered", match=lambda f: f["question_index"] == 1)
             before = len(alice.frames)
@@ -450,7 +453,7 @@ def test_a_player_whose_process_dies_mid_match_resumes_on_the_other_with_the_sam
                     opened = await alice.expect("question_opened", match=opened_at(index))
                     await bob.expect("question_opened", match=opened_at(index))
                     question = opened["question"]
-                    key = by_stem[question["stem"]]["key"]
+                    key = key_of(by_stem, question)
                     await alice.answered(index, f"alice-{index}", choice(question, key, True))
                     await bob.answered(index, f"bob-{index}", choice(question, key, False))
                 shown = [

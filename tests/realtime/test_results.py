@@ -16,6 +16,7 @@ from realtime.live.results import receive_time_iso, results_rows, results_xlsx
 from realtime.models import LiveAnswer, LiveRound, RosterEntry
 from tests.factories import SchoolFactory
 from tests.support.live import choice_for, make_round
+from tests.support.options import shown
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,10 @@ def submit(live, player, index, version, *, right, after_ms, answer_id=None):
         player=player,
         answer_id=answer_id or f"{player.nickname[:10]}-{index}",
         question_index=index,
-        response=choice_for(version, right=right) if isinstance(right, bool) else right,
+        response=shown(
+            live.questions.get(position=index),
+            choice_for(version, right=right) if isinstance(right, bool) else right,
+        ),
         received_at=live.opened_at + after_ms,
     )
     assert result.accepted, result
