@@ -161,7 +161,9 @@ def _computed(
             "rank": ranks.get(pk),
         }
         result = score.per_question.get(last.pk, {}).get(pk) if last else None
-        if result is not None:
+        if result is not None and result.answered:
+            # No answer is not a wrong answer: a player who did not answer gets no
+            # result on the question at all (docs/protocol.md, `revealed`).
             mine.update(correct=result.correct, gained=result.points)
         you[pk] = mine
     if not live.plays_as_teams:

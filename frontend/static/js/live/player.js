@@ -427,17 +427,23 @@ function takeYou(you, revealedIndex) {
   if (you.team) {
     setMyTeam(you.team.id);
   }
-  // In the finals a team may gain or lose points without an answer of its own (a risk
-  // question not answered), so a change alone is a result too.
-  if (revealedIndex !== null && revealedIndex !== undefined && ("correct" in you || "gained" in you)) {
-    state.result = {
-      index: revealedIndex,
-      correct: "correct" in you ? you.correct : null,
-      gained: you.gained || 0,
-    };
-    store.set(".result", state.result);
+  if (revealedIndex !== null && revealedIndex !== undefined) {
+    takeResult(you, revealedIndex);
   }
   drawTotal();
+}
+
+/** The result on the revealed question `index`, as the server says: `correct` when this
+ * player (in the finals, the team) answered it; no `correct` when there was no answer,
+ * which is not a wrong answer. In the finals a team may gain or lose points without an
+ * answer of its own (a risk question not answered), so `gained` alone is a result too. */
+function takeResult(you, index) {
+  state.result = {
+    index,
+    correct: "correct" in you ? you.correct : null,
+    gained: you.gained || 0,
+  };
+  store.set(".result", state.result);
 }
 
 function applySnapshot(frame) {
@@ -454,6 +460,9 @@ function applySnapshot(frame) {
   if (frame.you) {
     state.you = frame.you;
     state.total = frame.you.points;
+    if (frame.reveal) {
+      takeResult(frame.you, frame.reveal.index); // a reload or another device: the server's word
+    }
     if ("captain" in frame.you) {
       state.captain = Boolean(frame.you.captain);
     }
@@ -1280,7 +1289,8 @@ function drawReveal(fresh) {
   } else if (gate === "other" || gate === "buzz" || gate === "buzz_other") {
     banner.classList.add("is-none");
     headline = t("not_our_question");
-  } else if (!answered && fresh) {
+  } else if (!answered) {
+    // No answer stored: "no answer", never "wrong" (the server sends no `correct` then).
     banner.classList.add("is-none");
     headline = t("no_answer");
   }
