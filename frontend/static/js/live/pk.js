@@ -2,13 +2,19 @@
 // "1-v-1 PK"). The server owns the match; this page keeps the connection (the live
 // rounds' client: clock, seq, reconnects) and draws the frames it gets.
 
-import { randomId } from "./client.js";
+import { backoffDelay, randomId } from "./client.js";
 import { SHAPES, el, keyOptionIds, keyOptionItem, keyText, livePage, optionContent, ordered, show } from "./ui.js";
 
 const { t, root, $, views, announcer, round } = livePage();
 
 // Errors that end a find or a resume: back to the start.
 const START_ERRORS = ["sign_in_required", "consent_required", "no_questions", "unknown_player"];
+// `error` `retry` (docs/protocol.md): nothing was stored, send the message again. An
+// answer is resent with its answer_id after a short jittered backoff, at most
+// ANSWER_RETRIES times; then the player is told and may answer anew.
+const ANSWER_RETRIES = 5;
+const RETRY_BASE_MS = 300;
+const RETRY_CAP_MS = 4000;
 
 const state = {
   token: null, // resume token of this player's seat, once matched
@@ -18,7 +24,7 @@ const state = {
   players: [],
   permutations: [],
   question: null,
-  answer: null, // {question, answer_id, choice, state: "sending" | "received" | "rejected"}
+  answer: null, // {question, answer_id, choice, state: "sending" | "received" | "rejected", retries}
   opponentAnswered: false,
   reveal: null,
   nextAt: null,
@@ -131,6 +137,10 @@ function onFrame(frame) {
       answerReply(frame);
       break;
     case "error": {
+      if (frame.code === "retry") {
+        onRetry(frame.detail);
+        break;
+      }
       const key = "error_" + frame.code;
       const text = t(key) !== key ? t(key) : t("error_other");
       if (!START_ERRORS.includes(frame.code)) {
@@ -285,6 +295,56 @@ function send() {
   }, 2000);
 }
 
+/** `error` `retry`: the server stored nothing of the message; send it again. */
+function onRetry(detail) {
+  const later = (send) => setTimeout(send, backoffDelay(0, RETRY_BASE_MS, RETRY_CAP_MS));
+  if (detail === "answer") {
+    retryAnswer();
+  } else if (detail === "snapshot") {
+    later(() => client.requestSnapshot());
+  } else if (detail === "pk_find" && state.searching) {
+    later(() => state.searching && client.send({ type: "pk_find" }));
+  } else if (detail === "pk_resume" && state.token) {
+    later(() => state.token && client.send({ type: "pk_resume", token: state.token }));
+  }
+}
+
+/** The answer in flight again, the same answer_id (stored at most once), after a jittered
+ * backoff, a bounded number of times; meanwhile the status says it is being sent again. */
+function retryAnswer() {
+  const answer = state.answer;
+  if (!answer || answer.state !== "sending") {
+    return;
+  }
+  answer.retries = (answer.retries || 0) + 1;
+  if (answer.retries > ANSWER_RETRIES) {
+    answerFailed();
+    return;
+  }
+  drawAnswerStatus();
+  setTimeout(() => {
+    if (state.answer === answer && answer.state === "sending") {
+      client.send({ type: "answer", answer_id: answer.answer_id, question: answer.question, choice: answer.choice });
+    }
+  }, backoffDelay(answer.retries - 1, RETRY_BASE_MS, RETRY_CAP_MS));
+}
+
+/** The server could not store the answer, again and again: nothing is stored, so the
+ * player may answer anew while the question is open. */
+function answerFailed() {
+  state.answer = null;
+  const open = Boolean(state.question) && !state.reveal && countdown.remaining() > 0;
+  if (open) {
+    drawOptions();
+  }
+  const node = $("[data-answer-status]");
+  node.classList.remove("is-ok");
+  node.classList.add("is-error");
+  node.textContent = t(open ? "answer_failed" : "answer_not_saved");
+  show(node, true);
+  announcer.say(node.textContent);
+}
+
 function answerReply(frame) {
   const answer = state.answer;
   if (!answer || answer.answer_id !== frame.answer_id) {
@@ -304,7 +364,7 @@ function drawAnswerStatus() {
     return;
   }
   if (answer.state === "sending") {
-    node.textContent = t("answer_sending");
+    node.textContent = t(answer.retries ? "answer_retrying" : "answer_sending");
   } else if (answer.state === "received") {
     node.textContent = t("answer_received");
     node.classList.add("is-ok");

@@ -6,7 +6,7 @@
 // for the server's ack or reject. The resume token is kept per PIN in localStorage, so
 // a reload or a lost network comes back as the same player with the same score.
 
-import { randomId } from "./client.js";
+import { backoffDelay, randomId } from "./client.js";
 import {
   SHAPES,
   TeamBook,
@@ -32,6 +32,12 @@ const finals = config.kind === "finals";
 const captainsAnswer = Boolean(config.captainsAnswer);
 const rosterJoin = config.joinMode === "roster";
 const LOBBY_POLL_MS = 8000;
+// `error` `retry` (docs/protocol.md): nothing was stored, send the message again. An
+// answer is resent with its answer_id (so it is stored at most once), after a short
+// jittered backoff, at most ANSWER_RETRIES times; then the player is told and may answer anew.
+const ANSWER_RETRIES = 5;
+const RETRY_BASE_MS = 300;
+const RETRY_CAP_MS = 4000;
 
 // --- storage: the resume token, the answer in flight, the last result -----------------
 
@@ -66,7 +72,7 @@ const state = {
   question: null, // the shared question frame
   total: 0,
   permutations: [],
-  answer: store.get(".answer"), // {answer_id, question, choice, state, reason}
+  answer: store.get(".answer"), // {answer_id, question, choice, state, reason, retries}
   result: store.get(".result"), // {index, correct, gained}
   you: null,
   reveal: null,
@@ -104,20 +110,23 @@ function setMyTeam(id) {
   redrawTeams();
 }
 
+/** The first message of each connection: resume as this player, or join. */
+function hello() {
+  if (state.me && state.me.token) {
+    return { type: "resume", token: state.me.token };
+  }
+  if (rosterJoin) {
+    return { type: "join", roster_token: state.nickname || "" };
+  }
+  const message = { type: "join", nickname: state.nickname || "" };
+  if (teamRound && state.chosenTeam !== null) {
+    message.team = state.chosenTeam;
+  }
+  return message;
+}
+
 const { client, countdown } = page.round({
-  hello: () => {
-    if (state.me && state.me.token) {
-      return { type: "resume", token: state.me.token };
-    }
-    if (rosterJoin) {
-      return { type: "join", roster_token: state.nickname || "" };
-    }
-    const message = { type: "join", nickname: state.nickname || "" };
-    if (teamRound && state.chosenTeam !== null) {
-      message.team = state.chosenTeam;
-    }
-    return message;
-  },
+  hello,
   onFrame: (frame) => onFrame(frame),
   onZero: () => {
     if (state.status === "question_open") {
@@ -405,7 +414,9 @@ function onFrame(frame) {
       onStakeReply(frame);
       break;
     case "error":
-      if (!state.joined || frame.code === "unknown_player") {
+      if (frame.code === "retry") {
+        onRetry(frame.detail); // before anything else: a retry refuses nothing
+      } else if (!state.joined || frame.code === "unknown_player") {
         joinRefused(frame);
       } else if (frame.code === "rate_limited" && state.answer && state.answer.state === "sending") {
         setTimeout(sendAnswer, 1000);
@@ -1171,6 +1182,62 @@ function sendAnswer() {
   });
 }
 
+/** `error` `retry`: the server stored nothing of the message; send it again. */
+function onRetry(detail) {
+  if (detail === "answer") {
+    retryAnswer();
+  } else if (detail === "buzz" || detail === "stake") {
+    setTimeout(resendPending, backoffDelay(0, RETRY_BASE_MS, RETRY_CAP_MS));
+  } else if (detail === "snapshot") {
+    setTimeout(() => client.requestSnapshot(), backoffDelay(0, RETRY_BASE_MS, RETRY_CAP_MS));
+  } else if ((detail === "join" || detail === "resume") && !state.joined) {
+    // The join or resume failed on the server's database: the same hello again (a
+    // resume keeps its token: the seat is still this player's).
+    setTimeout(() => client.send(hello()), backoffDelay(0, RETRY_BASE_MS, RETRY_CAP_MS));
+  }
+}
+
+/** The answer in flight again, with the same answer_id (the server stores it at most
+ * once), after a jittered backoff; a bounded number of times, and meanwhile the status
+ * says it is being sent again. Then the player is told it was not saved. */
+function retryAnswer() {
+  const answer = state.answer;
+  if (!answer || answer.state !== "sending") {
+    return;
+  }
+  answer.retries = (answer.retries || 0) + 1;
+  if (answer.retries > ANSWER_RETRIES) {
+    answerFailed();
+    return;
+  }
+  store.set(".answer", answer);
+  drawAnswerStatus();
+  const id = answer.answer_id;
+  setTimeout(
+    () => {
+      if (state.answer && state.answer.answer_id === id) {
+        sendAnswer(); // only while it is still unacked
+      }
+    },
+    backoffDelay(answer.retries - 1, RETRY_BASE_MS, RETRY_CAP_MS),
+  );
+}
+
+function answerFailed() {
+  clearAnswer();
+  markChoice([]);
+  const again = answersOpen() && answerGate(state.question) === "";
+  if (again) {
+    lockAnswers(false);
+  }
+  const text = again ? t("answer_failed") : t("answer_not_saved");
+  const node = $("[data-answer-status]");
+  node.classList.remove("is-ok", "is-wait");
+  node.classList.add("is-bad");
+  setAnswerStatus(text);
+  announcer.say(text);
+}
+
 function markChoice(choice) {
   const chosen = Array.isArray(choice) ? choice.map(String) : [String(choice)];
   for (const button of $("[data-answer-area]").querySelectorAll("[data-option]")) {
@@ -1225,7 +1292,7 @@ function drawAnswerStatus() {
   }
   if (answer.state === "sending") {
     node.classList.add("is-wait");
-    setAnswerStatus(t("answer_sending"));
+    setAnswerStatus(t(answer.retries ? "answer_retrying" : "answer_sending"));
   } else if (answer.state === "received") {
     node.classList.add("is-ok");
     setAnswerStatus(
