@@ -13,6 +13,7 @@ from realtime.models import LiveQuestion, LiveRound
 from tests.factories import UserFactory
 from tests.quizzes.factories import BankFactory, QuestionFactory
 from tests.support.live import Socket, choice_for, command, host_socket, secrets_of
+from tests.support.options import choice_shown, shown
 from tests.support.stamps import receive_stamps
 
 pytestmark = [
@@ -55,16 +56,22 @@ def buzz(**submitted):
     return frames.buzz_reply(finals.buzz_submit(**submitted))
 
 
+def question_at(live, index):
+    return LiveQuestion.objects.select_related("version").get(round=live, position=index)
+
+
 def version_at(live, index):
-    return LiveQuestion.objects.select_related("version").get(round=live, position=index).version
+    return question_at(live, index).version
 
 
 def answer(player, live, index, right, at=None):
+    """An answer right or wrong, in the option ids the round shows (tests.support.options)."""
+    question = question_at(live, index)
     return answers.answer_submit(
         player=player,
         answer_id=f"{player.pk}-{index}",
         question_index=index,
-        response=choice_for(version_at(live, index), right),
+        response=shown(question, choice_for(question.version, right)),
         received_at=at or state.now_ms(),
     )
 
@@ -239,7 +246,7 @@ async def test_over_the_socket_captains_buzz_and_stake_and_no_frame_shows_a_key_
         answering = {"compulsory": a, "buzzer": c, "risk": b}.get(TURNS[index], a)
         await answering.send(
             {"type": "answer", "answer_id": f"x{index}", "question": index,
-             "choice": choice_for(version, right=True)}
+             "choice": choice_shown(version, opened["question"], right=True)}
         )  # fmt: skip
         assert (await answering.expect("ack", "reject"))["type"] == "ack"
         await command(host, "close")
