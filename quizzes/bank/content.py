@@ -5,10 +5,17 @@ One place decides what a valid question is, for the editor form, every import fo
 and the seed content. `clean_question()` takes loose input (what a spreadsheet row or
 a form gives) and returns the stored form plus problems, each naming its field, so an
 importer can turn it into a row and column.
+
+A question travels whole in live-round and PK frames, which are held to the client's
+message cap (WS_MAX_MESSAGE_BYTES, 16 KiB), so what it may carry is bounded here, where it
+is authored: the MAX_* limits below (characters of the stored text, formatting included).
+docs/protocol.md ("Frame sizes") adds up the worst case; tests/realtime/test_frame_sizes.py
+plays a round with every text at its limit.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass, field
@@ -31,6 +38,29 @@ FIELDS = (
     "type", "stem", "options", "key", "explanation", "source", "difficulty", "dimension",
     "benchmark", "topic", "audience", "grade_band", "collection", "stem_en", "explanation_en",
 )  # fmt: skip
+
+# Limits of a question's texts, in characters of the stored text (sanitised HTML: markup
+# and entities count). Real content is far below them (the demo bank's longest stem has 88
+# characters, its longest option 61); together they keep a question with its reveal, and
+# a snapshot around them, within the frame cap (docs/protocol.md, "Frame sizes").
+MAX_STEM = 600
+MAX_OPTIONS = 8  # options A to H: the editor's and the spreadsheet template's columns
+MAX_OPTION = 80
+MAX_EXPLANATION = 600
+MAX_ACCEPTED = 10  # accepted answers of a fill-in question
+MAX_ACCEPTED_TEXT = 50  # characters of each
+MAX_UNIT = 20
+MAX_SOURCE = 300  # (not in any frame; cut to this length, as before)
+LIMITS = {"stem": MAX_STEM, "explanation": MAX_EXPLANATION}
+# Control characters other than tab and newlines mean nothing in HTML and are written as
+# six bytes (\u0001) in JSON: they become spaces.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def without_controls(text: str) -> str:
+    """`text` with its control characters (but tab and newlines) made spaces."""
+    return _CONTROL.sub(" ", text)
+
 
 TRUE_WORDS = {"true", "t", "yes", "y", "1", "对", "正确", "是", "√", "✓"}
 FALSE_WORDS = {"false", "f", "no", "n", "0", "错", "错误", "否", "×", "✗"}
@@ -109,10 +139,12 @@ def clean_question(raw: dict[str, Any]) -> CleanResult:
     data["type"] = qtype
 
     for name in ("stem", "explanation", "stem_en", "explanation_en"):
-        cleaned = sanitise(str(raw.get(name) or ""))
+        cleaned = sanitise(without_controls(str(raw.get(name) or "")))
         data[name] = cleaned.html
         for what in cleaned.removed:
             warn(Problem(name, _("Removed unsafe content: %(what)s.") % {"what": what}))
+        if name in LIMITS and len(cleaned.html) > LIMITS[name]:
+            err(too_long(name, cleaned.html, LIMITS[name]))
     if not plain_text(data["stem"]) and "<img" not in data["stem"]:
         err(Problem("stem", _("The stem is empty.")))
 
@@ -133,9 +165,10 @@ def clean_question(raw: dict[str, Any]) -> CleanResult:
         _clean_true_false_key(key, data, err)
     elif qtype == QuestionType.FILL:
         accepted = key if isinstance(key, (list, tuple)) else str(key).split("|")
-        accepted = [str(a).strip() for a in accepted if str(a).strip()]
+        accepted = [without_controls(str(a)).strip() for a in accepted if str(a).strip()]
         if not accepted:
             err(Problem("key", _("The answer key is missing.")))
+        _check_accepted(accepted, err)
         data["options"] = []
         data["key"] = {"accepted": accepted}
     elif qtype == QuestionType.NUMERIC:
@@ -143,10 +176,42 @@ def clean_question(raw: dict[str, Any]) -> CleanResult:
         _clean_numeric_key(key, raw, data, err)
 
     _clean_tags(raw, data, err)
-    data["source"] = str(raw.get("source") or "").strip()[:300]
+    data["source"] = str(raw.get("source") or "").strip()[:MAX_SOURCE]
     if not data["source"]:
         warn(Problem("source", _("No source or reference is given.")))
     return result
+
+
+def too_long(name: str, text: str, limit: int, option: int | None = None) -> Problem:
+    values = {"n": len(text), "max": limit}
+    if name == "unit":  # plain text
+        message = _("This text is too long: %(n)s characters, at most %(max)s.") % values
+    else:
+        message = (
+            _("This text is too long: %(n)s characters, at most %(max)s (formatting counts too).")
+            % values
+        )
+    return Problem(name, message, option)
+
+
+def _check_accepted(accepted: list[str], err) -> None:
+    if len(accepted) > MAX_ACCEPTED:
+        err(
+            Problem(
+                "key",
+                _("A fill-in question has at most %(max)s accepted answers.")
+                % {"max": MAX_ACCEPTED},
+            )
+        )
+    for text in accepted:
+        if len(text) > MAX_ACCEPTED_TEXT:
+            err(
+                Problem(
+                    "key",
+                    _("The accepted answer “%(value)s” is longer than %(max)s characters.")
+                    % {"value": text, "max": MAX_ACCEPTED_TEXT},
+                )
+            )
 
 
 def _clean_options(raw_options: list[Any], err, warn) -> list[dict[str, str]]:
@@ -158,7 +223,9 @@ def _clean_options(raw_options: list[Any], err, warn) -> list[dict[str, str]]:
         )
         if text is None or str(text).strip() == "":
             continue
-        cleaned = sanitise(str(text))
+        cleaned = sanitise(without_controls(str(text)))
+        if len(cleaned.html) > MAX_OPTION:
+            err(too_long("options", cleaned.html, MAX_OPTION, index))
         for what in cleaned.removed:
             warn(Problem("options", _("Removed unsafe content: %(what)s.") % {"what": what}, index))
         if not plain_text(cleaned.html) and "<img" not in cleaned.html:
@@ -168,6 +235,14 @@ def _clean_options(raw_options: list[Any], err, warn) -> list[dict[str, str]]:
                 )
             )
         options.append({"id": option_id or new_option_id(), "text": cleaned.html})
+    if len(options) > MAX_OPTIONS:
+        err(
+            Problem(
+                "options",
+                _("A question has at most %(max)s options.") % {"max": MAX_OPTIONS},
+                MAX_OPTIONS,
+            )
+        )
     return options
 
 
@@ -198,11 +273,10 @@ def _clean_numeric_key(key: Any, raw: dict[str, Any], data: dict[str, Any], err)
     elif tolerance is None or tolerance < 0:
         err(Problem("tolerance", _("The tolerance must be a number of zero or more.")))
     else:
-        data["key"] = {
-            "value": value,
-            "tolerance": tolerance,
-            "unit": str(raw.get("unit") or "").strip(),
-        }
+        unit = without_controls(str(raw.get("unit") or "")).strip()
+        if len(unit) > MAX_UNIT:
+            err(too_long("unit", unit, MAX_UNIT))
+        data["key"] = {"value": value, "tolerance": tolerance, "unit": unit}
 
 
 def _clean_choice_key(qtype, key, options, data, err) -> None:

@@ -9,7 +9,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Profile
-from quizzes.bank.content import clean_question
+from quizzes.bank.content import (
+    MAX_EXPLANATION,
+    MAX_OPTION,
+    MAX_OPTIONS,
+    MAX_SOURCE,
+    MAX_STEM,
+    MAX_UNIT,
+    clean_question,
+)
 from quizzes.models import (
     Bank,
     Difficulty,
@@ -20,8 +28,7 @@ from quizzes.models import (
     VersionStatus,
 )
 
-MAX_OPTIONS = 8
-LETTERS = "ABCDEFGH"
+LETTERS = "ABCDEFGH"[:MAX_OPTIONS]
 
 
 def _blank(label):
@@ -36,7 +43,11 @@ class BankForm(forms.ModelForm):
 
 class QuestionForm(forms.Form):
     type = forms.ChoiceField(label=_("Type"), choices=QuestionType.choices)
-    stem = forms.CharField(label=_("Stem"), widget=forms.Textarea(attrs={"rows": 3}))
+    # The limits are clean_question()'s (checked there on the stored text too); here
+    # they also give the browser its maxlength.
+    stem = forms.CharField(
+        label=_("Stem"), max_length=MAX_STEM, widget=forms.Textarea(attrs={"rows": 3})
+    )
     key = forms.CharField(
         label=_("Answer"),
         required=False,
@@ -46,11 +57,14 @@ class QuestionForm(forms.Form):
         ),
     )
     tolerance = forms.CharField(label=_("Tolerance"), required=False)
-    unit = forms.CharField(label=_("Unit"), required=False, max_length=20)
+    unit = forms.CharField(label=_("Unit"), required=False, max_length=MAX_UNIT)
     explanation = forms.CharField(
-        label=_("Explanation"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Explanation"),
+        required=False,
+        max_length=MAX_EXPLANATION,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
-    source = forms.CharField(label=_("Source / reference"), required=False, max_length=300)
+    source = forms.CharField(label=_("Source / reference"), required=False, max_length=MAX_SOURCE)
     difficulty = forms.ChoiceField(label=_("Difficulty"), choices=Difficulty.choices)
     dimension = forms.ChoiceField(label=_("Dimension"), choices=Dimension.choices)
     benchmark = forms.IntegerField(label=_("Benchmark (1–26)"), required=False)
@@ -78,6 +92,7 @@ class QuestionForm(forms.Form):
             self.fields[f"option_{index}"] = forms.CharField(
                 label=_("Option %(letter)s") % {"letter": LETTERS[index]},
                 required=False,
+                max_length=MAX_OPTION,
             )
         self.option_ids: list[str | None] = [None] * MAX_OPTIONS
         self.warnings: list[str] = []
