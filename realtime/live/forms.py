@@ -14,13 +14,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import School
+from quizzes.bank.content import without_controls
 from quizzes.models import Bank, QuestionVersion, VersionStatus
 
 from ..models import LiveQuestion, LiveRound, LiveTeam
 
 MIN_SECONDS, MAX_SECONDS = 5, 300
 MAX_QUESTIONS = 100
-MAX_TEAM_NAME = 60
+# What a round's frames carry of its title and teams (every snapshot lists the teams;
+# leaderboards name them): bounded so that frames stay within the client's message cap
+# (docs/protocol.md, "Frame sizes"), with the question limits of quizzes.bank.content.
+MAX_TITLE = 120
+MAX_TEAMS = 12
+MAX_TEAM_NAME = 30
 MAX_VALUE = 100
 ROSTER_EXTENSIONS = (".xlsx", ".csv")
 ROSTER_MAX_BYTES = 1024 * 1024
@@ -37,7 +43,7 @@ class RoundForm(forms.Form):
         "versions",
     ]
 
-    title = forms.CharField(label=gettext_lazy("Title"), max_length=120)
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=MAX_TITLE)
     versions = forms.ModelMultipleChoiceField(
         label=gettext_lazy("Questions"),
         queryset=QuestionVersion.objects.none(),
@@ -106,6 +112,12 @@ class RoundForm(forms.Form):
             )
         return versions
 
+    def clean_title(self) -> str:
+        title = " ".join(without_controls(self.cleaned_data["title"]).split())
+        if not title:
+            raise ValidationError(self.fields["title"].error_messages["required"])
+        return title
+
     def clean_join_mode(self) -> str:
         return self.cleaned_data.get("join_mode") or LiveRound.JoinMode.OPEN
 
@@ -146,7 +158,7 @@ class TeamForm(forms.Form):
         self.fields["school"].choices = school_choices()
 
     def clean_name(self) -> str:
-        name = " ".join(self.cleaned_data["name"].split())
+        name = " ".join(without_controls(self.cleaned_data["name"]).split())
         if not name:
             raise ValidationError(_("A team needs a name."))
         return name

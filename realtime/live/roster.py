@@ -12,6 +12,7 @@ from accounts.models import School
 from spreadsheets import Report, table_rows
 from spreadsheets import gettext_lazy as _
 
+from .forms import MAX_TEAM_NAME, MAX_TEAMS
 from .nicknames import MAX_LENGTH
 
 COLUMNS = {
@@ -57,6 +58,7 @@ def read_roster(data: bytes, filename: str, *, teams: bool) -> tuple[list[Roster
     schools = {s.name: s for s in School.objects.all()}
     by_id = {str(s.pk): s for s in schools.values()}
     seen: dict[str, int] = {}
+    team_rows: dict[str, int] = {}  # each team named, and the first row naming it
     result = []
     for number, cells in body:
         if not any(cells):
@@ -94,10 +96,25 @@ def read_roster(data: bytes, filename: str, *, teams: bool) -> tuple[list[Roster
                 row=number,
                 column=column("school"),
             )
-        if teams and not team:
-            report.error(_("Name the student's team."), row=number, column=column("team"))
+        if teams:
+            problem = _team_problem(team, team_rows)
+            if problem:
+                report.error(problem, row=number, column=column("team"))
+            else:
+                team_rows.setdefault(team, number)
         if school is not None and name:
-            result.append(RosterRow(number, name[:MAX_NAME], school, team[:60]))
+            result.append(RosterRow(number, name[:MAX_NAME], school, team[:MAX_TEAM_NAME]))
     if report.ok and not result:
         report.error(_("The roster names no students."))
     return (result if report.ok else []), report
+
+
+def _team_problem(team: str, team_rows: dict[str, int]) -> str | None:
+    """What is wrong with a row's team (`team_rows`: the teams named above it)."""
+    if not team:
+        return _("Name the student's team.")
+    if len(team) > MAX_TEAM_NAME:
+        return _("A team name has at most %(n)s characters.") % {"n": MAX_TEAM_NAME}
+    if team not in team_rows and len(team_rows) >= MAX_TEAMS:
+        return _("A round has at most %(n)s teams.") % {"n": MAX_TEAMS}
+    return None

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.selectors import user_can_play
+from quizzes.bank.content import without_controls
 from quizzes.models import QuestionVersion, VersionStatus
 
 from ..events import publish
@@ -25,6 +26,7 @@ from ..models import (
     new_player_token,
 )
 from . import frames
+from .forms import MAX_TEAM_NAME, MAX_TEAMS
 from .nicknames import NicknameError, clean_nickname
 from .roster import read_roster
 
@@ -87,14 +89,17 @@ def _host_in_lobby(live: LiveRound, actor: User) -> None:
 def team_create(*, live: LiveRound, actor: User, name: str, school=None) -> LiveTeam:
     """A team of a team round or of the stage finals, made by the host in the lobby."""
     _host_in_lobby(live, actor)
-    name = " ".join(str(name).split())[:60]
+    name = " ".join(without_controls(str(name)).split())[:MAX_TEAM_NAME]
     if not name:
         raise ValidationError(_("A team needs a name."), code="team_name")
+    position = live.teams.count()
+    if position >= MAX_TEAMS:  # every snapshot lists the teams: a bounded list
+        raise ValidationError(
+            _("A round has at most %(n)s teams.") % {"n": MAX_TEAMS}, code="teams"
+        )
     try:
         with transaction.atomic():
-            return LiveTeam.objects.create(
-                round=live, name=name, school=school, position=live.teams.count()
-            )
+            return LiveTeam.objects.create(round=live, name=name, school=school, position=position)
     except IntegrityError:
         raise ValidationError(
             _("This round already has a team of that name."), code="team_name"
