@@ -54,6 +54,7 @@ CHECK_TIMEOUT_S = 2.0
 def check_database() -> str:
     pool = getattr(connection, "pool", None)  # PostgreSQL with psycopg's pool
     if pool is not None:
+        pool.open()  # as Django does before its first connection (a no-op once open)
         deadline = time.monotonic() + CHECK_TIMEOUT_S
         while True:
             with pool.connection(timeout=max(0.1, deadline - time.monotonic())) as pooled:

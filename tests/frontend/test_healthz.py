@@ -78,6 +78,9 @@ class FakePool:
     def __init__(self, dead=0, down=False):
         self.dead, self.down, self.timeouts = dead, down, []
 
+    def open(self):
+        pass
+
     def connection(self, timeout):
         import contextlib
         import time
