@@ -336,8 +336,9 @@ class RoundConsumer(ProtocolConsumer):
     # --- in the round ---------------------------------------------------------------
 
     async def on_snapshot(self, _message, _received_at) -> None:
-        frame = await database_sync_to_async(self._snapshot)()
-        await self.send_frame(frame)
+        # The host's player list follows its snapshot in pages (realtime.live.snapshots).
+        for frame in await database_sync_to_async(self._snapshot)():
+            await self.send_frame(frame)
 
     async def _resync(self) -> None:
         """The relay lost broadcasts (the channel layer was away): a fresh snapshot
@@ -347,9 +348,9 @@ class RoundConsumer(ProtocolConsumer):
         if self.role == "host":
             self._spawn(self._close_when_due)
 
-    def _snapshot(self) -> dict:
+    def _snapshot(self) -> list[dict]:
         self.live = selectors.round_refreshed(self.live)
-        return snapshots.snapshot(self.live, role=self.role, player=self.player)
+        return snapshots.in_pages(snapshots.snapshot(self.live, role=self.role, player=self.player))
 
     async def on_answer(self, message, received_at) -> None:
         question = message.get("question")

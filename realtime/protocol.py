@@ -252,6 +252,7 @@ RECIPIENTS: dict[str, frozenset[str | None]] = {
     "locked": frozenset({"host", "screen"}),
     "player_joined": frozenset({"host", "screen"}),
     "player_left": frozenset({"host", "screen"}),
+    "player_list": frozenset({"host"}),
     "answer_count": frozenset({"host", "screen"}),
     "ack": frozenset({"player"}),
     "reject": frozenset({"player"}),
@@ -552,6 +553,16 @@ _SNAPSHOT_RULES = [
     {"not": _required("you", "allowed")},
 ]
 
+# A row of the host's list of players (snapshot.player_list, player_list.players).
+PLAYER_ROW = _obj(
+    {
+        "id": {"type": "integer", "minimum": 1},
+        "nickname": {"type": "string"},
+        "team": {"anyOf": [TEAM_ID, {"type": "null"}]},
+        "captain": CAPTAIN,
+    }
+)
+
 # --- server → client --------------------------------------------------------------------
 
 _SCORES = {"leaderboard": LEADERBOARD, "you": YOU_BROADCAST}
@@ -632,15 +643,14 @@ SERVER: dict[str, dict[str, Any]] = {
             },
             "player_list": {
                 "type": "array",
-                "description": "host only: the players not kicked, in joining order",
-                "items": _obj(
-                    {
-                        "id": {"type": "integer", "minimum": 1},
-                        "nickname": {"type": "string"},
-                        "team": {"anyOf": [TEAM_ID, {"type": "null"}]},
-                        "captain": CAPTAIN,
-                    }
-                ),
+                "description": "host only: the first players not kicked, in joining order "
+                "(at most a page: the rest follow in `player_list` frames)",
+                "items": PLAYER_ROW,
+            },
+            "player_list_more": {
+                **COUNT,
+                "description": "host only: how many more rows of the list follow this "
+                "snapshot, in `player_list` frames",
             },
         },
         required=[
@@ -660,6 +670,8 @@ SERVER: dict[str, dict[str, Any]] = {
             "you": ["permutations"],
             "permutations": ["you"],
             "answers": ["allowed"],
+            "player_list": ["player_list_more"],
+            "player_list_more": ["player_list"],
         },
         allOf=_SNAPSHOT_RULES,
     ),
@@ -794,6 +806,20 @@ SERVER: dict[str, dict[str, Any]] = {
     ),
     "player_left": _message(
         "player_left", "Host and screen: a player was kicked.", {"player": PLAYER_ID}
+    ),
+    "player_list": _message(
+        "player_list",
+        "Host, right after its snapshot: the next page of the snapshot's player list.",
+        {
+            "snapshot_seq": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "the seq of the snapshot this page belongs to (not `seq`: "
+                "a page is not a broadcast, and changes no state)",
+            },
+            "players": {"type": "array", "minItems": 1, "items": PLAYER_ROW},
+            "more": {**COUNT, "description": "rows still to follow; 0 on the last page"},
+        },
     ),
     "answer_count": _message(
         "answer_count",

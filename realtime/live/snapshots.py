@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from .. import engine
+from ..events import dumps
 from ..models import LivePlayer, LiveQuestion, LiveRound
 from . import frames, selectors
 from .standings import NO_STANDINGS, Standings, standings
@@ -17,7 +20,8 @@ REVEALED = (engine.Status.REVEALED, engine.Status.LEADERBOARD, engine.Status.FIN
 
 
 def snapshot(live: LiveRound, *, role: str, player: LivePlayer | None = None) -> dict[str, Any]:
-    """The snapshot `role` (and `player`, for a player) gets of the round now."""
+    """The snapshot `role` (and `player`, for a player) gets of the round now; the
+    host's with its whole player list, which `in_pages` splits for sending."""
     questions = selectors.round_questions(live)
     state = round_state(live, len(questions))
     # The host's list of players also gives the count, in the same query.
@@ -47,7 +51,7 @@ def snapshot(live: LiveRound, *, role: str, player: LivePlayer | None = None) ->
         frame.update(finals_parts(questions, state))
     if role == "host":
         frame["allowed"] = sorted(engine.allowed_commands(state))
-        frame["player_list"] = player_list
+        frame["player_list"], frame["player_list_more"] = player_list, 0
         if 0 <= state.question_index < len(questions):
             frame["answers"] = selectors.answer_count(questions[state.question_index])
     if player is not None:
@@ -94,3 +98,58 @@ def finals_parts(questions: list[LiveQuestion], state: engine.RoundState) -> dic
     near = [q.pk for q in questions[max(index, 0) : index + 2]]
     parts["stakes"] = frames.stakes(selectors.stakes_shown(near))
     return parts
+
+
+# --- the host's player list, in pages ----------------------------------------------------
+
+PLAYER_PAGE = 50  # rows of the host's player list in one frame, at most
+
+
+def in_pages(frame: dict[str, Any]) -> list[dict[str, Any]]:
+    """A snapshot as it is sent: one frame, or for the host the snapshot and then the
+    `player_list` frames that carry the rest of its list.
+
+    A server frame is held to the client's cap (WS_MAX_MESSAGE_BYTES: autobahn refuses
+    a larger outgoing message), and a hall of 2,000 is some 150 KB of list. So the host's
+    snapshot carries the first rows (at most PLAYER_PAGE, fewer when the snapshot is
+    large already: it stays within 3/4 of the cap) and says in `player_list_more` how
+    many follow; each page carries at most PLAYER_PAGE rows, within the same bound, the
+    seq of its snapshot (`snapshot_seq`) and how many rows follow it (`more`)."""
+    rows = frame.get("player_list")
+    if not rows:
+        return [frame]
+    budget = settings.WS_MAX_MESSAGE_BYTES * 3 // 4
+    sizes = [len(dumps(row).encode()) + 1 for row in rows]  # a row and its comma
+
+    def page(start: int, end: int) -> dict[str, Any]:
+        return {
+            "type": "player_list",
+            "snapshot_seq": frame["seq"],
+            "players": rows[start:end],
+            "more": len(rows) - end,
+        }
+
+    def fitting(start: int, room: int) -> int:
+        """How many rows from `start` (a page at most) fit in `room` bytes."""
+        count = 0
+        for size in sizes[start : start + PLAYER_PAGE]:
+            room -= size
+            if room < 0:
+                break
+            count += 1
+        return count
+
+    # Each frame is sized with the largest count of rows to come, which it never outgrows.
+    first = fitting(0, budget - _size({**frame, "player_list": [], "player_list_more": len(rows)}))
+    sent = [{**frame, "player_list": rows[:first], "player_list_more": len(rows) - first}]
+    room = budget - _size(page(0, 0))
+    start = first
+    while start < len(rows):
+        end = start + max(1, fitting(start, room))  # a page takes one row whatever it weighs
+        sent.append(page(start, end))
+        start = end
+    return sent
+
+
+def _size(frame: dict[str, Any]) -> int:
+    return len(dumps(frame).encode())

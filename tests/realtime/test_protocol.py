@@ -40,7 +40,7 @@ from realtime.live import (
     state,
 )
 from realtime.live.selectors import screen_key
-from realtime.models import LiveAnswer, LiveQuestion, LiveRound, RosterEntry
+from realtime.models import LiveAnswer, LivePlayer, LiveQuestion, LiveRound, RosterEntry
 from realtime.security import TokenBucket
 from tests.factories import SchoolFactory, UserFactory, child
 from tests.quizzes.factories import BankFactory, QuestionFactory
@@ -678,6 +678,30 @@ async def test_a_classic_round_tells_the_host_of_players_without_team_or_captain
     await close_all(host, alice)
 
 
+@pytest.mark.asyncio
+async def test_a_big_rounds_host_list_follows_its_snapshot_in_pages():
+    """The host's snapshot carries the first page of its list and how many rows follow;
+    they come at once in player_list frames stamped with the snapshot's seq."""
+    live = await sync_to_async(make_round)(types=["single"])
+    hall = snapshots.PLAYER_PAGE * 2 + 5
+    await sync_to_async(LivePlayer.objects.bulk_create)(
+        LivePlayer(round=live, nickname=f"P{n}") for n in range(hall)
+    )
+    host = Client(live, user=await sync_to_async(lambda: live.host)())
+    await host.open({"type": "host"})
+    snapshot = await host.expect("snapshot")
+    assert len(snapshot["player_list"]) == snapshots.PLAYER_PAGE
+    assert snapshot["player_list_more"] == hall - snapshots.PLAYER_PAGE
+    pages = [await host.expect("player_list") for _ in range(2)]
+    assert [len(page["players"]) for page in pages] == [snapshots.PLAYER_PAGE, 5]
+    assert [page["more"] for page in pages] == [5, 0]
+    assert {page["snapshot_seq"] for page in pages} == {snapshot["seq"]}
+    rows = snapshot["player_list"] + pages[0]["players"] + pages[1]["players"]
+    assert [row["nickname"] for row in rows] == [f"P{n}" for n in range(hall)]  # joining order
+    await close_all(host)
+    SCENARIOS_RUN.add("pages")
+
+
 def test_the_host_snapshot_lists_the_players_for_no_query_more_than_the_count():
     """The list replaces the count query in the host's snapshot; the players' snapshots
     (the join hot path) do not pay for it."""
@@ -1092,7 +1116,7 @@ def test_the_scenarios_saw_every_message_type():
     """Runs last: every server frame type reached the roles it is meant for, and every
     client message, command, reject reason and reachable error code was exercised."""
     wanted = {"full-classic", "full-accuracy", "aborted", "gap", "refusals", "finals"}
-    wanted |= {"team-mean", "team-device", "roster", "finals-tie"}
+    wanted |= {"team-mean", "team-device", "roster", "finals-tie", "pages"}
     if not wanted <= SCENARIOS_RUN:
         pytest.skip("needs the whole module")
     assert set(SEEN) == set(protocol.SERVER)

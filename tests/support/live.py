@@ -13,6 +13,7 @@ from realtime.live import services
 from realtime.models import LiveRound
 from realtime.routing import websocket_urlpatterns
 from tests.quizzes.factories import BankFactory, QuestionFactory
+from tests.support.websocket import assert_within_cap
 
 TYPES = ["single", "multiple", "true_false", "fill", "numeric", "ordering"]
 
@@ -52,6 +53,7 @@ class Socket:
 
     async def recv(self, timeout=2) -> dict:
         text = await self.comm.receive_from(timeout=timeout)
+        assert_within_cap(text)
         self.raw.append(text)
         frame = json.loads(text)
         self.frames.append(frame)

@@ -2,8 +2,9 @@
 // round's host may send them) and says which ones apply now (snapshot.allowed): the
 // console shows those buttons, and asks for a fresh snapshot after every change.
 // Everything it shows comes over the socket: the host's snapshot lists the players
-// (snapshot.player_list, with each one's team and captain flag), player_joined and
-// player_left keep the list between snapshots.
+// (snapshot.player_list, with each one's team and captain flag; in a big round its first
+// page, the rest following in player_list frames), player_joined and player_left keep
+// the list between snapshots.
 
 import { TeamBook, el, livePage, show, turnText, valueText } from "./ui.js";
 
@@ -17,7 +18,10 @@ const state = {
   questionIndex: -1,
   total: 0,
   players: new Map(),
-  joinedSinceSnapshot: new Map(), // player_joined frames since the last snapshot
+  joinedSinceSnapshot: new Map(), // player_joined frames since the last list came whole
+  incoming: null, // the list of the last snapshot while its pages come, else null
+  incomingSeq: null, // that snapshot's seq: pages of another are dropped
+  leftSinceSnapshot: new Set(), // player_left since that snapshot: later pages skip them
   locked: false,
   answers: 0,
   question: null,
@@ -46,8 +50,9 @@ const { client, countdown } = page.round({
   onConnection: (status) => {
     if (status === "connecting") {
       // Joins seen on the old socket are in the next snapshot, or were kicked since
-      // (a player_left this console may have missed).
+      // (a player_left this console may have missed); so is a list half received.
       state.joinedSinceSnapshot.clear();
+      state.incoming = null;
     }
   },
 });
@@ -66,6 +71,9 @@ function onFrame(frame) {
   switch (frame.type) {
     case "snapshot":
       applySnapshot(frame);
+      return;
+    case "player_list":
+      takePage(frame);
       return;
     case "player_joined":
       addPlayer(frame.player);
@@ -98,6 +106,10 @@ function onFrame(frame) {
     case "player_left":
       state.players.delete(frame.player);
       state.joinedSinceSnapshot.delete(frame.player);
+      if (state.incoming) {
+        state.incoming.delete(frame.player);
+        state.leftSinceSnapshot.add(frame.player);
+      }
       drawPlayers();
       return;
     case "locked":
@@ -176,7 +188,7 @@ function applySnapshot(frame) {
   state.questionIndex = frame.question_index;
   state.total = frame.total_questions;
   state.locked = frame.locked;
-  takePlayers(frame.player_list);
+  takePlayers(frame);
   if (typeof frame.answers === "number") {
     state.answers = frame.answers;
   }
@@ -239,16 +251,44 @@ function drawCount() {
 // --- players, lock ---------------------------------------------------------------------------
 
 /**
- * The snapshot's list replaces the console's. A player_joined that came since the last
- * snapshot and is not in it is kept: that player joined after the snapshot was read
- * (one kicked since gets its player_left, which removes it again).
+ * The snapshot's list replaces the console's. The snapshot carries its first rows and
+ * says how many follow (player_list_more); they come at once in player_list frames
+ * stamped with its seq, and the list replaces the console's when the last has come
+ * (until then the console shows the list it had). A player_joined that came meanwhile
+ * and is not in the list is kept: that player joined after the snapshot was read (one
+ * kicked since gets its player_left, which removes it again, also from pages to come).
  */
-function takePlayers(list) {
-  if (!Array.isArray(list)) {
+function takePlayers(frame) {
+  if (!Array.isArray(frame.player_list)) {
+    return;
+  }
+  state.incoming = new Map();
+  state.incomingSeq = frame.seq;
+  state.leftSinceSnapshot.clear();
+  takeRows(frame.player_list, frame.player_list_more || 0);
+}
+
+function takePage(frame) {
+  if (state.incoming === null || frame.snapshot_seq !== state.incomingSeq) {
+    return; // a page of an earlier snapshot (or of a list already whole)
+  }
+  takeRows(frame.players, frame.more);
+  if (state.incoming === null) {
+    drawPlayers();
+  }
+}
+
+function takeRows(rows, more) {
+  for (const player of rows) {
+    if (!state.leftSinceSnapshot.has(player.id)) {
+      state.incoming.set(player.id, player);
+    }
+  }
+  if (more > 0) {
     return;
   }
   state.players = new Map();
-  for (const player of list) {
+  for (const player of state.incoming.values()) {
     addPlayer(player);
   }
   for (const player of state.joinedSinceSnapshot.values()) {
@@ -257,6 +297,7 @@ function takePlayers(list) {
     }
   }
   state.joinedSinceSnapshot.clear();
+  state.incoming = null;
 }
 
 function addPlayer(player) {
