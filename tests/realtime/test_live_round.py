@@ -367,13 +367,13 @@ async def test_bad_messages_get_clear_errors_and_change_nothing():
 
 
 # Every answer that does not fit its question's type, by type: blanks, wrong shapes, too
-# long, non-finite numbers (JSON's NaN and Infinity, which Python's parser accepts).
+# long. (NaN and Infinity are not JSON: the protocol boundary refuses them, below.)
 MISFITS = {
     "single": ['""', "null", '["%(option)s"]', "true"],
     "multiple": ["[]", '""', '["%(option)s", "%(option)s"]', '"%(option)s"'],
     "true_false": ['""', "null", '"true"', "1"],
     "fill": ['""', '"   "', '"%(long)s"', "[]"],
-    "numeric": ['""', '"   "', "NaN", "Infinity", "-Infinity", "true"],
+    "numeric": ['""', '"   "', "true", "[1]", '"' + "1" * 51 + '"'],  # text over 50
     "ordering": ["[]", '""', '["%(option)s", "%(option)s"]'],
 }
 
@@ -408,25 +408,6 @@ async def test_a_blank_or_misfit_answer_is_rejected_for_every_type_and_a_fitting
         lambda: sorted(LiveAnswer.objects.values_list("answer_id", flat=True))
     )()
     assert stored == sorted(f"good-{index}" for index in range(len(versions)))
-    await host.close()
-    await player.close()
-
-
-@pytest.mark.asyncio
-async def test_a_number_too_large_for_a_float_is_stored_and_acked_not_an_error_for_the_batch():
-    live = await sync_to_async(make_round)(types=["numeric"])
-    host = await host_socket(live)
-    player, _ = await player_socket(live, "Alice")
-    await command(host, "start")
-    await player.expect("question_opened")
-    huge = "1" + "0" * 400  # JSON's integers have no limit; float() of this overflows
-    await player.comm.send_to(
-        text_data=f'{{"type": "answer", "answer_id": "huge", "question": 0, "choice": {huge}}}'
-    )
-    assert (await player.expect("ack", "reject", "error"))["type"] == "ack"
-    await command(host, "close")
-    await command(host, "reveal")
-    assert not (await player.expect("revealed"))["you"]["correct"]
     await host.close()
     await player.close()
 
