@@ -12,15 +12,13 @@ APPLICATION = "bench.asgi:application"
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    from daphne.cli import CommandLineInterface
-
-    from config.serve import daphne_argv
+    from config.serve import command_line_interface, daphne_argv
 
     argv = daphne_argv(sys.argv[1:])
     if argv[-1] != "config.asgi:application":  # config.serve names the application last
         raise RuntimeError(f"config.serve's command line changed: {argv}")
     argv[-1] = APPLICATION
-    CommandLineInterface().run(argv)
+    command_line_interface().run(argv)  # the same server as config.serve (close codes)
 
 
 if __name__ == "__main__":

@@ -181,6 +181,7 @@ SLOW_FIRST = [
     "tests/realtime/test_bench_smoke.py",
     "tests/realtime/test_pk_multiprocess.py",
     "tests/realtime/test_multiprocess.py",
+    "tests/realtime/test_hostile_frames.py",
     "tests/e2e/test_pk.py",
     "tests/e2e/test_practice.py",
     "tests/e2e/test_review.py",

@@ -27,7 +27,7 @@ def test_daphne_serves_healthz_with_every_check_green(server):
     assert body["status"] == "ok", body
 
 
-def test_a_websocket_message_over_the_cap_is_cut_off_by_daphne(server):
+def test_a_websocket_message_over_the_cap_is_closed_by_daphne_with_1009(server):
     url = server.replace("http", "ws") + "/ws/clock/"
 
     async def scenario():
@@ -35,10 +35,11 @@ def test_a_websocket_message_over_the_cap_is_cut_off_by_daphne(server):
             await ws.send(json.dumps({"type": "ping", "t": 1}))
             assert json.loads(await ws.recv())["type"] == "pong"
             await ws.send(json.dumps({"type": "ping", "pad": "x" * 8000}))
-            # autobahn fails the connection by dropping it (failByDrop), before our
-            # consumer ever sees the message: no pong comes back.
-            with pytest.raises(websockets.ConnectionClosed):
+            # autobahn refuses it before our consumer sees it, with the documented
+            # close code (config.serve turns failByDrop off: a close, not a drop).
+            with pytest.raises(websockets.ConnectionClosed) as closed:
                 await asyncio.wait_for(ws.recv(), timeout=5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
 
     asyncio.run(scenario())
 
