@@ -149,11 +149,9 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
             await self.error("server_error", kind)
 
     async def write_text(self, text: str) -> None:
-        """Every frame this socket gets. Under daphne, as frame bytes written to the
-        socket (realtime.wire): besides being cheaper, that is how a server frame larger
-        than WS_MAX_MESSAGE_BYTES (a host's snapshot lists every player) gets out, since
-        autobahn holds outgoing messages to the cap meant for the client's. Otherwise
-        (another server, or a socket that must take it) the ASGI send."""
+        """Every frame this socket gets: through the write path daphne's socket offers
+        (realtime.wire, WS_WRITE_PATH), else the ordinary ASGI send. Either way the
+        frame is within the client's cap (docs/protocol.md, "Frame sizes")."""
         if self.wire is not None and self.wire.write(wire.text_frame(text.encode())):
             return
         await self.base_send({"type": "websocket.send", "text": text})

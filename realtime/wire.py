@@ -17,11 +17,18 @@ order of frames on a socket never changes.
 
 daphne offers no ASGI extension for this. `DaphneWire` (outermost in config/asgi.py)
 recognises daphne's `send` (`functools.partial(Server.handle_reply, protocol)`) and puts
-a `SocketWriter` for the socket into the scope's extensions as "sciarena.wire";
-elsewhere (WebsocketCommunicator, other servers) the extension is absent. The game
-consumers write every frame through it (ProtocolConsumer.write_text), which also frees
-server frames from autobahn's outgoing cap: it holds them to the size daphne sets for
-incoming messages (WS_MAX_MESSAGE_BYTES).
+a writer for the socket into the scope's extensions as "sciarena.wire"; elsewhere
+(WebsocketCommunicator, other servers) the extension is absent. The game consumers write
+every frame through it (ProtocolConsumer.write_text).
+
+settings.WS_WRITE_PATH chooses the writer: "direct" (SocketWriter, above: reads
+autobahn's and Twisted's private state to send at once), "prepared" (PreparedWriter:
+autobahn's public sendPreparedMessage, Twisted's buffered write) or "asgi" (none). The
+three are equivalent for clients: no server frame exceeds the client cap autobahn also
+holds outgoing messages to (the host's player list is paged, question texts bounded:
+docs/protocol.md, "Frame sizes"), and frames keep their order on a socket. The path a
+socket took, and why a fast one was off, is counted, logged once per process and kind,
+and shown in /healthz (`status`).
 """
 
 from __future__ import annotations

@@ -42,9 +42,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-MAX_ATTEMPTS = (
-    3  # claims of one job before it is given up (a constant: no deployment needs another)
-)
+# Claims of one job before it is given up (a constant: no deployment needs another).
+MAX_ATTEMPTS = 3
 BEAT_EVERY_S = 1.0  # at most this often an unforced heartbeat writes
 
 

@@ -13,6 +13,7 @@
 //   back (a player resumes with its token).
 
 const CLOSE_KICKED = 4001; // the server hangs up on a kicked player
+const CLOSE_REPLACED = 4002; // another device took this player's seat (a roster slip)
 
 const PING_SAMPLES = 5;
 const PING_GAP_MS = 120;
@@ -151,8 +152,8 @@ export class LiveClient {
       }
       this.ws = null;
       this.stopTimers();
-      if (event.code === CLOSE_KICKED) {
-        this.stopped = true; // removed by the host: never reconnect
+      if (event.code === CLOSE_KICKED || event.code === CLOSE_REPLACED) {
+        this.stopped = true; // removed by the host, or the seat moved on: never reconnect
       }
       if (!this.stopped) {
         this.onConnection("lost");

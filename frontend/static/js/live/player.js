@@ -1190,9 +1190,11 @@ function onRetry(detail) {
     setTimeout(resendPending, backoffDelay(0, RETRY_BASE_MS, RETRY_CAP_MS));
   } else if (detail === "snapshot") {
     setTimeout(() => client.requestSnapshot(), backoffDelay(0, RETRY_BASE_MS, RETRY_CAP_MS));
-  } else if ((detail === "join" || detail === "resume") && !state.joined) {
+  } else if (detail === "join" || detail === "resume") {
     // The join or resume failed on the server's database: the same hello again (a
-    // resume keeps its token: the seat is still this player's).
+    // resume keeps its token: the seat is still this player's). Whether or not this
+    // page was welcomed before: a resume after a reconnect is retried the same way,
+    // or the socket would stay open with no role, answered pings keeping it alive.
     setTimeout(() => client.send(hello()), backoffDelay(0, RETRY_BASE_MS, RETRY_CAP_MS));
   }
 }
