@@ -56,55 +56,12 @@ def rounds(count: int, questions: int) -> list[dict]:
 
 
 def banks(count: int, persons: int) -> list[dict]:
-    import numpy as np
-
-    from accounts.models import User
-    from quizzes.models import Paper, PaperItem, Response
-    from quizzes.papers.blueprints import blueprint_create
-    from tests.quizzes.factories import BankFactory, fill_bank
+    from tests.quizzes.answered import answered_bank
 
     made = []
     for n in range(count):
-        bank = BankFactory()
-        questions = fill_bank(bank, {("single", "knowledge"): ITEMS})
-        owner = bank.owners.first()
-        blueprint = blueprint_create(
-            bank=bank,
-            name="校准",
-            cells=[{"dimension": "knowledge", "count": ITEMS, "points": 1}],
-            actor=owner,
-        )
-        versions = [q.versions.get() for q in questions]
-        rng = np.random.default_rng(n)
-        theta = rng.normal(0, 1, persons)
-        true_b = np.linspace(-1.5, 1.5, ITEMS)
-        right = rng.random((persons, ITEMS)) < 1 / (1 + np.exp(-1.3 * (theta[:, None] - true_b)))
-        people = User.objects.bulk_create(
-            User(username=f"faults-{bank.pk}-{p}") for p in range(persons)
-        )
-        papers = Paper.objects.bulk_create(
-            Paper(blueprint=blueprint, user=person, seed=p, draw_number=p + 1)
-            for p, person in enumerate(people)
-        )
-        items = PaperItem.objects.bulk_create(
-            PaperItem(
-                paper=paper, position=i + 1, question=v.question, version=v,
-                option_order=[o["id"] for o in v.options], points=1, cell=0,
-            )
-            for paper in papers
-            for i, v in enumerate(versions)
-        )  # fmt: skip
-        Response.objects.bulk_create(
-            Response(
-                paper=item.paper,
-                item=item,
-                answer="x",
-                is_correct=bool(right[k // ITEMS, k % ITEMS]),
-                score=0,
-            )
-            for k, item in enumerate(items)
-        )
-        made.append({"id": bank.pk, "owner": owner.pk})
+        bank, _versions = answered_bank(persons, seed=n, items=ITEMS)
+        made.append({"id": bank.pk, "owner": bank.owners.first().pk})
     return made
 
 

@@ -90,9 +90,9 @@ def test_the_question_form_refuses_an_over_long_text_at_its_field():
     assert list(form.errors) == ["stem"]
     assert form.fields["stem"].widget.attrs["maxlength"] == str(content.MAX_STEM)
     # Within the field's own limit, but longer once sanitised ("<" is stored as "&lt;").
-    form = QuestionForm(data={**EDITOR, "option_1": "<" * (content.MAX_OPTION - 10)})
-    assert not form.is_valid()
-    with translation.override("en"):
+    with translation.override("en"):  # the messages are made in the language active
+        form = QuestionForm(data={**EDITOR, "option_1": "<" * (content.MAX_OPTION - 10)})
+        assert not form.is_valid()
         assert form.errors["option_1"] == [
             f"This text is too long: {(content.MAX_OPTION - 10) * 4} characters, at most "
             f"{content.MAX_OPTION} (formatting counts too)."

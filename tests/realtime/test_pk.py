@@ -23,6 +23,7 @@ from realtime.routing import websocket_urlpatterns
 from tests.factories import ProfileFactory, child
 from tests.quizzes.factories import BankFactory, QuestionFactory
 from tests.support.options import key_shown
+from tests.support.websocket import assert_within_cap
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -82,6 +83,7 @@ class Pk:
 
     async def recv(self, timeout=WAIT_S) -> dict:
         text = await self.comm.receive_from(timeout=timeout)
+        assert_within_cap(text)
         frame = json.loads(text)
         protocol.validate("server", frame, "pk")
         self.raw.append(text)

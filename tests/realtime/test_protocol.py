@@ -45,6 +45,7 @@ from realtime.security import TokenBucket
 from tests.factories import SchoolFactory, UserFactory, child
 from tests.quizzes.factories import BankFactory, QuestionFactory
 from tests.support.live import TYPES, Socket, choice_for, command, make_round
+from tests.support.options import choice_shown, key_in_frame
 from tests.support.stamps import receive_stamps
 
 pytestmark = [
@@ -262,13 +263,19 @@ async def test_every_frame_of_a_full_round_matches_its_schema(kind):
             assert opened["question"]["index"] == index
         for player in players:
             check_permutation(player, opened)
-        await alice.send(answer(index, f"a{index}", choice_for(version, right=True)))
+        await alice.send(
+            answer(index, f"a{index}", choice_shown(version, opened["question"], True))
+        )
         ack = await alice.expect("ack")
         if index == 0:
             # A resend is acked again with the same time; another answer_id is refused.
-            await alice.send(answer(index, f"a{index}", choice_for(version, right=True)))
+            await alice.send(
+                answer(index, f"a{index}", choice_shown(version, opened["question"], True))
+            )
             assert (await alice.expect("ack"))["received_at"] == ack["received_at"]
-            await alice.send(answer(index, "another", choice_for(version, right=False)))
+            await alice.send(
+                answer(index, "another", choice_shown(version, opened["question"], False))
+            )
             assert (await alice.expect("reject"))["reason"] == "already_answered"
         if index == 1:
             # Paused while open: the clock stops, answers wait, the snapshot says so.
@@ -276,7 +283,9 @@ async def test_every_frame_of_a_full_round_matches_its_schema(kind):
             for client in everyone:
                 paused = await client.expect("paused")
             assert paused["paused_from"] == "question_open" and paused["remaining_ms"] > 0
-            await bob.send(answer(index, f"b{index}-paused", choice_for(version, right=False)))
+            await bob.send(
+                answer(index, f"b{index}-paused", choice_shown(version, opened["question"], False))
+            )
             assert (await bob.expect("reject"))["reason"] == "not_open"
             for client in everyone:
                 await client.send({"type": "snapshot"})
@@ -295,9 +304,9 @@ async def test_every_frame_of_a_full_round_matches_its_schema(kind):
             await screen.expect("player_joined")
             players.append(carol)
             everyone.append(carol)
-            await carol.send(answer(index, "c2", choice_for(version, right=True)))
+            await carol.send(answer(index, "c2", choice_shown(version, opened["question"], True)))
             await carol.expect("ack")
-        await bob.send(answer(index, f"b{index}", choice_for(version, right=False)))
+        await bob.send(answer(index, f"b{index}", choice_shown(version, opened["question"], False)))
         await bob.expect("ack")
         await bob.send({"type": "snapshot"})
         assert (await bob.expect("snapshot"))["you"]["answered"] == f"b{index}"
@@ -312,7 +321,7 @@ async def test_every_frame_of_a_full_round_matches_its_schema(kind):
         await command(host, "reveal")
         for client in everyone:
             revealed = await client.expect("revealed")
-            assert revealed["reveal"]["key"] == version.key
+            assert revealed["reveal"]["key"] == key_in_frame(version, opened["question"])
         assert last(alice, "revealed")["you"]["correct"] is True
         assert last(bob, "revealed")["you"]["correct"] is False
         if index == 2:
@@ -474,9 +483,9 @@ async def test_the_frames_of_the_stage_finals_match_their_schemas():
         assert opened["question"]["turn"] == turn
         assert opened["question"]["team"] == {"compulsory": team_a, "risk": team_b}.get(turn)
         if turn == "compulsory":
-            await a2.send(answer(index, "a2", choice_for(version, right=True)))
+            await a2.send(answer(index, "a2", choice_shown(version, opened["question"], True)))
             assert (await a2.expect("reject"))["reason"] == "not_captain"
-            await b.send(answer(index, "b0", choice_for(version, right=True)))
+            await b.send(answer(index, "b0", choice_shown(version, opened["question"], True)))
             assert (await b.expect("reject"))["reason"] == "not_your_turn"
             await a.send({"type": "buzz", "question": index})
             assert (await a.expect("buzz_reject"))["reason"] == "not_buzzer"
@@ -491,7 +500,7 @@ async def test_the_frames_of_the_stage_finals_match_their_schemas():
             assert (await a2.expect("buzz_reject"))["reason"] == "not_captain"
             await c.send({"type": "buzz", "question": index + 1})
             assert (await c.expect("buzz_reject"))["reason"] == "not_buzzer"
-            await b.send(answer(index, "b1", choice_for(version, right=True)))
+            await b.send(answer(index, "b1", choice_shown(version, opened["question"], True)))
             assert (await b.expect("reject"))["reason"] == "not_your_turn"
         if turn == "risk":
             # The stake chosen before is acked again; none chosen in time: too late.
@@ -503,7 +512,8 @@ async def test_the_frames_of_the_stage_finals_match_their_schemas():
                 else {"type": "stake_reject", "question": index, "reason": "too_late"}
             )
         for player in [answering.get(turn, a), *([c] if turn in ("all", "tiebreak") else [])]:
-            await player.send(answer(index, f"x{index}-{id(player)}", choice_for(version, True)))
+            choice = choice_shown(version, opened["question"], True)
+            await player.send(answer(index, f"x{index}-{id(player)}", choice))
             await player.expect("ack")
         await command(host, "close")
         for client in everyone:
@@ -584,9 +594,10 @@ async def test_the_frames_of_a_team_round_match_their_schemas(team_mode):
     for index, version in enumerate(versions):
         await command(host, "start" if index == 0 else "next")
         for client in everyone:
-            await client.expect("question_opened")
+            opened = await client.expect("question_opened")
         for player, right in ((ana, True), (ben, False), (cai, True)):
-            await player.send(answer(index, f"{index}-{id(player)}", choice_for(version, right)))
+            choice = choice_shown(version, opened["question"], right)
+            await player.send(answer(index, f"{index}-{id(player)}", choice))
             await player.expect("ack", "reject")
         await command(host, "close")
         await command(host, "reveal")
@@ -836,8 +847,8 @@ async def test_refusals_and_their_frames_match_the_schemas():
     # A question: the answer refusals.
     await command(host, "start")
     for client in (host, screen, alice, eve, mallory):
-        await client.expect("question_opened")
-    choice = choice_for(versions[0], right=True)
+        opened = await client.expect("question_opened")
+    choice = choice_shown(versions[0], opened["question"], True)
     for message, reason in [
         ({"type": "answer", "question": 0, "choice": choice}, "bad_answer_id"),
         (answer(0, "x" * 65, choice), "bad_answer_id"),
