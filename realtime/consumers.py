@@ -104,9 +104,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
 
     def init_protocol(self) -> None:
         # daphne's socket, when it offers one (realtime.wire): frames written as bytes.
-        self.wire: wire.Writer | None = (self.scope.get("extensions") or {}).get(
-            wire.EXTENSION
-        )
+        self.wire: wire.Writer | None = (self.scope.get("extensions") or {}).get(wire.EXTENSION)
         self.role: str | None = None
         self.tasks: set[asyncio.Task] = set()
         # Generous enough for a phone that resends after a reconnect, tight enough that

@@ -41,7 +41,6 @@ MAX_DEPTH = 6
 MAX_NUMBER_CHARS = 32
 
 
-
 class BadJson(ValueError):  # noqa: N818 - named for the error code it is answered with
     """A client message that is not a JSON text the protocol takes; `detail` says why:
     "syntax", "non_finite" (NaN, Infinity: not JSON, though Python's json reads them),
