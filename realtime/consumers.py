@@ -112,9 +112,10 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         self.bucket = TokenBucket(rate=5, burst=20)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
-        # The receive stamp in µs, first: buzzes are ordered (and ties found) by it.
+        # The receive stamp, first and once: in µs for buzzes (ordered, ties found by
+        # it), in ms for everything else (answers judged against closes_at).
         self.received_us = time.time_ns() // 1000
-        received_at = now_ms()
+        received_at = self.received_us // 1000
         if bytes_data is not None or text_data is None:
             return await self.error("text_only")
         if len(text_data.encode()) > settings.WS_MAX_MESSAGE_BYTES:
