@@ -22,8 +22,8 @@ from .batch import batcher
 from .events import dumps
 from .live import answers, commands, finals, frames, selectors, services, snapshots
 from .live.state import CommandRefused, is_host, now_ms, timing_state
+from .messages import BadJson, parse_message
 from .models import LivePlayer, LiveRound
-from .protocol import BadJson, parse_message
 from .relay import Listener, relay
 from .security import TokenBucket
 

@@ -254,6 +254,12 @@ def host_player_list(rows: list[tuple[int, str, int | None, bool]]) -> list[Fram
     ]
 
 
+def player_list_page(snapshot_seq: int, rows: list[Frame], more: int) -> Frame:
+    """A page of the host's list that follows its snapshot (realtime.live.snapshots.in_pages):
+    the snapshot's seq, the rows, how many rows follow this page."""
+    return {"type": "player_list", "snapshot_seq": snapshot_seq, "players": rows, "more": more}
+
+
 def team_list(teams: list[tuple[int, str]]) -> list[Frame]:
     return [{"id": pk, "name": name} for pk, name in teams]
 

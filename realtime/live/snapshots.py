@@ -122,12 +122,7 @@ def in_pages(frame: dict[str, Any]) -> list[dict[str, Any]]:
     sizes = [len(dumps(row).encode()) + 1 for row in rows]  # a row and its comma
 
     def page(start: int, end: int) -> dict[str, Any]:
-        return {
-            "type": "player_list",
-            "snapshot_seq": frame["seq"],
-            "players": rows[start:end],
-            "more": len(rows) - end,
-        }
+        return frames.player_list_page(frame["seq"], rows[start:end], len(rows) - end)
 
     def fitting(start: int, room: int) -> int:
         """How many rows from `start` (a page at most) fit in `room` bytes."""

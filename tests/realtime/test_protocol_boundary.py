@@ -1,6 +1,6 @@
 """The protocol boundary of a game socket: texts that are not protocol JSON are refused
 with `bad_json` and a detail before any handler runs, store nothing, and leave the
-socket playing (realtime.protocol.parse_message; docs/protocol.md, errors)."""
+socket playing (realtime.messages.parse_message; docs/protocol.md, errors)."""
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -12,7 +12,7 @@ from tests.support.live import command, host_socket, make_round, player_socket
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("districts_loaded")]
 
 
-# Texts the protocol boundary refuses before any handler (realtime.protocol.parse_message),
+# Texts the protocol boundary refuses before any handler (realtime.messages.parse_message),
 # with the `detail` of the bad_json error: not JSON, numbers no client writes, nesting
 # no message needs, strings no database stores.
 NOT_PROTOCOL_JSON = [
