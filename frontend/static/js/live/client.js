@@ -39,6 +39,30 @@ export function backoffDelay(attempt, base = BACKOFF_BASE_MS, cap = BACKOFF_CAP_
   return ceiling / 2 + Math.random() * (ceiling / 2);
 }
 
+// `error` `retry` (docs/protocol.md): the server stored nothing of the message, so the
+// pages send it again after a short jittered backoff; an answer (with its answer_id, so
+// it is stored at most once) at most RETRY_TIMES times, then the player is told and may
+// answer anew.
+const RETRY_BASE_MS = 300;
+const RETRY_CAP_MS = 4000;
+const RETRY_TIMES = 5;
+
+/** Run `send` after the retry backoff of `attempt` (0: the first). */
+export function retryAfter(attempt, send) {
+  return setTimeout(send, backoffDelay(attempt, RETRY_BASE_MS, RETRY_CAP_MS));
+}
+
+/** One more retry of an unacked `answer` (its `retries` counted): `resend` is scheduled,
+ * or, past RETRY_TIMES, nothing is and the answer has failed (false). */
+export function answerRetried(answer, resend) {
+  answer.retries = (answer.retries || 0) + 1;
+  if (answer.retries > RETRY_TIMES) {
+    return false;
+  }
+  retryAfter(answer.retries - 1, resend);
+  return true;
+}
+
 export class Clock {
   constructor() {
     this.offset = 0;

@@ -2,19 +2,13 @@
 // "1-v-1 PK"). The server owns the match; this page keeps the connection (the live
 // rounds' client: clock, seq, reconnects) and draws the frames it gets.
 
-import { backoffDelay, randomId } from "./client.js";
+import { answerRetried, randomId, retryAfter } from "./client.js";
 import { SHAPES, el, keyOptionIds, keyOptionItem, keyText, livePage, optionContent, ordered, show } from "./ui.js";
 
 const { t, root, $, views, announcer, round } = livePage();
 
 // Errors that end a find or a resume: back to the start.
 const START_ERRORS = ["sign_in_required", "consent_required", "no_questions", "unknown_player"];
-// `error` `retry` (docs/protocol.md): nothing was stored, send the message again. An
-// answer is resent with its answer_id after a short jittered backoff, at most
-// ANSWER_RETRIES times; then the player is told and may answer anew.
-const ANSWER_RETRIES = 5;
-const RETRY_BASE_MS = 300;
-const RETRY_CAP_MS = 4000;
 
 const state = {
   token: null, // resume token of this player's seat, once matched
@@ -297,7 +291,7 @@ function send() {
 
 /** `error` `retry`: the server stored nothing of the message; send it again. */
 function onRetry(detail) {
-  const later = (send) => setTimeout(send, backoffDelay(0, RETRY_BASE_MS, RETRY_CAP_MS));
+  const later = (send) => retryAfter(0, send);
   if (detail === "answer") {
     retryAnswer();
   } else if (detail === "snapshot") {
@@ -316,17 +310,16 @@ function retryAnswer() {
   if (!answer || answer.state !== "sending") {
     return;
   }
-  answer.retries = (answer.retries || 0) + 1;
-  if (answer.retries > ANSWER_RETRIES) {
+  const resend = () => {
+    if (state.answer === answer && answer.state === "sending") {
+      client.send({ type: "answer", answer_id: answer.answer_id, question: answer.question, choice: answer.choice });
+    }
+  };
+  if (!answerRetried(answer, resend)) {
     answerFailed();
     return;
   }
   drawAnswerStatus();
-  setTimeout(() => {
-    if (state.answer === answer && answer.state === "sending") {
-      client.send({ type: "answer", answer_id: answer.answer_id, question: answer.question, choice: answer.choice });
-    }
-  }, backoffDelay(answer.retries - 1, RETRY_BASE_MS, RETRY_CAP_MS));
 }
 
 /** The server could not store the answer, again and again: nothing is stored, so the

@@ -6,7 +6,7 @@
 // for the server's ack or reject. The resume token is kept per PIN in localStorage, so
 // a reload or a lost network comes back as the same player with the same score.
 
-import { backoffDelay, randomId } from "./client.js";
+import { answerRetried, randomId, retryAfter } from "./client.js";
 import {
   SHAPES,
   TeamBook,
@@ -32,12 +32,6 @@ const finals = config.kind === "finals";
 const captainsAnswer = Boolean(config.captainsAnswer);
 const rosterJoin = config.joinMode === "roster";
 const LOBBY_POLL_MS = 8000;
-// `error` `retry` (docs/protocol.md): nothing was stored, send the message again. An
-// answer is resent with its answer_id (so it is stored at most once), after a short
-// jittered backoff, at most ANSWER_RETRIES times; then the player is told and may answer anew.
-const ANSWER_RETRIES = 5;
-const RETRY_BASE_MS = 300;
-const RETRY_CAP_MS = 4000;
 
 // --- storage: the resume token, the answer in flight, the last result -----------------
 
@@ -1187,15 +1181,15 @@ function onRetry(detail) {
   if (detail === "answer") {
     retryAnswer();
   } else if (detail === "buzz" || detail === "stake") {
-    setTimeout(resendPending, backoffDelay(0, RETRY_BASE_MS, RETRY_CAP_MS));
+    retryAfter(0, resendPending);
   } else if (detail === "snapshot") {
-    setTimeout(() => client.requestSnapshot(), backoffDelay(0, RETRY_BASE_MS, RETRY_CAP_MS));
+    retryAfter(0, () => client.requestSnapshot());
   } else if (detail === "join" || detail === "resume") {
     // The join or resume failed on the server's database: the same hello again (a
     // resume keeps its token: the seat is still this player's). Whether or not this
     // page was welcomed before: a resume after a reconnect is retried the same way,
     // or the socket would stay open with no role, answered pings keeping it alive.
-    setTimeout(() => client.send(hello()), backoffDelay(0, RETRY_BASE_MS, RETRY_CAP_MS));
+    retryAfter(0, () => client.send(hello()));
   }
 }
 
@@ -1207,22 +1201,18 @@ function retryAnswer() {
   if (!answer || answer.state !== "sending") {
     return;
   }
-  answer.retries = (answer.retries || 0) + 1;
-  if (answer.retries > ANSWER_RETRIES) {
+  const id = answer.answer_id;
+  const resend = () => {
+    if (state.answer && state.answer.answer_id === id) {
+      sendAnswer(); // only while it is still unacked
+    }
+  };
+  if (!answerRetried(answer, resend)) {
     answerFailed();
     return;
   }
   store.set(".answer", answer);
   drawAnswerStatus();
-  const id = answer.answer_id;
-  setTimeout(
-    () => {
-      if (state.answer && state.answer.answer_id === id) {
-        sendAnswer(); // only while it is still unacked
-      }
-    },
-    backoffDelay(answer.retries - 1, RETRY_BASE_MS, RETRY_CAP_MS),
-  );
 }
 
 function answerFailed() {
