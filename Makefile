@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test faults lint format bench messages clean help
+.PHONY: run test faults lint format bench messages clean help audit
 
 help:
 	@echo "make run    set up and serve the demo on http://$(HOST):$(PORT)/"
@@ -14,6 +14,7 @@ help:
 	@echo "make faults the fault suite: private Redis/PostgreSQL, servers broken mid-round"
 	@echo "make lint   ruff, migrations check, import contracts, mypy on the pure modules"
 	@echo "make bench  run the benchmarks in bench/"
+	@echo "make audit  check the installed dependencies for known vulnerabilities (needs the network)"
 
 $(PY):
 	$(PYTHON) -c 'import sys; sys.exit("SciArena needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -74,3 +75,10 @@ messages: $(STAMP)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+
+# Known vulnerabilities in the installed dependencies (docs/security.md, "Dependencies").
+# pip-audit asks PyPI's vulnerability data over the network; .ci/audit.py fails when
+# any package could not be checked, so a run without the network cannot pass.
+audit: $(STAMP)
+	$(PY) -m pip install --quiet 'pip-audit>=2.7'
+	$(PY) .ci/audit.py
