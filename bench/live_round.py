@@ -113,6 +113,9 @@ def server_env(args, workdir: Path) -> dict[str, str]:
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(40),
         SECURE_SSL_REDIRECT="0",
+        # The bench's players say they come from a page on http://127.0.0.1 (ORIGIN),
+        # not from the server's own port: the origin check compares ports exactly.
+        WS_ALLOWED_ORIGINS=ORIGIN,
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )

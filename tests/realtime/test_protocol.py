@@ -975,7 +975,9 @@ async def test_the_handshake_checks_the_origin_and_the_size_cap_closes_the_socke
     )
     assert not (await foreign.connect())[0]
     local = WebsocketCommunicator(
-        application, path, headers=[(b"origin", b"http://127.0.0.1:8000")]
+        application,
+        path,
+        headers=[(b"host", b"127.0.0.1:8000"), (b"origin", b"http://127.0.0.1:8000")],
     )
     assert (await local.connect())[0]
     await local.send_to(

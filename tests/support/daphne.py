@@ -21,6 +21,10 @@ import websockets
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = "http://127.0.0.1"
+# The test clients say they come from a page on ORIGIN (port 80), not from the server's
+# own random port; the origin check compares ports exactly (realtime.security), so the
+# servers started here allow that origin unless a test says otherwise.
+TEST_ENV = {"WS_ALLOWED_ORIGINS": ORIGIN}
 STEP_S = 10  # the longest wait for any one expected frame
 SCENARIO_S = 45  # the longest a whole scenario may take
 
@@ -35,7 +39,12 @@ def free_port() -> int:
 def daphne(env: dict[str, str] | None = None, port: int | None = None) -> Iterator[str]:
     """Run `python -m config.serve` on a free port; yield its base URL."""
     port = port or free_port()
-    proc_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **(env or {})}
+    proc_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        **TEST_ENV,
+        **(env or {}),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port)],
         cwd=ROOT,
@@ -149,7 +158,12 @@ def daphne_processes(
     stop every one that is still running on the way out, whatever happened."""
     import tempfile
 
-    proc_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **(env or {})}
+    proc_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        **TEST_ENV,
+        **(env or {}),
+    }
     logs = tempfile.TemporaryDirectory(prefix="daphne-")
     started: list[DaphneProcess] = []
     try:
