@@ -78,10 +78,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    # allauth's RateLimited (phone codes, text caps) as a 429 page, never a 500.
-    "frontend.middleware.RateLimitedMiddleware",
-    # Organizers, admins and staff must set up TOTP before anything else (accounts.roles).
-    "accounts.middleware.MFARequiredMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -284,55 +280,22 @@ ACCOUNT_USER_DISPLAY = "accounts.models.user_display"
 # tight limits are per key (the username, email or phone being tried).
 ACCOUNT_RATE_LIMITS = {
     "login": "600/m/ip",
-    # Failed passwords: allauth counts them per address; the per-name limits are
-    # LOGIN_FAILURES_* below (accounts.adapter), so a stranger cannot lock an owner out.
-    "login_failed": "200/m/ip",
+    "login_failed": "200/m/ip,5/5m/key",
     "signup": "200/m/ip",
     "reset_password": "100/m/ip,3/m/key",
     "reset_password_from_key": "100/m/ip",
     "request_login_code": "100/m/ip,3/m/key",
     "verify_phone": "1/30s/key,100/m/ip",
 }
-# The client's address, for every per-IP limit, is read one way (frontend.clientip):
-# behind the documented proxy nginx overwrites X-Forwarded-For with the address it got
-# the connection from and daphne (--proxy-headers) makes that REMOTE_ADDR and a
-# socket's scope["client"]. allauth must read REMOTE_ADDR too, never the header itself:
-# with a proxy count it would take an entry a client can write whenever the proxy
-# appends. frontend.checks refuses other values; TRUSTED_PROXY_COUNT is no longer read.
-ALLAUTH_TRUSTED_PROXY_COUNT = 0
-ALLAUTH_TRUSTED_CLIENT_IP_HEADER = None
+# Behind a reverse proxy every request comes from the proxy's address, and the per-IP
+# limits above would be shared by the whole city. Set TRUSTED_PROXY_COUNT to the
+# number of proxies in front of daphne so allauth reads the client from
+# X-Forwarded-For (or run daphne with --proxy-headers and leave it at 0).
+ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "SciArena"
-# Roles that must sign in with a second factor (TOTP), on top of everyone with
-# is_staff or is_superuser, who always must (accounts.roles, accounts.middleware).
-# Teachers are not in it by default: they may turn TOTP on themselves.
-MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES", ["organizer", "admin"])
-
-# Wrong passwords for one login name (username, email or phone) from one client
-# address: LOGIN_FAILURES_PER_ADDRESS per LOGIN_FAILURES_PER_ADDRESS_WINDOW seconds,
-# then that address waits. From all addresses together: LOGIN_FAILURES_PER_LOGIN per
-# LOGIN_FAILURES_PER_LOGIN_WINDOW, a ceiling one address cannot reach (5 per 5 min is
-# 60 an hour), that stops guessing spread over many addresses. A right password does
-# not count; a password reset clears both (accounts.adapter, docs/security.md).
-LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "5"))
-LOGIN_FAILURES_PER_ADDRESS_WINDOW = 5 * 60
-LOGIN_FAILURES_PER_LOGIN = int(os.environ.get("LOGIN_FAILURES_PER_LOGIN", "100"))
-LOGIN_FAILURES_PER_LOGIN_WINDOW = 3600
 
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "accounts.sms.ConsoleSMSBackend")
-# Every text passes one gate (accounts.sms) with daily caps, per local day: texts to
-# one number, texts asked for from one client address (a school sending a whole
-# class through phone sign-up from one address may need more), and a budget for all
-# texts, with a WARNING in the log at 80 % and an ERROR at 100 %; beyond a cap
-# nothing is sent and the page says "try later". No text goes to a number without
-# an account, nor to a registered number someone tries to sign up with.
-SMS_PER_NUMBER_PER_DAY = int(os.environ.get("SMS_PER_NUMBER_PER_DAY", "5"))
-SMS_PER_IP_PER_DAY = int(os.environ.get("SMS_PER_IP_PER_DAY", "30"))
-SMS_DAILY_BUDGET = int(os.environ.get("SMS_DAILY_BUDGET", "1000"))
-# accounts.sms.HTTPGatewaySMSBackend: POSTs {"phone", "message"} as JSON here.
-SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
-SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
-SMS_GATEWAY_TIMEOUT = 10
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
@@ -343,7 +306,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "SciArena <noreply@sci
 
 # Guests (anonymous visitors) may play practice papers, the daily quiz, the timed
 # challenge and the self-test; every start writes rows, so each session and each
-# client IP (frontend.clientip) may start at most
+# client IP (read as allauth reads it, see TRUSTED_PROXY_COUNT) may start at most
 # this many new guest papers per clock hour (quizzes.play.guest). Signed-in players are
 # not limited; a school behind one address may want it higher.
 GUEST_STARTS_PER_HOUR = int(os.environ.get("GUEST_STARTS_PER_HOUR", "30"))
