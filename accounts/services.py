@@ -39,10 +39,12 @@ class ConsentLinkError(Exception):
     link that was never ours, 410 for one that was but no longer works.
     """
 
-    def __init__(self, message: str, *, status: int) -> None:
+    def __init__(self, message: str, *, status: int, spent: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        # True for a link that was used up: a decision was recorded after it was sent.
+        self.spent = spent
 
 
 class ConsentRequestError(Exception):
@@ -55,6 +57,9 @@ def user_complete_signup(*, user: User, data: dict[str, Any], request=None) -> P
     under 14."""
     user.role = data.get("role") or User.Role.CITIZEN
     user.save(update_fields=["role"])
+    school = data.get("school")
+    # A school's region is the one it competes for (the Development Area for some).
+    region = school.region if school else getattr(data.get("district"), "region", None)
     profile, _created = Profile.objects.update_or_create(
         user=user,
         defaults={
@@ -99,12 +104,36 @@ def _gone() -> ConsentLinkError:
     return ConsentLinkError(_("The account this link was sent for no longer exists."), status=410)
 
 
+def _spent() -> ConsentLinkError:
+    return ConsentLinkError(
+        _(
+            "A guardian's decision was recorded after this link was sent, so it no longer "
+            "works: each consent link serves for one decision only."
+        ),
+        status=410,
+        spent=True,
+    )
+
+
+def consent_request_spent(*, consent_request: ConsentRequest) -> bool:
+    """Is this request used up? A consent link serves for one decision: once any grant
+    or withdrawal for the child is recorded at or after the time the request was made,
+    its link no longer grants (so a withdrawal voids every open request, and an old
+    link cannot overrule it). Computed from the append-only records, no flag stored;
+    "at or after" takes the safe side when two times are equal."""
+    return GuardianConsent.objects.filter(
+        child_id=consent_request.child_id, created_at__gte=consent_request.created_at
+    ).exists()
+
+
 def _link_target(payload: Any, *, kind: str) -> dict[str, Any]:
-    """{"child": User, "contact": str, "rel": str} from a verified token payload.
+    """{"child": User, "contact": str, "rel": str, "request": ConsentRequest | None} from
+    a verified token payload.
 
     A consent token names a ConsentRequest, a withdrawal token a grant; the contact
     and relationship come from that stored record. Anything else (such as the old
-    tokens that carried the contact itself) is not valid."""
+    tokens that carried the contact itself) is not valid. A consent link that was
+    used up (consent_request_spent) is gone (410)."""
     if not isinstance(payload, dict) or "child" not in payload:
         raise _invalid(kind)
     child = User.objects.filter(pk=payload["child"], deleted_at__isnull=True).first()
@@ -129,11 +158,19 @@ def _link_target(payload: Any, *, kind: str) -> dict[str, Any]:
                 _("This consent link was replaced by a newer one, sent to another contact."),
                 status=410,
             )
-    return {"child": child, "contact": record.guardian_contact, "rel": record.relationship}
+        if consent_request_spent(consent_request=record):
+            raise _spent()
+    return {
+        "child": child,
+        "contact": record.guardian_contact,
+        "rel": record.relationship,
+        "request": record if kind == "consent" else None,
+    }
 
 
 def consent_token_read(token: str, *, max_age: int | None = None) -> dict[str, Any]:
-    """Return {"child": User, "contact": str, "rel": str} for a valid token."""
+    """Return {"child": User, "contact": str, "rel": str, "request": ConsentRequest} for
+    a valid token whose request is not used up."""
     try:
         payload = signing.loads(
             token,
@@ -246,12 +283,18 @@ def consent_grant(
     guardian_contact: str,
     relationship: str,
     allow_public_display: bool,
+    consent_request: ConsentRequest | None = None,
     request=None,
     notify_guardian: bool = False,
 ) -> GuardianConsent:
-    """Append a grant. With notify_guardian, the guardian is sent (after commit, on
-    the channel the link came by) a confirmation with a link to withdraw."""
+    """Append a grant. Given the consent_request whose link the guardian followed, the
+    request is checked again under the child's row lock, so two submissions of one
+    link at once record one decision: the second raises ConsentLinkError (410, spent).
+    With notify_guardian, the guardian is sent (after commit, on the channel the link
+    came by) a confirmation with a link to withdraw."""
     User.objects.select_for_update().filter(pk=child.pk).first()
+    if consent_request is not None and consent_request_spent(consent_request=consent_request):
+        raise _spent()
     consent = GuardianConsent.objects.create(
         child=child,
         action=GuardianConsent.Action.GRANT,

@@ -51,7 +51,10 @@ def play(request):
 
 def _link_error(request, error: services.ConsentLinkError):
     return render(
-        request, "accounts/consent_link_error.html", {"message": error.message}, status=error.status
+        request,
+        "accounts/consent_link_error.html",
+        {"message": error.message, "spent": error.spent},
+        status=error.status,
     )
 
 
@@ -66,19 +69,25 @@ def consent(request, token):
     child = link["child"]
     form = ConsentForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        services.consent_grant(
-            child=child,
-            guardian_contact=link["contact"],
-            relationship=link["rel"],
-            allow_public_display=form.cleaned_data["allow_public_display"],
-            request=request,
-            notify_guardian=True,
-        )
-        messages.success(
+        try:
+            consent = services.consent_grant(
+                child=child,
+                guardian_contact=link["contact"],
+                relationship=link["rel"],
+                allow_public_display=form.cleaned_data["allow_public_display"],
+                consent_request=link["request"],
+                request=request,
+                notify_guardian=True,
+            )
+        except services.ConsentLinkError as error:  # the same link, submitted twice at once
+            return _link_error(request, error)
+        # The link is used up now, so the answer is a page of its own rather than a
+        # redirect back to it (which would say the link no longer works).
+        return render(
             request,
-            _("Thank you. Your consent is recorded and a confirmation is on its way to you."),
+            "accounts/consent_granted.html",
+            {"child_profile": profile_for(user=child), "child": child, "consent": consent},
         )
-        return redirect("accounts:consent", token=token)
     return render(
         request,
         "accounts/consent.html",
