@@ -64,10 +64,10 @@ class RegionAdmin(ReadOnlyAdmin):
 
 @admin.register(School)
 class SchoolAdmin(admin.ModelAdmin):
-    list_display = ("name", "district", "stage", "enrolment")
-    list_filter = ("district", "stage")
-    list_select_related = ("district",)
-    search_fields = ("name",)
+    list_display = ("name", "code", "district", "region", "enrolment")
+    list_filter = ("region", "stages__stage")
+    list_select_related = ("district", "region")
+    search_fields = ("name", "code")
 
 
 @admin.register(Unit)

@@ -82,3 +82,17 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def organizer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Pages for organizers and admins only (the school directory): anonymous visitors
+    go to the login page; teachers and players get 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_organizer:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper

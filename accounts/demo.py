@@ -1,7 +1,7 @@
 """Demo data for `manage.py seed_demo`: schools, units and demo accounts.
 
 Everything here is idempotent: rows are found by their natural keys (a school by
-district and name, a unit by region and name, a user by username) and brought to the
+its code, a unit by region and name, a user by username) and brought to the
 values below, so running the loaders again changes nothing and duplicates nothing.
 
 `load_demo()` runs every loader named in LOADERS, in order, in one transaction. Later
@@ -19,7 +19,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from .models import District, GuardianConsent, Profile, Region, School, Unit, User
+from .models import (
+    District,
+    GuardianConsent,
+    Profile,
+    Region,
+    School,
+    SchoolStage,
+    Unit,
+    User,
+)
 from .selectors import consent_state, user_can_play
 from .services import consent_grant, consent_request_send, consent_request_token
 
@@ -43,64 +52,80 @@ Kind = Unit.Kind
 Group = Profile.PopulationGroup
 Role = User.Role
 
-# Real, well-known Beijing schools, each in the district it stands in (GB/T 2260
-# code). The enrolment figures are illustrative round numbers for the demo, not
-# official statistics.
-SCHOOLS: list[tuple[str, str, str, int]] = [
-    # 东城区
-    ("北京市第二中学", "110101", Stage.COMPLETE, 2400),
-    ("北京汇文中学", "110101", Stage.COMPLETE, 2600),
-    ("北京景山学校", "110101", Stage.TWELVE_YEAR, 3200),
-    ("北京市东城区史家小学", "110101", Stage.PRIMARY, 3000),
-    # 西城区
-    ("北京市第四中学", "110102", Stage.COMPLETE, 2200),
-    ("北京师范大学附属实验中学", "110102", Stage.COMPLETE, 2800),
-    ("北京市第八中学", "110102", Stage.COMPLETE, 2500),
-    ("北京小学", "110102", Stage.PRIMARY, 3500),
-    # 朝阳区
-    ("北京市第八十中学", "110105", Stage.COMPLETE, 3300),
-    ("北京市陈经纶中学", "110105", Stage.COMPLETE, 3000),
-    ("北京市朝阳区实验小学", "110105", Stage.PRIMARY, 4000),
-    ("北京工业大学", "110105", Stage.UNIVERSITY, 26000),
-    # 丰台区
-    ("北京市第十二中学", "110106", Stage.COMPLETE, 3600),
-    ("北京市第十八中学", "110106", Stage.COMPLETE, 2800),
-    # 石景山区
-    ("北京市第九中学", "110107", Stage.COMPLETE, 2400),
-    ("北京市京源学校", "110107", Stage.TWELVE_YEAR, 3000),
-    # 海淀区
-    ("中国人民大学附属中学", "110108", Stage.COMPLETE, 4500),
-    ("北京大学附属中学", "110108", Stage.COMPLETE, 2600),
-    ("清华大学附属中学", "110108", Stage.COMPLETE, 2800),
-    ("北京一零一中学", "110108", Stage.COMPLETE, 3000),
-    ("北京市海淀区中关村第一小学", "110108", Stage.PRIMARY, 4200),
-    ("北京航空航天大学", "110108", Stage.UNIVERSITY, 38000),
-    # 门头沟区
-    ("北京市大峪中学", "110109", Stage.COMPLETE, 2000),
-    # 房山区
-    ("北京市房山区良乡中学", "110111", Stage.COMPLETE, 2200),
-    ("北京师范大学良乡附属中学", "110111", Stage.COMPLETE, 2000),
-    # 通州区
-    ("北京市潞河中学", "110112", Stage.COMPLETE, 3500),
-    ("北京市通州区运河中学", "110112", Stage.COMPLETE, 2800),
-    # 顺义区
-    ("北京市牛栏山第一中学", "110113", Stage.SENIOR, 3000),
-    ("北京市顺义区第一中学", "110113", Stage.COMPLETE, 2600),
-    # 昌平区
-    ("北京市昌平区第一中学", "110114", Stage.COMPLETE, 2200),
-    ("北京市昌平区第二中学", "110114", Stage.COMPLETE, 2400),
-    # 大兴区
-    ("北京市大兴区第一中学", "110115", Stage.COMPLETE, 2600),
-    ("北京市大兴区第一职业学校", "110115", Stage.VOCATIONAL, 1800),
-    # 怀柔区
-    ("北京市怀柔区第一中学", "110116", Stage.COMPLETE, 2000),
-    # 平谷区
-    ("北京市平谷中学", "110117", Stage.COMPLETE, 2200),
-    # 密云区
-    ("北京市密云区第二中学", "110118", Stage.COMPLETE, 2400),
-    # 延庆区
-    ("北京市延庆区第一中学", "110119", Stage.COMPLETE, 2000),
+# A fictional school directory: two or more schools in each of the 16 districts and
+# two in the Development Area (in Daxing, competing for the Development Area). Every
+# name says （虚构） and no such school exists. The codes cannot be real: a national
+# school code (学校标识码) is two digits of school category, two of province, six of
+# sequence, and no category is numbered 99 (they run from 11, kindergartens, to 93);
+# ours are 99, then 11 (Beijing), then the district's last two GB/T 2260 digits (99
+# for the Development Area), then a four-digit sequence. Enrolments are round numbers.
+DIRECTORY_DISTRICTS: list[tuple[str, str, str]] = [  # GB/T code, short name, code digits
+    ("110101", "东城", "01"),
+    ("110102", "西城", "02"),
+    ("110105", "朝阳", "05"),
+    ("110106", "丰台", "06"),
+    ("110107", "石景山", "07"),
+    ("110108", "海淀", "08"),
+    ("110109", "门头沟", "09"),
+    ("110111", "房山", "11"),
+    ("110112", "通州", "12"),
+    ("110113", "顺义", "13"),
+    ("110114", "昌平", "14"),
+    ("110115", "大兴", "15"),
+    ("110116", "怀柔", "16"),
+    ("110117", "平谷", "17"),
+    ("110118", "密云", "18"),
+    ("110119", "延庆", "19"),
 ]
+# In every district: (name after the district's short name, stages, enrolment).
+EVERY_DISTRICT: list[tuple[str, tuple[str, ...], int]] = [
+    ("示例第一中学（虚构）", (Stage.JUNIOR, Stage.SENIOR), 2400),
+    ("示例实验小学（虚构）", (Stage.PRIMARY,), 1800),
+]
+TWELVE_YEAR = (Stage.PRIMARY, Stage.JUNIOR, Stage.SENIOR)
+# And a few more kinds: (district code, name, stages, enrolment, region slug or None).
+MORE_SCHOOLS: list[tuple[str, str, tuple[str, ...], int, str | None]] = [
+    ("110101", "东城示例九年一贯制学校（虚构）", (Stage.PRIMARY, Stage.JUNIOR), 1500, None),
+    ("110105", "朝阳示例十二年一贯制学校（虚构）", TWELVE_YEAR, 3200, None),
+    ("110108", "海淀示例科技高中（虚构）", (Stage.SENIOR,), 1200, None),
+    ("110108", "海淀示例理工大学（虚构）", (Stage.UNIVERSITY,), 20000, None),
+    ("110115", "大兴示例职业学校（虚构）", (Stage.VOCATIONAL,), 1600, None),
+    ("110106", "丰台示例特殊教育学校（虚构）", (Stage.SPECIAL,), 200, None),
+    ("110115", "亦庄示例学校（虚构）", (Stage.PRIMARY, Stage.JUNIOR), 1400, "bda"),
+    ("110115", "亦庄示例中学（虚构）", (Stage.JUNIOR, Stage.SENIOR), 1800, "bda"),
+]
+
+
+@dataclass(frozen=True)
+class DemoSchool:
+    code: str
+    name: str
+    district: str  # GB/T 2260 code
+    stages: tuple[str, ...]
+    enrolment: int
+    region: str | None = None  # a region slug, when not the district's own
+
+
+def _directory() -> list[DemoSchool]:
+    digits = {code: two for code, _short, two in DIRECTORY_DISTRICTS}
+    schools: list[DemoSchool] = []
+    numbers: dict[str, int] = {}
+
+    def add(district: str, name: str, stages, enrolment: int, region: str | None) -> None:
+        area = "99" if region == "bda" else digits[district]
+        numbers[area] = numbers.get(area, 0) + 1
+        code = f"9911{area}{numbers[area]:04d}"
+        schools.append(DemoSchool(code, name, district, tuple(stages), enrolment, region))
+
+    for district, short, _two in DIRECTORY_DISTRICTS:
+        for suffix, stages, enrolment in EVERY_DISTRICT:
+            add(district, short + suffix, stages, enrolment, None)
+    for district, name, stages, enrolment, region in MORE_SCHOOLS:
+        add(district, name, stages, enrolment, region)
+    return schools
+
+
+SCHOOLS: list[DemoSchool] = _directory()
 
 # Bodies other than schools that field teams (DOMAIN.md). Street offices, townships,
 # the party school and government bodies are real; the two enterprises are made up
@@ -172,8 +197,8 @@ USERS: list[DemoUser] = [
         "王老师",
         Group.OTHER,
         33,
-        "Teacher at 人大附中 (Haidian); sign in by email too",
-        school="中国人民大学附属中学",
+        "Teacher at 海淀示例第一中学 (Haidian); sign in by email too",
+        school="海淀示例第一中学（虚构）",
     ),
     DemoUser(
         "demo_student_rdfz",
@@ -182,7 +207,7 @@ USERS: list[DemoUser] = [
         Group.STUDENT,
         16,
         "Student, grade 10, Haidian",
-        school="中国人民大学附属中学",
+        school="海淀示例第一中学（虚构）",
         grade=10,
     ),
     DemoUser(
@@ -192,7 +217,7 @@ USERS: list[DemoUser] = [
         Group.STUDENT,
         15,
         "Student, grade 9, Xicheng",
-        school="北京市第四中学",
+        school="西城示例第一中学（虚构）",
         grade=9,
     ),
     DemoUser(
@@ -202,7 +227,7 @@ USERS: list[DemoUser] = [
         Group.STUDENT,
         17,
         "Student, grade 11, Tongzhou",
-        school="北京市潞河中学",
+        school="通州示例第一中学（虚构）",
         grade=11,
     ),
     DemoUser(
@@ -212,7 +237,7 @@ USERS: list[DemoUser] = [
         Group.STUDENT,
         15,
         "Student, grade 9, Miyun",
-        school="北京市密云区第二中学",
+        school="密云示例第一中学（虚构）",
         grade=9,
     ),
     DemoUser(
@@ -222,7 +247,7 @@ USERS: list[DemoUser] = [
         Group.STUDENT,
         11,
         "Under 14, guardian consent granted",
-        school="北京市海淀区中关村第一小学",
+        school="海淀示例实验小学（虚构）",
         grade=5,
         consent="granted",
     ),
@@ -233,7 +258,7 @@ USERS: list[DemoUser] = [
         Group.STUDENT,
         10,
         "Under 14, consent pending: blocked until a guardian agrees",
-        school="北京市东城区史家小学",
+        school="东城示例实验小学（虚构）",
         grade=4,
         consent="pending",
     ),
@@ -348,17 +373,51 @@ def load_accounts(report: DemoReport) -> None:
 
 
 def _load_schools(report: DemoReport) -> dict[str, School]:
+    """The fictional directory, found by code (a second run changes nothing)."""
     districts = {d.code: d for d in District.objects.all()}
+    regions = {r.slug: r for r in Region.objects.all()}
+    region_of = {r.district_id: r for r in regions.values() if r.district_id}
     schools: dict[str, School] = {}
     created = 0
-    for name, code, stage, enrolment in SCHOOLS:
+    for spec in SCHOOLS:
+        district = districts[spec.district]
         school, was_created = School.objects.update_or_create(
-            district=districts[code], name=name, defaults={"stage": stage, "enrolment": enrolment}
+            code=spec.code,
+            defaults={
+                "name": spec.name,
+                "district": district,
+                "region": regions[spec.region] if spec.region else region_of[district.pk],
+                "enrolment": spec.enrolment,
+            },
         )
-        schools[name] = school
+        school.stages.exclude(stage__in=spec.stages).delete()
+        SchoolStage.objects.bulk_create(
+            [SchoolStage(school=school, stage=stage) for stage in spec.stages],
+            ignore_conflicts=True,
+        )
+        schools[spec.name] = school
         created += was_created
     report.count("schools", created, len(SCHOOLS))
     return schools
+
+
+def directory_rows() -> list[list[str]]:
+    """The fictional directory as rows of the import file (accounts.directory.files):
+    the sample an organizer downloads and the browser test imports."""
+    from .directory.files import STAGE_NAME
+
+    names = dict(District.objects.values_list("code", "name_zh"))
+    return [
+        [
+            spec.code,
+            spec.name,
+            names[spec.district],
+            "经开区" if spec.region == "bda" else "",
+            "、".join(STAGE_NAME[stage] for stage in spec.stages),
+            str(spec.enrolment),
+        ]
+        for spec in SCHOOLS
+    ]
 
 
 def _load_units(report: DemoReport) -> dict[str, Unit]:

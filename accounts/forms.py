@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
+from django.utils.choices import BaseChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from . import services
@@ -72,6 +75,43 @@ class GuardianContactMixin:
             )
 
 
+MAX_SCHOOL_NAME = School._meta.get_field("name").max_length
+
+
+def clean_school_name(value: str) -> str:
+    """A school name as typed, with control characters dropped and runs of spaces made
+    one (sign-up's "not listed" and the directory import)."""
+    text = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in value or "")
+    return " ".join(text.split())[:MAX_SCHOOL_NAME]
+
+
+class _SchoolsByRegion(BaseChoiceIterator):
+    """The choices of SchoolChoiceField, read when the select is drawn (lazily, as
+    Django's own ModelChoiceIterator)."""
+
+    def __init__(self, field: forms.ModelChoiceField) -> None:
+        self.field = field
+
+    def __iter__(self):
+        yield ("", self.field.empty_label or "—")
+        groups: dict[str, list[tuple[int, str]]] = {}
+        for school in self.field.queryset.select_related("region").order_by(
+            "region__sort_order", "name"
+        ):
+            groups.setdefault(str(school.region), []).append((school.pk, school.name))
+        yield from groups.items()
+
+
+class SchoolChoiceField(forms.ModelChoiceField):
+    """Schools grouped by competition region in the select (a directory holds
+    hundreds); a keyboard still finds one by typing its name."""
+
+    def _get_choices(self):
+        return _SchoolsByRegion(self)
+
+    choices = property(_get_choices, forms.ChoiceField.choices.fset)
+
+
 class SignupProfileForm(GuardianContactMixin, forms.Form):
     """Extra sign-up fields.
 
@@ -103,10 +143,21 @@ class SignupProfileForm(GuardianContactMixin, forms.Form):
     district = forms.ModelChoiceField(
         label=_("District"), queryset=District.objects.all(), required=False
     )
-    school = forms.ModelChoiceField(
+    school = SchoolChoiceField(
         label=_("School"),
-        queryset=School.objects.select_related("district"),
+        queryset=School.objects.select_related("region"),
         required=False,
+        help_text=_("Schools are listed by competition region."),
+    )
+    school_not_listed = forms.BooleanField(label=_("My school is not listed"), required=False)
+    pending_school_name = forms.CharField(
+        label=_("Name of your school"),
+        max_length=MAX_SCHOOL_NAME,
+        required=False,
+        help_text=_(
+            "Only if your school is not listed: type its full name and choose its "
+            "district above. An organizer adds it to the list."
+        ),
     )
     grade = forms.TypedChoiceField(
         label=_("Grade"),
@@ -147,10 +198,11 @@ class SignupProfileForm(GuardianContactMixin, forms.Form):
     def clean(self):
         data = super().clean()
         role = data.get("role")
-        school = data.get("school")
         district = data.get("district")
+        school = self._clean_school_not_listed(data, role=role)
         if role == User.Role.STUDENT:
-            if school is None and "school" not in self.errors:
+            unanswered = not data.get("school_not_listed") and "school" not in self.errors
+            if school is None and unanswered:
                 self.add_error(
                     "school", ValidationError(_("Students choose their school."), code="school")
                 )
@@ -172,6 +224,41 @@ class SignupProfileForm(GuardianContactMixin, forms.Form):
         if year is not None and Profile(birth_year=year).needs_guardian_consent:
             self._clean_guardian(data, own=_own_contacts(data.get("email"), data.get("phone")))
         return data
+
+    def _clean_school_not_listed(self, data: dict, *, role) -> School | None:
+        """A school from the list, or (ticked "not listed") a typed name and a
+        district, kept on the profile until an organizer places it."""
+        school = data.get("school")
+        if not data.get("school_not_listed"):
+            data["pending_school_name"] = ""
+            return school
+        name = clean_school_name(data.get("pending_school_name", ""))
+        data["pending_school_name"] = ""
+        if school is not None:
+            self.add_error(
+                "school_not_listed",
+                ValidationError(
+                    _("Choose your school from the list or say it is not listed, not both."),
+                    code="school_both",
+                ),
+            )
+        elif role != User.Role.STUDENT:
+            pass  # only students name a school
+        elif len(name) < 2:
+            self.add_error(
+                "pending_school_name",
+                ValidationError(_("Type the full name of your school."), code="school_name"),
+            )
+        elif data.get("district") is None and "district" not in self.errors:
+            self.add_error(
+                "district",
+                ValidationError(
+                    _("Choose the district your school is in."), code="school_district"
+                ),
+            )
+        else:
+            data["pending_school_name"] = name
+        return school
 
     def signup(self, request, user) -> None:
         """Does nothing: allauth requires this method of ACCOUNT_SIGNUP_FORM_CLASS and

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone, translation
@@ -70,34 +70,89 @@ class Region(BilingualName):
         verbose_name_plural = _("competition regions")
 
 
+SCHOOL_CODE_PATTERN = r"^[0-9]{10}$"
+
+
 class School(models.Model):
+    """A school of the directory (organizers import and edit it: accounts.directory).
+
+    `code` is the national school code (学校标识码: two digits of school category, two
+    of province, six of sequence), unique when present. A school stands in an
+    administrative district and competes for a region: the district's own, or the
+    Development Area. It teaches one or more stages (SchoolStage rows): a nine-year
+    school (九年一贯制) is primary and junior secondary.
+    """
+
     class Stage(models.TextChoices):
         PRIMARY = "primary", _("Primary school")
         JUNIOR = "junior", _("Junior secondary school")
         SENIOR = "senior", _("Senior secondary school")
-        NINE_YEAR = "nine_year", _("Nine-year school")
-        COMPLETE = "complete", _("Complete secondary school")
-        TWELVE_YEAR = "twelve_year", _("Twelve-year school")
         VOCATIONAL = "vocational", _("Vocational school")
         UNIVERSITY = "university", _("University or college")
+        SPECIAL = "special", _("Special education school")
 
+    code = models.CharField(
+        _("national school code"),
+        max_length=10,
+        null=True,
+        blank=True,
+        unique=True,
+        validators=[RegexValidator(SCHOOL_CODE_PATTERN, _("A school code is 10 digits."))],
+    )
     name = models.CharField(_("name"), max_length=120)
     district = models.ForeignKey(
         District, on_delete=models.PROTECT, related_name="schools", verbose_name=_("district")
     )
-    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
-    enrolment = models.PositiveIntegerField(_("enrolment"), default=0)
+    region = models.ForeignKey(
+        Region,
+        on_delete=models.PROTECT,
+        related_name="schools",
+        verbose_name=_("competition region"),
+    )
+    enrolment = models.PositiveIntegerField(_("enrolment"), null=True, blank=True)
 
     class Meta:
-        ordering = ["district__code", "name"]
+        ordering = ["region__sort_order", "name"]
         verbose_name = _("school")
         verbose_name_plural = _("schools")
         constraints = [
-            models.UniqueConstraint(fields=["district", "name"], name="school_unique_in_district")
+            models.UniqueConstraint(fields=["region", "name"], name="school_unique_in_region"),
+            models.CheckConstraint(
+                condition=Q(code__isnull=True) | Q(code__regex=SCHOOL_CODE_PATTERN),
+                name="school_code_ten_digits",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def stage_values(self) -> list[str]:
+        """The stages taught, in the order of School.Stage (prefetch `stages`)."""
+        have = {row.stage for row in self.stages.all()}
+        return [value for value in School.Stage.values if value in have]
+
+    @property
+    def stage_labels(self) -> list[str]:
+        return [str(School.Stage(value).label) for value in self.stage_values]
+
+
+class SchoolStage(models.Model):
+    """One stage a school teaches. Contests select "students of given school stages"
+    with `Profile.objects.filter(school__stages__stage__in=[...])`."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="stages")
+    stage = models.CharField(_("stage"), max_length=20, choices=School.Stage.choices)
+
+    class Meta:
+        verbose_name = _("school stage")
+        verbose_name_plural = _("school stages")
+        constraints = [
+            models.UniqueConstraint(fields=["school", "stage"], name="school_stage_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school_id} {self.stage}"
 
 
 class Unit(models.Model):
@@ -213,6 +268,12 @@ class Profile(models.Model):
     )
     school = models.ForeignKey(
         School, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("school")
+    )
+    # "My school is not listed" at sign-up: the name typed, kept until an organizer
+    # places the student in a school of the directory (accounts.directory), which
+    # empties it. The district typed with it is the profile's district.
+    pending_school_name = models.CharField(
+        _("school not yet in the directory"), max_length=120, blank=True
     )
     unit = models.ForeignKey(
         Unit, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("unit")
@@ -342,3 +403,34 @@ class ConsentRequest(models.Model):
             raise ValueError("Guardian consent requests are append-only.")
         kwargs["force_insert"] = True
         super().save(*args, **kwargs)
+
+
+class DirectoryChange(models.Model):
+    """The audit trail of the school and unit directory: every import, edit, merge and
+    placement of a student whose school was not listed, with who did it and what it
+    touched (ids and counts, no personal data). Rows are only inserted."""
+
+    class Action(models.TextChoices):
+        IMPORT = "import", _("Import")
+        EDIT = "edit", _("Edit")
+        MERGE = "merge", _("Merge")
+        PLACE = "place", _("Placement")
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="directory_changes",
+        verbose_name=_("by"),
+    )
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    summary = models.JSONField(_("summary"), default=dict)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("directory change")
+        verbose_name_plural = _("directory changes")
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.created_at:%Y-%m-%d %H:%M}"

@@ -67,8 +67,9 @@ def user_complete_signup(*, user: User, data: dict[str, Any], request=None) -> P
             "population_group": data["population_group"],
             "birth_year": data["birth_year"],
             "district": data.get("district"),
-            "region": getattr(data.get("district"), "region", None),
-            "school": data.get("school"),
+            "region": region,
+            "school": school,
+            "pending_school_name": "" if school else data.get("pending_school_name", ""),
             "grade": data.get("grade"),
         },
     )

@@ -7,6 +7,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("me/", include("accounts.urls")),
+    path("directory/", include("accounts.directory.urls")),
     path("bank/", include("quizzes.bank.urls")),
     path("papers/", include("quizzes.papers.urls")),
     path("practice/", include("quizzes.play.urls")),

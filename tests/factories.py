@@ -12,6 +12,7 @@ from accounts.models import (
     Profile,
     Region,
     School,
+    SchoolStage,
     Unit,
     User,
 )
@@ -43,11 +44,19 @@ class UserFactory(factory.django.DjangoModelFactory):
 class SchoolFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = School
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"测试学校{n}")
     district = factory.LazyFunction(district)
-    stage = School.Stage.JUNIOR
+    region = factory.LazyAttribute(lambda school: school.district.region)
     enrolment = 1200
+
+    @factory.post_generation
+    def stages(obj, create, extracted, **kwargs):  # noqa: N805 - factory_boy passes the object
+        """SchoolFactory(stages=["primary", "junior"]); junior secondary by default."""
+        if create:
+            for stage in extracted or [School.Stage.JUNIOR]:
+                SchoolStage.objects.create(school=obj, stage=stage)
 
 
 class UnitFactory(factory.django.DjangoModelFactory):

@@ -24,6 +24,7 @@ from accounts.models import (
     Profile,
     Region,
     School,
+    SchoolStage,
     Unit,
     User,
 )
@@ -31,24 +32,9 @@ from accounts.selectors import user_can_play
 
 pytestmark = pytest.mark.django_db
 
-# Written out here on purpose, independently of accounts/demo.py: where these
-# well-known schools stand.
-KNOWN_SCHOOLS = {
-    "北京市第四中学": "西城区",
-    "北京师范大学附属实验中学": "西城区",
-    "中国人民大学附属中学": "海淀区",
-    "清华大学附属中学": "海淀区",
-    "北京大学附属中学": "海淀区",
-    "北京景山学校": "东城区",
-    "北京汇文中学": "东城区",
-    "北京市第八十中学": "朝阳区",
-    "北京市第十二中学": "丰台区",
-    "北京市京源学校": "石景山区",
-    "北京市潞河中学": "通州区",
-    "北京市牛栏山第一中学": "顺义区",
-    "北京市平谷中学": "平谷区",
-    "北京市大峪中学": "门头沟区",
-}
+# No category of the national school code (学校标识码) is numbered 99: they run from
+# 11 (kindergartens) to 93. A code starting with 99 cannot be a real school's.
+NO_SUCH_CATEGORY = "99"
 
 
 @pytest.fixture
@@ -93,25 +79,33 @@ def test_running_twice_gives_the_same_rows_and_no_duplicates(seeded_demo, debug_
     assert dict(User.objects.values_list("username", "password")) == passwords
 
 
-def test_about_thirty_schools_spread_over_at_least_twelve_districts(seeded_demo):
-    assert School.objects.count() >= 30
-    assert School.objects.values("district").distinct().count() >= 12
-    assert all(s.enrolment > 0 for s in School.objects.all())
-    assert set(School.objects.values_list("stage", flat=True)) <= set(School.Stage.values)
+def test_the_directory_covers_every_district_and_the_development_area(seeded_demo):
+    assert School.objects.count() >= 34
+    assert School.objects.values("district").distinct().count() == 16
+    assert School.objects.values("region").distinct().count() == 17
+    bda = School.objects.filter(region__slug="bda")
+    assert bda.exists() and all(s.district.code == "110115" for s in bda)
+    assert all(s.enrolment and s.enrolment > 0 for s in School.objects.all())
 
 
-def test_well_known_schools_are_in_their_own_districts(seeded_demo):
-    found = dict(
-        School.objects.filter(name__in=KNOWN_SCHOOLS).values_list("name", "district__name_zh")
-    )
-    assert found == KNOWN_SCHOOLS
+def test_every_demo_school_is_clearly_fictional_with_a_code_no_school_can_have(seeded_demo):
+    for school in School.objects.all():
+        assert school.name.endswith("（虚构）"), school.name
+        assert len(school.code) == 10 and school.code.isdigit(), school.code
+        assert school.code.startswith(NO_SUCH_CATEGORY + "11"), school.code
+
+
+def test_some_demo_schools_teach_several_stages(seeded_demo):
+    nine_year = School.objects.get(name="东城示例九年一贯制学校（虚构）")
+    assert nine_year.stage_values == [School.Stage.PRIMARY, School.Stage.JUNIOR]
+    assert SchoolStage.objects.values("stage").distinct().count() == len(School.Stage.values)
 
 
 def test_a_school_named_after_a_district_stands_in_that_district(seeded_demo):
-    names = list(District.objects.values_list("name_zh", flat=True))
+    names = {d.name_zh.removesuffix("区"): d.name_zh for d in District.objects.all()}
     for school in School.objects.select_related("district"):
-        for name in names:
-            if name in school.name:
+        for short, name in names.items():
+            if school.name.startswith(short):
                 assert school.district.name_zh == name, school.name
 
 

@@ -1,0 +1,286 @@
+"""Every write to the directory (docs/architecture.md: services). Each is one
+transaction and leaves a DirectoryChange row (who, what, ids and counts) and a log
+line; none holds personal data."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Model
+from django.utils.translation import gettext as _
+
+from accounts.models import (
+    DirectoryChange,
+    District,
+    Profile,
+    Region,
+    School,
+    SchoolStage,
+    Unit,
+    User,
+)
+from spreadsheets import gettext_lazy
+
+from . import files
+
+logger = logging.getLogger("accounts.directory")
+
+
+class DirectoryError(Exception):
+    """A change the directory refuses; the message says why, for the page."""
+
+
+def _audit(*, actor: User | None, action: str, **summary: Any) -> None:
+    DirectoryChange.objects.create(actor=actor, action=action, summary=summary)
+    logger.info("directory %s by user %s: %s", action, getattr(actor, "pk", None), summary)
+
+
+def _set_stages(school: School, stages: list[str]) -> None:
+    school.stages.exclude(stage__in=stages).delete()
+    SchoolStage.objects.bulk_create(
+        [SchoolStage(school=school, stage=stage) for stage in stages], ignore_conflicts=True
+    )
+
+
+# --- Import --------------------------------------------------------------------------------
+
+
+def directory_import(
+    *, kind: str, data: bytes, filename: str, actor: User | None, dry_run: bool = False
+) -> files.Plan:
+    """Import a school or unit file: every row or none.
+
+    The file is checked against the directory as it is now (files.plan); with errors,
+    or with `dry_run`, nothing is written. Otherwise one transaction creates and
+    updates the rows; if the directory changed under it (a constraint fails), the
+    whole import is undone and the report says so."""
+    plan = files.plan(kind, data, filename)
+    if dry_run or not plan.ok or not plan.rows:
+        return plan
+    try:
+        with transaction.atomic():
+            write = _write_school if kind == files.SCHOOLS else _write_unit
+            for row in plan.rows:
+                if row.action != "unchanged":
+                    write(row)
+            _audit(
+                actor=actor,
+                action=DirectoryChange.Action.IMPORT,
+                kind=kind,
+                file=filename,
+                created=plan.count("create"),
+                updated=plan.count("update"),
+                unchanged=plan.count("unchanged"),
+            )
+    except IntegrityError:
+        plan.report.error(
+            gettext_lazy(
+                "The directory changed while the file was imported, so nothing was "
+                "imported. Check the file again."
+            )
+        )
+    return plan
+
+
+def _write_school(row: files.PlannedRow) -> None:
+    values = row.values
+    school = row.target or School()
+    school.code = values["code"]
+    school.name = values["name"]
+    school.district = values["district"]
+    school.region = values["region"]
+    school.enrolment = values["enrolment"]
+    school.save()
+    _set_stages(school, values["stages"])
+
+
+def _write_unit(row: files.PlannedRow) -> None:
+    values = row.values
+    unit = row.target or Unit(name=values["name"], region=values["region"])
+    unit.kind = values["kind"]
+    unit.save()
+
+
+# --- Edit ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def school_save(
+    *,
+    school: School | None,
+    actor: User | None,
+    code: str | None,
+    name: str,
+    district: District,
+    region: Region,
+    stages: list[str],
+    enrolment: int | None,
+) -> School:
+    """Create a school (`school` None) or change one; the form has checked the values,
+    the database's constraints check them again."""
+    school = school or School()
+    created = school.pk is None
+    school.code = code or None
+    school.name = name
+    school.district = district
+    school.region = region
+    school.enrolment = enrolment
+    school.save()
+    _set_stages(school, stages)
+    _audit(
+        actor=actor,
+        action=DirectoryChange.Action.EDIT,
+        kind=files.SCHOOLS,
+        school=school.pk,
+        created=created,
+    )
+    return school
+
+
+@transaction.atomic
+def unit_save(
+    *, unit: Unit | None, actor: User | None, name: str, kind: str, region: Region
+) -> Unit:
+    unit = unit or Unit()
+    created = unit.pk is None
+    unit.name, unit.kind, unit.region = name, kind, region
+    unit.save()
+    _audit(
+        actor=actor,
+        action=DirectoryChange.Action.EDIT,
+        kind=files.UNITS,
+        unit=unit.pk,
+        created=created,
+    )
+    return unit
+
+
+# --- Merge ---------------------------------------------------------------------------------
+
+
+def _references(model: type[Model]):
+    """Every foreign key (and one-to-one) of any model that points at `model`, found
+    from the model registry, so that a model added later is moved too."""
+    for relation in model._meta.get_fields(include_hidden=True):
+        if (
+            relation.auto_created
+            and not relation.concrete
+            and (relation.one_to_many or relation.one_to_one)
+        ):
+            yield relation.related_model, relation.field.name
+
+
+def _move_references(
+    model: type[Model], source: Model, target: Model, *, skip=()
+) -> dict[str, int]:
+    moved: dict[str, int] = {}
+    for related, name in _references(model):
+        if related in skip:
+            continue
+        count = related._base_manager.filter(**{name: source}).update(**{name: target})
+        if count:
+            moved[related._meta.label] = count
+    return moved
+
+
+def school_merge(*, source: School, target: School, actor: User | None) -> dict[str, int]:
+    """Merge `source` into `target`: every profile, team, roster entry, player (and
+    anything else that names a school) moves to `target`, which also gains the
+    source's stages, and its code and enrolment where it has none; then `source` is
+    deleted. One transaction: all of it or, when a move breaks a constraint, none."""
+    if source.pk == target.pk:
+        raise DirectoryError(_("A school cannot be merged into itself."))
+    try:
+        with transaction.atomic():
+            locked = {
+                s.pk: s
+                for s in School.objects.select_for_update().filter(pk__in=[source.pk, target.pk])
+            }
+            if len(locked) != 2:
+                raise DirectoryError(_("One of the two schools is no longer there."))
+            source, target = locked[source.pk], locked[target.pk]
+            moved = _move_references(School, source, target, skip=(SchoolStage,))
+            _set_stages(target, sorted({*target.stage_values, *source.stage_values}))
+            code = source.code
+            source_id, source_name = source.pk, source.name
+            source.delete()
+            if target.code is None and code:
+                target.code = code
+            if target.enrolment is None:
+                target.enrolment = source.enrolment
+            target.save()
+            _audit(
+                actor=actor,
+                action=DirectoryChange.Action.MERGE,
+                kind=files.SCHOOLS,
+                source=source_id,
+                source_name=source_name,
+                target=target.pk,
+                moved=moved,
+            )
+    except IntegrityError as exc:
+        raise DirectoryError(
+            _(
+                "The two schools cannot be merged: something that names both would then be "
+                "there twice (such as one player in one round). Nothing was changed."
+            )
+        ) from exc
+    return moved
+
+
+def unit_merge(*, source: Unit, target: Unit, actor: User | None) -> dict[str, int]:
+    """Merge `source` into `target` as school_merge does for schools."""
+    if source.pk == target.pk:
+        raise DirectoryError(_("A unit cannot be merged into itself."))
+    try:
+        with transaction.atomic():
+            locked = {
+                u.pk: u
+                for u in Unit.objects.select_for_update().filter(pk__in=[source.pk, target.pk])
+            }
+            if len(locked) != 2:
+                raise DirectoryError(_("One of the two units is no longer there."))
+            source, target = locked[source.pk], locked[target.pk]
+            moved = _move_references(Unit, source, target)
+            source_id, source_name = source.pk, source.name
+            source.delete()
+            _audit(
+                actor=actor,
+                action=DirectoryChange.Action.MERGE,
+                kind=files.UNITS,
+                source=source_id,
+                source_name=source_name,
+                target=target.pk,
+                moved=moved,
+            )
+    except IntegrityError as exc:
+        raise DirectoryError(
+            _(
+                "The two units cannot be merged: something that names both would then be "
+                "there twice. Nothing was changed."
+            )
+        ) from exc
+    return moved
+
+
+# --- Students whose school was not listed --------------------------------------------------
+
+
+@transaction.atomic
+def pending_place(*, district: District, name: str, school: School, actor: User | None) -> int:
+    """Put every student waiting with this typed school name and district into
+    `school`; their region becomes the school's. Returns how many were placed."""
+    placed = Profile.objects.filter(
+        school__isnull=True, district=district, pending_school_name=name
+    ).update(school=school, district=school.district, region=school.region, pending_school_name="")
+    if placed:
+        _audit(
+            actor=actor,
+            action=DirectoryChange.Action.PLACE,
+            school=school.pk,
+            district=district.pk,
+            students=placed,
+        )
+    return placed
