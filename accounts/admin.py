@@ -1,14 +1,98 @@
 """Admin for accounts. Places from the data migration and consent records are read-only:
 districts and regions are fixed by law and by the contest, and consent records are
-append-only (only a guardian's link writes them)."""
+append-only (only a guardian's link writes them).
+
+People are for superusers only: users, profiles, consents, e-mail addresses, second
+factors, groups and permissions (accounts.roles). Signing in to the admin goes through
+allauth, so its rate limits, lock-out and MFA stage apply (`secure_admin_site`)."""
 
 from __future__ import annotations
 
+from allauth.account.admin import EmailAddressAdmin
+from allauth.account.models import EmailAddress
+from allauth.account.utils import get_next_redirect_url
+from allauth.account.views import logout as allauth_logout
+from allauth.mfa.admin import AuthenticatorAdmin
+from allauth.mfa.models import Authenticator
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from .models import ConsentRequest, District, GuardianConsent, Profile, Region, School, Unit, User
+from .roles import has_totp, session_passed_mfa
+
+# --- signing in to the admin through allauth ---------------------------------------
+
+
+def _with_next(name: str, next_url: str) -> HttpResponseRedirect:
+    return HttpResponseRedirect(f"{reverse(name)}?{urlencode({'next': next_url})}")
+
+
+def admin_login(request, extra_context=None):
+    """The admin's login page, replaced: Django's own form would check the password
+    with no rate limit and no second factor. Nobody signs in here; everyone is sent
+    to allauth's login (anonymous), to the MFA re-authentication (staff whose session
+    has not passed a second factor) or to TOTP set-up (staff without one), with
+    next= bringing them back."""
+    next_url = get_next_redirect_url(request) or reverse("admin:index")
+    user = request.user
+    if not user.is_authenticated:
+        return _with_next("account_login", next_url)
+    if not (user.is_active and user.is_staff):
+        raise PermissionDenied
+    if not session_passed_mfa(request):
+        if has_totp(user):
+            return _with_next("mfa_reauthenticate", next_url)
+        return _with_next("mfa_activate_totp", next_url)
+    return HttpResponseRedirect(next_url)
+
+
+def admin_logout(request, extra_context=None):
+    """The admin's sign-out is allauth's (its signals, its messages, its page)."""
+    return allauth_logout(request)
+
+
+def secure_admin_site(site: admin.AdminSite) -> None:
+    """Send the site's sign-in and sign-out through allauth, and let into it only
+    active staff whose session passed the MFA stage."""
+    default_has_permission = site.has_permission
+
+    def has_permission(request) -> bool:
+        return default_has_permission(request) and session_passed_mfa(request)
+
+    site.login = admin_login  # type: ignore[method-assign]
+    site.logout = admin_logout  # type: ignore[method-assign]
+    site.has_permission = has_permission  # type: ignore[method-assign]
+
+
+# --- who sees what --------------------------------------------------------------------
+
+
+class SuperuserOnlyAdmin(admin.ModelAdmin):
+    """Rows that are personal data (or that hand out permissions): superusers only,
+    whatever permissions anyone else was given. Put it first among the bases: it
+    narrows what the others allow."""
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_superuser and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, *args) -> bool:
+        return request.user.is_superuser and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -25,7 +109,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(SuperuserOnlyAdmin, DjangoUserAdmin):
     list_display = ("username", "email", "phone", "role", "is_active", "is_staff", "date_joined")
     list_filter = ("role", "is_active", "is_staff", "is_superuser")
     search_fields = ("username", "email", "phone")
@@ -41,7 +125,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
+class ProfileAdmin(SuperuserOnlyAdmin):
     list_display = ("user", "nickname", "population_group", "district", "school", "grade")
     list_filter = ("population_group", "district")
     list_select_related = ("user", "district", "school")
@@ -79,7 +163,7 @@ class UnitAdmin(admin.ModelAdmin):
 
 
 @admin.register(GuardianConsent)
-class GuardianConsentAdmin(ReadOnlyAdmin):
+class GuardianConsentAdmin(SuperuserOnlyAdmin, ReadOnlyAdmin):
     list_display = (
         "child",
         "action",
@@ -96,8 +180,19 @@ class GuardianConsentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ConsentRequest)
-class ConsentRequestAdmin(ReadOnlyAdmin):
+class ConsentRequestAdmin(SuperuserOnlyAdmin, ReadOnlyAdmin):
     list_display = ("child", "relationship", "created_at")
     list_select_related = ("child",)
     search_fields = ("child__username",)
     date_hierarchy = "created_at"
+
+
+# allauth's and Django's own admins of personal data and of permissions, superusers only
+for _model, _admin_class in (
+    (EmailAddress, EmailAddressAdmin),
+    (Authenticator, AuthenticatorAdmin),
+    (Group, DjangoGroupAdmin),
+):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+    admin.site.register(_model, type(_admin_class.__name__, (SuperuserOnlyAdmin, _admin_class), {}))

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -29,6 +28,7 @@ from .models import (
     Unit,
     User,
 )
+from .roles import mfa_required, roles_sync
 from .selectors import consent_state, user_can_play
 from .services import consent_grant, consent_request_send, consent_request_token
 
@@ -42,6 +42,10 @@ LOADERS: list[str] = [
 ]
 
 DEMO_PASSWORD = "sciarena-demo"  # noqa: S105 - a published demo password, by design
+# Organizers and admins must sign in with TOTP (accounts.roles), demo ones too: they
+# share this published secret, printed with the logins, so the demo shows the sign-in
+# a real deployment has (and, like the password, it protects nothing).
+DEMO_TOTP_SECRET = "SCIARENADEMOTOTPSECRETFORALLDEMO"  # noqa: S105 - published, by design
 DEMO_PREFIX = "demo_"
 DEMO_EMAIL_DOMAIN = "example.org"
 EXPECTED_DISTRICTS = 16
@@ -176,7 +180,7 @@ USERS: list[DemoUser] = [
         "演示管理员",
         Group.OTHER,
         45,
-        "Superuser: everything in /admin/",
+        "Superuser (TOTP): everything in /admin/",
         region="dongcheng",
         is_staff=True,
         is_superuser=True,
@@ -187,7 +191,7 @@ USERS: list[DemoUser] = [
         "赛事组织者",
         Group.CIVIL_SERVANT,
         38,
-        "Organizer (staff): /admin/ for schools, units, people",
+        "Organizer (staff, TOTP): question banks; /admin/ for schools and units",
         unit="北京市海淀区教育委员会",
         is_staff=True,
     ),
@@ -440,7 +444,6 @@ def _load_users(report: DemoReport, *, schools: dict[str, School], units: dict[s
     regions = {r.slug: r for r in Region.objects.select_related("district")}
     region_by_id = {r.pk: r for r in regions.values()}
     region_of_district = {r.district_id: r for r in regions.values() if r.district_id}
-    organizer_permissions = list(_organizer_permissions())
     created = 0
     for spec in USERS:
         user, was_created = User.objects.update_or_create(
@@ -459,8 +462,8 @@ def _load_users(report: DemoReport, *, schools: dict[str, School], units: dict[s
         if not user.check_password(DEMO_PASSWORD):
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
-        if spec.role == Role.ORGANIZER:
-            user.user_permissions.set(organizer_permissions)
+        if mfa_required(user):
+            _give_demo_totp(user)
         EmailAddress.objects.update_or_create(
             user=user, email=spec.email, defaults={"verified": True, "primary": True}
         )
@@ -485,8 +488,16 @@ def _load_users(report: DemoReport, *, schools: dict[str, School], units: dict[s
             )
         )
     report.count("demo users", created, len(USERS))
+    # What an organizer may do in the admin (accounts.roles), as production gets it.
+    roles_sync()
     report.notes.append(
         f"Every demo account also signs in by email: <username>@{DEMO_EMAIL_DOMAIN}."
+    )
+    report.notes.append(
+        "Organizer and admin accounts need a second factor, as in production: add the "
+        f"TOTP secret {DEMO_TOTP_SECRET} to an authenticator app (or run "
+        f"`oathtool --totp -b {DEMO_TOTP_SECRET}`) and give its 6-digit code after the "
+        "password."
     )
 
 
@@ -545,28 +556,18 @@ def _pending_consent_link(child: User, *, contact: str) -> str:
     return reverse("accounts:consent", args=[consent_request_token(newest)])
 
 
-# What a (non-superuser) organizer may do in the admin: run the question banks,
-# contests and rankings apps, keep schools and units, and look at people without
-# editing them (changing users in the admin amounts to making superusers).
-ORGANIZER_APPS = ["quizzes", "competitions", "leaderboards"]
-ORGANIZER_ACCOUNTS_PERMISSIONS = [
-    "view_school",
-    "add_school",
-    "change_school",
-    "view_unit",
-    "add_unit",
-    "change_unit",
-    "view_user",
-    "view_profile",
-    "view_guardianconsent",
-    "view_consentrequest",
-]
+def _give_demo_totp(user: User) -> None:
+    """One TOTP authenticator with the published demo secret (allauth's model; its
+    adapter encrypts the secret as its own activation does). A second run, or one
+    after someone changed the demo account's authenticator, leaves exactly that."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.utils import decrypt, encrypt
 
-
-def _organizer_permissions():
-    from django.contrib.auth.models import Permission
-
-    return Permission.objects.filter(
-        Q(content_type__app_label__in=ORGANIZER_APPS)
-        | Q(content_type__app_label="accounts", codename__in=ORGANIZER_ACCOUNTS_PERMISSIONS)
+    totps = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP)
+    current = totps.first()
+    if current is not None and decrypt(current.data["secret"]) == DEMO_TOTP_SECRET:
+        return
+    totps.delete()
+    Authenticator.objects.create(
+        user=user, type=Authenticator.Type.TOTP, data={"secret": encrypt(DEMO_TOTP_SECRET)}
     )

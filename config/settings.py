@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Organizers, admins and staff must set up TOTP before anything else (accounts.roles).
+    "accounts.middleware.MFARequiredMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -294,6 +296,10 @@ ACCOUNT_RATE_LIMITS = {
 ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "SciArena"
+# Roles that must sign in with a second factor (TOTP), on top of everyone with
+# is_staff or is_superuser, who always must (accounts.roles, accounts.middleware).
+# Teachers are not in it by default: they may turn TOTP on themselves.
+MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES", ["organizer", "admin"])
 
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "accounts.sms.ConsoleSMSBackend")
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -2,6 +2,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.admin import secure_admin_site
+
+# The admin's sign-in and sign-out are allauth's (rate limits, lock-out, the MFA stage),
+# and only sessions that passed a second factor get in (accounts.admin).
+secure_admin_site(admin.site)
+
 urlpatterns = [
     path("", include("frontend.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,5 +1,13 @@
+"""Admin for the question bank, for superusers: the organizer pages are where banks are
+run, scoped by bank role and written through the services with their audit trail.
+Questions, versions (with their keys) and the audit trail are shown to superusers only,
+whatever permissions anyone else holds; who owns, reviews or shares a bank changes
+through quizzes.bank.services.bank_members_set, which audits every change."""
+
 from django.contrib import admin
 
+from accounts.admin import SuperuserOnlyAdmin
+from quizzes.bank import services
 from quizzes.models import AuditEntry, Bank, Question, QuestionVersion
 
 
@@ -8,6 +16,23 @@ class BankAdmin(admin.ModelAdmin):
     list_display = ["name", "is_demo", "created_at"]
     filter_horizontal = ["owners", "reviewers", "shared_with"]
     search_fields = ["name"]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            readonly += list(services.MEMBER_ROLES)
+        return readonly
+
+    def save_related(self, request, form, formsets, change):
+        members = {
+            role: form.cleaned_data[role]
+            for role in services.MEMBER_ROLES
+            if role in form.cleaned_data
+        }
+        if members:
+            # The service sets and audits; the form's own save then finds nothing to do.
+            services.bank_members_set(bank=form.instance, actor=request.user, **members)
+        super().save_related(request, form, formsets, change)
 
 
 class VersionInline(admin.TabularInline):
@@ -23,7 +48,7 @@ class VersionInline(admin.TabularInline):
 
 
 @admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):
+class QuestionAdmin(SuperuserOnlyAdmin):
     list_display = ["id", "bank", "exposure_count", "is_demo", "created_at"]
     list_filter = ["bank", "is_demo"]
     readonly_fields = ["uid", "exposure_count", "created_by", "created_at"]
@@ -31,7 +56,7 @@ class QuestionAdmin(admin.ModelAdmin):
 
 
 @admin.register(QuestionVersion)
-class QuestionVersionAdmin(admin.ModelAdmin):
+class QuestionVersionAdmin(SuperuserOnlyAdmin):
     """Read-only: versions change through the organizer pages (services, audit trail)."""
 
     list_display = ["__str__", "status", "type", "dimension", "topic", "difficulty"]
@@ -46,7 +71,7 @@ class QuestionVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(SuperuserOnlyAdmin):
     list_display = ["at", "bank", "question", "actor", "action"]
     list_filter = ["action"]
 

@@ -40,6 +40,18 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create:
             obj.save()
 
+    @factory.post_generation
+    def totp(obj, create, extracted, **kwargs):  # noqa: N805 - factory_boy passes the object
+        """Users who must have a second factor (accounts.roles.mfa_required) get a TOTP
+        authenticator with tests.support.mfa.TOTP_SECRET; UserFactory(totp=False) for
+        one without, UserFactory(totp=True) for anyone with."""
+        from accounts.roles import mfa_required
+        from tests.support.mfa import give_totp
+
+        wanted = mfa_required(obj) if extracted is None else extracted
+        if create and wanted:
+            give_totp(obj)
+
 
 class SchoolFactory(factory.django.DjangoModelFactory):
     class Meta:

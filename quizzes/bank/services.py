@@ -4,6 +4,7 @@ audit entry; state changes are conditional updates so that they happen once."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -48,8 +49,52 @@ def _can_review(bank: Bank, user: User) -> bool:
 def bank_create(*, name: str, owner: User, description: str = "", is_demo: bool = False) -> Bank:
     bank = Bank.objects.create(name=name, description=description, is_demo=is_demo)
     bank.owners.add(owner)
-    _audit(bank=bank, actor=owner, action="bank_create", changes={"name": name})
+    _audit(
+        bank=bank,
+        actor=owner,
+        action="bank_create",
+        changes={"name": name, "owners": {"before": [], "after": [owner.pk]}},
+    )
     return bank
+
+
+MEMBER_ROLES = ("owners", "reviewers", "shared_with")
+
+
+@transaction.atomic
+def bank_members_set(
+    *,
+    bank: Bank,
+    actor: User,
+    owners: Iterable[User] | None = None,
+    reviewers: Iterable[User] | None = None,
+    shared_with: Iterable[User] | None = None,
+) -> dict[str, dict[str, list[int]]]:
+    """Set who owns, reviews and shares a bank (a role left as None stays as it is).
+
+    Membership decides who sees keys and who may publish, so only superusers change it
+    here (the admin), and every change writes one audit entry with the actor and each
+    changed role's user ids before and after. Setting what is already there writes
+    nothing. Returns the changes."""
+    if not actor.is_superuser:
+        raise PermissionDenied(_("Only an administrator changes who owns or reviews a bank."))
+    Bank.objects.select_for_update().filter(pk=bank.pk).first()
+    wanted = {"owners": owners, "reviewers": reviewers, "shared_with": shared_with}
+    changes: dict[str, dict[str, list[int]]] = {}
+    for role in MEMBER_ROLES:
+        if wanted[role] is None:
+            continue
+        manager = getattr(bank, role)
+        before = sorted(manager.values_list("pk", flat=True))
+        after = sorted({user.pk for user in wanted[role]})
+        if role == "owners" and not after:
+            raise ValidationError(_("A bank keeps at least one owner."))
+        if before != after:
+            manager.set(after)
+            changes[role] = {"before": before, "after": after}
+    if changes:
+        _audit(bank=bank, actor=actor, action="bank_members", changes=changes)
+    return changes
 
 
 def version_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -91,17 +136,32 @@ def question_create(
 
 
 @transaction.atomic
-def question_edit(*, question: Question, editor: User, raw: dict[str, Any]) -> QuestionVersion:
+def question_edit(
+    *, question: Question, editor: User, raw: dict[str, Any]
+) -> QuestionVersion | None:
     """Edit the open (draft or in-review) version in place, or, if there is none,
-    start a new draft from the edit: a published version is never changed."""
+    start a new draft from the edit: a published version is never changed.
+
+    Authorship follows actual changes: a save that changes no content field changes
+    nothing at all (no new version, no new author, no status change, no audit entry)
+    and returns None. Whoever changes a version is recorded in its audit trail, and
+    version_publish refuses every one of them as its reviewer (four-eyes rule)."""
     if not _can_edit(question.bank, editor):
         raise PermissionDenied(_("Only the bank's owners edit questions."))
     data = _cleaned(raw)
     Question.objects.select_for_update().filter(pk=question.pk).first()
     fields = version_fields(data)
     open_version = question.versions.filter(status__in=OPEN_STATUSES).first()
+    base = open_version or question.versions.order_by("-number").first()
+    before = {name: getattr(base, name) for name in CONTENT_FIELDS} if base else {}
+    changes = {
+        name: [before.get(name), data[name]]
+        for name in CONTENT_FIELDS
+        if before.get(name) != data[name]
+    }
+    if not changes:
+        return None
     if open_version is not None:
-        before = {name: getattr(open_version, name) for name in CONTENT_FIELDS}
         for name, value in fields.items():
             setattr(open_version, name, value)
         open_version.author = editor
@@ -109,19 +169,12 @@ def question_edit(*, question: Question, editor: User, raw: dict[str, Any]) -> Q
         open_version.save()
         version = open_version
     else:
-        latest = question.versions.order_by("-number").first()
-        before = {name: getattr(latest, name) for name in CONTENT_FIELDS} if latest else {}
         version = QuestionVersion.objects.create(
             question=question,
-            number=(latest.number + 1) if latest else 1,
+            number=(base.number + 1) if base else 1,
             author=editor,
             **fields,
         )
-    changes = {
-        name: [before.get(name), data[name]]
-        for name in CONTENT_FIELDS
-        if before.get(name) != data[name]
-    }
     _audit(
         bank=question.bank,
         actor=editor,
@@ -131,6 +184,21 @@ def question_edit(*, question: Question, editor: User, raw: dict[str, Any]) -> Q
         changes=changes,
     )
     return version
+
+
+# Audit actions by which someone writes a version's content.
+AUTHORING_ACTIONS = ("question_create", "question_edit")
+
+
+def version_contributed(*, version: QuestionVersion, user: User) -> bool:
+    """Did the user write any of this version's content (its author now, or anyone
+    whose edit of it is in the audit trail)?"""
+    return (
+        version.author_id == user.pk
+        or AuditEntry.objects.filter(
+            version=version, actor=user, action__in=AUTHORING_ACTIONS
+        ).exists()
+    )
 
 
 def _move(version: QuestionVersion, *, from_status: str | tuple, to_status: str, **extra) -> None:
@@ -164,9 +232,9 @@ def version_publish(*, version: QuestionVersion, reviewer: User) -> None:
     question = version.question
     if not _can_review(question.bank, reviewer):
         raise PermissionDenied(_("Only the bank's reviewers and owners publish questions."))
-    if version.author_id == reviewer.pk:
-        raise PermissionDenied(_("A question is reviewed by someone other than its author."))
     Question.objects.select_for_update().filter(pk=question.pk).first()
+    if version_contributed(version=version, user=reviewer):
+        raise PermissionDenied(_("A question is reviewed by someone other than its authors."))
     question.versions.filter(status=VersionStatus.PUBLISHED).update(status=VersionStatus.SUPERSEDED)
     _move(
         version,

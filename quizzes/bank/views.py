@@ -127,7 +127,7 @@ def question_detail(request, question_id):
             "history": history,
             "can_publish": selectors.sees_keys(role)
             and version.status == VersionStatus.IN_REVIEW
-            and version.author_id != request.user.pk,
+            and not services.version_contributed(version=version, user=request.user),
         },
     )
 
@@ -142,13 +142,18 @@ def question_edit(request, question_id):
         form = QuestionForm(request.POST)
         if form.is_valid():
             try:
-                services.question_edit(question=question, editor=request.user, raw=form.raw())
+                edited = services.question_edit(
+                    question=question, editor=request.user, raw=form.raw()
+                )
             except ValidationError as error:
                 form.add_error(None, error)
             else:
                 for warning in form.warnings:
                     messages.warning(request, warning)
-                messages.success(request, _("Changes saved."))
+                if edited is None:
+                    messages.info(request, _("Nothing changed: the question is as it was."))
+                else:
+                    messages.success(request, _("Changes saved."))
                 return redirect("quizzes:question", question.pk)
     else:
         form = QuestionForm.from_version(version)

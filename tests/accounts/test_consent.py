@@ -31,6 +31,7 @@ from tests.factories import (
     child_signup_form_data,
 )
 from tests.support.i18n import zh
+from tests.support.mfa import sign_in_with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -507,7 +508,7 @@ def test_consent_records_are_read_only_in_the_admin():
     admin_user = UserFactory(is_staff=True, is_superuser=True)
     consent = GuardianConsentFactory()
     client = Client()
-    client.force_login(admin_user)
+    sign_in_with_totp(client, admin_user)  # the admin wants a second factor
     change = reverse("admin:accounts_guardianconsent_change", args=[consent.pk])
 
     assert client.get(change).status_code == 200  # view only
@@ -523,7 +524,7 @@ def test_the_admin_pages_for_accounts_open():
     admin_user = UserFactory(is_staff=True, is_superuser=True)
     GuardianConsentFactory()
     client = Client()
-    client.force_login(admin_user)
+    sign_in_with_totp(client, admin_user)  # the admin wants a second factor
     for model in ["user", "profile", "district", "region", "school", "unit", "guardianconsent"]:
         assert client.get(reverse(f"admin:accounts_{model}_changelist")).status_code == 200
     assert client.get(reverse("admin:accounts_district_add")).status_code == 403

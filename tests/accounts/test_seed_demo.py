@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from accounts import services
-from accounts.demo import DEMO_PASSWORD, GUARDIAN_CONTACT
+from accounts.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, GUARDIAN_CONTACT
 from accounts.models import (
     ConsentRequest,
     District,
@@ -128,9 +128,14 @@ def test_demo_accounts_are_marked_and_cover_every_role(seeded_demo):
     organizer = User.objects.get(username="demo_organizer")
     assert organizer.is_staff and not organizer.is_superuser
     assert organizer.has_perm("accounts.view_school")
-    assert organizer.has_perm("accounts.view_guardianconsent")
-    assert organizer.has_perm("accounts.view_consentrequest")
-    assert not organizer.has_perm("accounts.change_consentrequest")
+    # people and their contact data are for superusers only (accounts.roles)
+    for codename in ("view_user", "view_profile", "view_guardianconsent", "view_consentrequest"):
+        assert not organizer.has_perm(f"accounts.{codename}")
+    assert not organizer.has_perm("quizzes.change_bank")
+    # both must sign in with the published demo TOTP secret, printed with the logins
+    assert DEMO_TOTP_SECRET in seeded_demo
+    for staff in (admin, organizer):
+        assert staff.authenticator_set.filter(type="totp").exists()
     assert User.objects.get(username="demo_teacher").profile.school is not None
 
 
