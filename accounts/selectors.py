@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .display import shown_publicly
 from .models import ConsentRequest, GuardianConsent, Profile, User
 
 
@@ -45,17 +46,9 @@ def user_may_show_publicly(*, user: User) -> bool:
     """May the name and school of this account appear on public pages?
 
     Children need a separate consent for that (PIPL art. 25); adults agree by
-    taking part.
+    taking part. The rule lives in accounts.display (public_names), for lists.
     """
-    profile = Profile.objects.filter(user=user).only("birth_year").first()
-    if profile is None or not profile.needs_guardian_consent:
-        return True
-    latest = consent_state(user=user)
-    return (
-        latest is not None
-        and latest.action == GuardianConsent.Action.GRANT
-        and latest.allow_public_display
-    )
+    return shown_publicly([user.pk])[user.pk]
 
 
 @dataclass(frozen=True)

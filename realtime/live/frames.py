@@ -134,13 +134,14 @@ def replaced(player_id: int, device: int) -> Frame:
     return {"type": "replaced", "device": device, "player": player_id}
 
 
-def player_replaced(player: LivePlayer) -> Frame:
-    """To the host: another device took this player's seat."""
+def player_replaced(player: LivePlayer, name: str) -> Frame:
+    """To the host: another device took this player's seat. `name`: as the host may
+    see it (realtime.live.names.for_host)."""
     return {
         "type": "player_replaced",
         "player": {
             "id": player.pk,
-            "nickname": player.nickname,
+            "nickname": name,
             "team": player.team_id,
             "captain": player.is_captain,
         },
@@ -151,12 +152,14 @@ def locked(is_locked: bool) -> Frame:
     return {"type": "locked", "locked": is_locked}
 
 
-def player_joined(player: LivePlayer) -> Frame:
+def player_joined(player: LivePlayer, name: str) -> Frame:
+    """A player joined; `name` as the frame's audience may see it (realtime.live.names:
+    the public name for the screen, the host's view for the host)."""
     return {
         "type": "player_joined",
         "player": {
             "id": player.pk,
-            "nickname": player.nickname,
+            "nickname": name,
             "team": player.team_id,
             "captain": player.is_captain,
         },
@@ -212,6 +215,7 @@ def stake_reply(result: StakeResult) -> Frame:
 
 
 def player_row(rank: int, player: int, nickname: str, points: int) -> Frame:
+    """A leaderboard row; `nickname` is the public name (realtime.live.names.public)."""
     return {"rank": rank, "player": player, "nickname": nickname, "points": points}
 
 

@@ -15,6 +15,11 @@ The "answers" sheet is the audit trail: every accepted answer is a LiveAnswer ro
 response, the server's receive time (ms since the epoch, and as a Beijing time),
 the answering time and whether it was correct.
 
+Players are named as the viewer may see them (accounts.display, through
+realtime.live.names): a child without the guardian's consent to public display has a
+generated name and no school or district, except for the staff of the child's own
+school. The file goes to the round's host only (realtime.live.views.host).
+
 Cells a spreadsheet would run as formulas (a nickname "=HYPERLINK(…)", a fill-in
 answer "+1") are escaped with `spreadsheets.escape_cell`, and every text cell
 is written as a string, never a formula.
@@ -33,6 +38,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from accounts.models import User
 from leaderboards.ranking import rank_round
 from quizzes.bank.io.common import option_letters
 from quizzes.models import CHOICE_TYPES, QuestionType
@@ -41,6 +47,7 @@ from spreadsheets import escape_cell
 
 from ..models import LiveAnswer, LivePlayer, LiveQuestion, LiveRound
 from ..scoring import RoundScore
+from . import names
 from .standings import round_score, standings
 from .state import round_state
 
@@ -125,9 +132,15 @@ def _readable(version, response: Any) -> str:
 
 
 def _player_rows(
-    live: LiveRound, score: RoundScore, ranks: dict, individual: bool
+    live: LiveRound,
+    score: RoundScore,
+    ranks: dict,
+    individual: bool,
+    shown: dict[int, str],
 ) -> list[PlayerRow]:
-    """Every player who joined, ranked as on the leaderboard (unranked ones last)."""
+    """Every player who joined, ranked as on the leaderboard (unranked ones last).
+    `shown`: {player: name} as the viewer may see it; a player shown under a generated
+    name shows no school or district either."""
     team_names = dict(live.teams.values_list("pk", "name")) if live.plays_as_teams else {}
     players = []
     for player in (
@@ -136,14 +149,15 @@ def _player_rows(
         .order_by("joined_at", "pk")
     ):
         total = score.totals.get(player.pk)
+        named = shown[player.pk] == player.nickname
         players.append(
             PlayerRow(
                 rank=ranks.get(player.pk),
                 player=player.pk,
-                nickname=player.nickname,
+                nickname=shown[player.pk],
                 team=team_names.get(player.team_id, ""),
-                school=player.school.name if player.school else "",
-                district=player.district.name if player.district else "",
+                school=player.school.name if player.school and named else "",
+                district=player.district.name if player.district and named else "",
                 points=(total.points if total else 0) if individual else None,
                 correct=total.correct if total else 0,
                 answered=total.answered if total else 0,
@@ -156,8 +170,18 @@ def _player_rows(
     return players
 
 
-def results_rows(live: LiveRound) -> Results:
-    """Per player, per question and per accepted answer, scored as the players saw it."""
+def shown_names(live: LiveRound, viewer: User | None) -> dict[int, str]:
+    """{player: name} of every player of the round (kicked ones too), as `viewer` may
+    see them (accounts.display through realtime.live.names): the public's names; the
+    host's own school's children by nickname, for a host who is their teacher."""
+    rows = LivePlayer.objects.filter(round=live).order_by("pk")
+    rows = list(rows.values_list("pk", "user_id", "nickname"))
+    return names.for_viewer(live, rows, viewer)
+
+
+def results_rows(live: LiveRound, *, viewer: User | None = None) -> Results:
+    """Per player, per question and per accepted answer, scored as the players saw it;
+    the players named as `viewer` (None: the public) may see them."""
     state = round_state(live)
     score = round_score(live, state)
     individual = live.kind != LiveRound.Kind.FINALS
@@ -166,15 +190,14 @@ def results_rows(live: LiveRound) -> Results:
         LiveQuestion.objects.filter(round=live).select_related("version").order_by("position")
     )
     answers = list(
-        LiveAnswer.objects.filter(round=live)
-        .select_related("player")
-        .order_by("question__position", "received_at", "pk")
+        LiveAnswer.objects.filter(round=live).order_by("question__position", "received_at", "pk")
     )
     by_question: dict[int, list[LiveAnswer]] = {}
     for answer in answers:
         by_question.setdefault(answer.question_id, []).append(answer)
 
-    players = _player_rows(live, score, ranks, individual)
+    shown = shown_names(live, viewer)
+    players = _player_rows(live, score, ranks, individual, shown)
 
     question_rows = []
     answer_rows = []
@@ -200,7 +223,7 @@ def results_rows(live: LiveRound) -> Results:
             answer_rows.append(
                 AnswerRow(
                     player=answer.player_id,
-                    nickname=answer.player.nickname,
+                    nickname=shown[answer.player_id],
                     question=question.position,
                     answer_id=answer.answer_id,
                     response=answer.response,
@@ -243,10 +266,11 @@ def _sheet(workbook: Workbook, title: str, header: list[str], rows: list[list[An
         sheet.append([_cell(sheet, value) for value in row])
 
 
-def results_xlsx(live: LiveRound) -> bytes:
+def results_xlsx(live: LiveRound, *, viewer: User | None = None) -> bytes:
     """The results as a workbook: players, questions, answers (and teams in team
-    rounds). Headers and sheet names in the active language."""
-    results = results_rows(live)
+    rounds), the players named as `viewer` may see them. Headers and sheet names in
+    the active language."""
+    results = results_rows(live, viewer=viewer)
     teams = live.plays_as_teams
     workbook = Workbook(write_only=True)
     _players_sheet(workbook, results, teams=teams)

@@ -110,19 +110,23 @@ def playing_player_ids(live: LiveRound) -> QuerySet:
     return LivePlayer.objects.filter(round=live, kicked=False).values_list("pk", flat=True)
 
 
-def playing_players(live: LiveRound) -> list[tuple[int, str, int | None]]:
-    """(id, nickname, team id) of the players not kicked."""
+def playing_players(live: LiveRound) -> list[tuple[int, int | None, str, int | None]]:
+    """(id, user id, nickname, team id) of the players not kicked, in joining order
+    (the user id decides the name shown: realtime.live.names)."""
     return list(
-        LivePlayer.objects.filter(round=live, kicked=False).values_list("pk", "nickname", "team_id")
+        LivePlayer.objects.filter(round=live, kicked=False)
+        .order_by("pk")
+        .values_list("pk", "user_id", "nickname", "team_id")
     )
 
 
-def host_players(live: LiveRound) -> list[tuple[int, str, int | None, bool]]:
-    """(id, nickname, team id, captain) of the players not kicked, in joining order."""
+def host_players(live: LiveRound) -> list[tuple[int, int | None, str, int | None, bool]]:
+    """(id, user id, nickname, team id, captain) of the players not kicked, in joining
+    order."""
     return list(
-        LivePlayer.objects.filter(round=live, kicked=False).values_list(
-            "pk", "nickname", "team_id", "is_captain"
-        )
+        LivePlayer.objects.filter(round=live, kicked=False)
+        .order_by("pk")
+        .values_list("pk", "user_id", "nickname", "team_id", "is_captain")
     )
 
 

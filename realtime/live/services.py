@@ -25,7 +25,7 @@ from ..models import (
     RosterEntry,
     new_player_token,
 )
-from . import frames
+from . import frames, names
 from .forms import MAX_TEAM_NAME, MAX_TEAMS
 from .nicknames import NicknameError, clean_nickname
 from .roster import read_roster
@@ -200,8 +200,22 @@ def _player_create(*, live, nickname, user, team, school=None, district=None) ->
             raise ValidationError(
                 _("Someone in this round already uses that nickname."), code="nickname_taken"
             ) from None
-    publish(live.group_name, frames.player_joined(player), roles=["host", "screen"])
+    announce_join(live, player)
     return player
+
+
+def announce_join(live: LiveRound, player: LivePlayer) -> None:
+    """The projector shows the public name (accounts.display); the host its own view
+    (realtime.live.names.for_host). One frame when they agree."""
+    row = [names.row(player)]
+    public = names.public(live, row)[player.pk]
+    # Only a name the public may not see can differ for the host: ask only then.
+    hosts = public if public == player.nickname else names.for_host(live, row)[player.pk]
+    if public == hosts:
+        publish(live.group_name, frames.player_joined(player, public), roles=["host", "screen"])
+        return
+    publish(live.group_name, frames.player_joined(player, public), roles=["screen"])
+    publish(live.group_name, frames.player_joined(player, hosts), roles=["host"])
 
 
 @transaction.atomic
@@ -279,5 +293,6 @@ def seat_take_over(*, live: LiveRound, player: LivePlayer) -> LivePlayer:
     LivePlayer.objects.filter(pk=player.pk).update(device=F("device") + 1, token=new_player_token())
     player.refresh_from_db(fields=["device", "token"])
     publish(live.group_name, frames.replaced(player.pk, player.device), to=player.pk)
-    publish(live.group_name, frames.player_replaced(player), roles=["host"])
+    name = names.for_host(live, [names.row(player)])[player.pk]
+    publish(live.group_name, frames.player_replaced(player, name), roles=["host"])
     return player

@@ -12,7 +12,7 @@ from django.conf import settings
 from .. import engine
 from ..events import dumps
 from ..models import LivePlayer, LiveQuestion, LiveRound
-from . import frames, selectors
+from . import frames, names, selectors
 from .standings import NO_STANDINGS, Standings, standings
 from .state import now_ms, round_state, visible_status
 
@@ -25,7 +25,7 @@ def snapshot(live: LiveRound, *, role: str, player: LivePlayer | None = None) ->
     questions = selectors.round_questions(live)
     state = round_state(live, len(questions))
     # The host's list of players also gives the count, in the same query.
-    player_list = frames.host_player_list(selectors.host_players(live)) if role == "host" else None
+    player_list = host_list(live) if role == "host" else None
     players = len(player_list) if player_list is not None else selectors.player_count(live)
     frame = frames.snapshot_head(live, state, players, now_ms())
     visible = visible_status(state)
@@ -58,6 +58,15 @@ def snapshot(live: LiveRound, *, role: str, player: LivePlayer | None = None) ->
         frame["you"] = you_part(live, player, questions, state, standing, "reveal" in frame)
         frame["permutations"] = frames.permutations(player, questions)
     return frame
+
+
+def host_list(live: LiveRound) -> list[dict[str, Any]]:
+    """The host console's list of players, named as the host may see them."""
+    rows = selectors.host_players(live)
+    shown = names.for_host(live, [(pk, user, nickname) for pk, user, nickname, *_ in rows])
+    return frames.host_player_list(
+        [(pk, shown[pk], team, captain) for pk, _user, _nickname, team, captain in rows]
+    )
 
 
 def you_part(

@@ -21,7 +21,7 @@ from leaderboards.ranking import FINALS_CHAIN, competition_ranking, rank_round, 
 from .. import engine, scoring
 from ..models import LiveQuestion, LiveRound
 from ..protocol import LEADERBOARD_TOP
-from . import frames, selectors
+from . import frames, names, selectors
 from .state import scored_until
 
 MAX_ROUNDS = 64  # rounds whose last scores a process keeps (a few play at once)
@@ -139,7 +139,7 @@ def standings(
     return result
 
 
-Players = list[tuple[int, str, int | None]]
+Players = list[tuple[int, int | None, str, int | None]]  # id, user, nickname, team
 
 
 def _computed(
@@ -152,7 +152,6 @@ def _computed(
     score = round_score(live, state)
     ranked = rank_round(score)
     ranks = {r.id: r.rank for r in ranked}
-    names = {pk: name for pk, name, _team in players}
     you: dict[int, dict[str, Any]] = {}
     for pk, total in score.totals.items():
         mine: dict[str, Any] = {
@@ -167,14 +166,16 @@ def _computed(
             mine.update(correct=result.correct, gained=result.points)
         you[pk] = mine
     if not live.plays_as_teams:
+        # Names as the public may see them (accounts.display): the rows go to everyone.
+        shown = names.public(live, [(pk, user, name) for pk, user, name, _team in players])
         rows = [
-            frames.player_row(r.rank, r.id, names.get(r.id, ""), r.row["points"]) for r in ranked
+            frames.player_row(r.rank, r.id, shown.get(r.id, ""), r.row["points"]) for r in ranked
         ]
         return Standings(rows, you)
     # Team rounds: the mean of the members' points, or one device per team (the
     # captain is the only member who answers, so the sum is the captain's points).
     members: dict[int, list[int]] = {}
-    for pk, _name, team in players:
+    for pk, _user, _name, team in players:
         if team is not None:
             members.setdefault(team, []).append(pk)
     points = score.points()
@@ -201,7 +202,7 @@ def team_standings(
     )
     rows = [frames.team_row(r.rank, r.id, teams.get(r.id, ""), r.row["score"]) for r in ranked]
     by_team = {row["team"]: row for row in rows}
-    for pk, _name, team in players:
+    for pk, _user, _name, team in players:
         if team in by_team:
             you.setdefault(pk, {}).update(team=frames.your_team(by_team[team]))
     return Standings(rows, you)
@@ -233,7 +234,7 @@ def finals_standings(live: LiveRound, questions: list[LiveQuestion], players: Pl
         gained = deltas
     you: dict[int, dict[str, Any]] = {}
     last = questions[-1] if questions else None
-    for pk, _name, team in players:
+    for pk, _user, _name, team in players:
         if team is None:
             continue
         mine: dict[str, Any] = {"points": totals.get(team, 0)}

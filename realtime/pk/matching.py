@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts.display import public_names
 from accounts.models import User
 from accounts.selectors import user_can_play
 
@@ -45,14 +46,21 @@ def user_group(user_id: int) -> str:
     return f"pk.user.{user_id}"
 
 
-def pk_nickname(user: User) -> str:
-    """What the opponent sees: the profile's nickname, else a generated one. Never the
-    username, which may be a child's real name."""
-    raw = selectors.profile_nickname(user)
-    try:
-        return clean_nickname(raw[:NICKNAME_MAX_LENGTH])
-    except NicknameError:
-        return generated_nickname()
+def pk_names(match: PkMatch, users: list[User]) -> dict[int, str]:
+    """{user id: what the opponent sees}, in one query: the public name
+    (accounts.display: the profile's nickname, or for a child without the guardian's
+    consent to public display a generated name, stable for the match), cleaned; a
+    nickname the filter refuses is replaced by a generated one. Never the username,
+    which may be a child's real name. Both players' pages show these names (the
+    `players` rows are one frame for both)."""
+    shown = public_names([user.pk for user in users], scope=f"pk:{match.pk}")
+    names = {}
+    for user in users:
+        try:
+            names[user.pk] = clean_nickname(shown[user.pk][:NICKNAME_MAX_LENGTH])
+        except NicknameError:
+            names[user.pk] = generated_nickname()
+    return names
 
 
 def draw_questions(count: int = QUESTIONS) -> list[int]:
@@ -130,8 +138,9 @@ def _pair(*, mine: int, user: User, theirs: int, their_user: int, now: int) -> P
             PkQuestion(match=match, position=n, version_id=v) for n, v in enumerate(versions)
         )
         opponent = User.objects.get(pk=their_user)
-        PkPlayer.objects.create(match=match, user=opponent, seat=0, nickname=pk_nickname(opponent))
-        player = PkPlayer.objects.create(match=match, user=user, seat=1, nickname=pk_nickname(user))
+        names = pk_names(match, [opponent, user])
+        PkPlayer.objects.create(match=match, user=opponent, seat=0, nickname=names[opponent.pk])
+        player = PkPlayer.objects.create(match=match, user=user, seat=1, nickname=names[user.pk])
         # Wake the waiting player's sockets (they read the match from the database).
         publish(user_group(their_user), frames.found())
     return player

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from accounts.models import Profile, User
+from accounts.models import User
 from quizzes.models import QuestionType, QuestionVersion, VersionStatus
 
 from .. import engine
@@ -43,10 +43,6 @@ def current_player(user: User) -> PkPlayer | None:
 def player_for_token(*, user: User, token: str) -> PkPlayer | None:
     """The seat this resume token names, if it is this user's."""
     return PkPlayer.objects.select_related("match").filter(token=token, user=user).first()
-
-
-def profile_nickname(user: User) -> str:
-    return Profile.objects.filter(user=user).values_list("nickname", flat=True).first() or ""
 
 
 def drawable_versions(types: tuple[QuestionType, ...]) -> QuerySet:

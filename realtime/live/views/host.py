@@ -279,11 +279,14 @@ def host_slips(request: HttpRequest, pin: str) -> HttpResponse:
 @require_GET
 def host_results(request: HttpRequest, pin: str) -> HttpResponse:
     """The round's results as XLSX: players, questions, and every accepted answer with
-    its server receive time (the audit trail). The host only."""
+    its server receive time (the audit trail). The host only, who sees the players as
+    accounts.display lets them: a child without the guardian's consent to public
+    display is named (with school and district) only to the staff of the child's own
+    school; to a host from elsewhere the child is a generated name, no school."""
     live = hosted_round(request, pin)
     filename = f"{_('results')}-{live.pin}-{live.created_at:%Y%m%d}.xlsx"
     return HttpResponse(
-        results_xlsx(live),
+        results_xlsx(live, viewer=request.user),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={
             "Content-Disposition": content_disposition_header(True, filename),
