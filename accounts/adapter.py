@@ -8,10 +8,20 @@ authentication backend) that pass the raw login string.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import time
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.fields import PhoneField as AllauthPhoneField
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from allauth.account.utils import filter_users_by_email
+from allauth.core import context
+from allauth.core.exceptions import RateLimited
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -20,7 +30,7 @@ from . import services
 from .forms import SignupProfileForm
 from .models import User
 from .phone import normalise_phone, normalise_phone_or_none
-from .sms import send_sms
+from .sms import client_address, send_sms, sms_count_unsent
 
 
 class PhoneField(AllauthPhoneField):
@@ -40,6 +50,31 @@ class PhoneField(AllauthPhoneField):
         return normalise_phone(value)
 
 
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up form (ACCOUNT_FORMS["signup"]), which does not tell anyone
+    that an e-mail address is registered.
+
+    With optional e-mail verification allauth refuses a registered address with "A
+    user is already registered with this email address." even under
+    ACCOUNT_PREVENT_ENUMERATION: it hides the fact only when verification is
+    mandatory. Here the sign-up goes through as for a new address, the new account
+    does not get the address, and its owner is e-mailed that someone tried
+    (AccountAdapter.save_user). A registered phone number is left to allauth, which
+    already answers as for a new number (and accounts.sms texts nobody).
+
+    It lives here, not in accounts.forms: allauth builds its form on top of
+    SignupProfileForm, so accounts.forms cannot import allauth's forms.
+    """
+
+    email_of_another: str = ""
+
+    def validate_unique_email(self, value: str) -> str:
+        if value and filter_users_by_email(value):
+            self.email_of_another = value
+            return ""
+        return super().validate_unique_email(value)
+
+
 class AccountAdapter(DefaultAccountAdapter):
     # --- signing up ----------------------------------------------------------------
     def save_user(self, request, user, form, commit: bool = True):
@@ -57,7 +92,23 @@ class AccountAdapter(DefaultAccountAdapter):
         with transaction.atomic():
             user = super().save_user(request, user, form, commit=True)
             services.user_complete_signup(user=user, data=form.cleaned_data, request=request)
+            taken = getattr(form, "email_of_another", "")
+            if taken:
+                transaction.on_commit(lambda: self._mail_owner(request, taken))
+                # What the newcomer would read for a new address (allauth's message).
+                self.add_message(
+                    request,
+                    messages.INFO,
+                    "account/messages/email_confirmation_sent.txt",
+                    {"email": taken},
+                )
         return user
+
+    def _mail_owner(self, request, email: str) -> None:
+        """Tell the owner of `email` that someone signed up with it (allauth's mail
+        builds its links from the request it is serving)."""
+        with context.request_context(request):
+            self.send_account_already_exists_mail(email)
 
     # --- phone numbers -------------------------------------------------------------
     def phone_form_field(self, **kwargs: Any) -> PhoneField:
@@ -82,21 +133,102 @@ class AccountAdapter(DefaultAccountAdapter):
             return None
         return User.objects.filter(phone=phone, is_active=True).order_by("pk").first()
 
-    def pre_authenticate(self, request, **credentials: Any) -> None:
-        """Count failed logins for a phone number once, however it was typed.
+    # --- failed sign-ins ------------------------------------------------------------
+    # allauth counts failed logins per client address (ACCOUNT_RATE_LIMITS
+    # "login_failed", per ip) and, in its default set-up, per login name: then anyone
+    # who knows a username locks its owner out with five wrong passwords. Here the
+    # tight limit is per (login name, client address): an attacker at one address
+    # uses up only their own tries. A much higher ceiling per login name, whatever
+    # the address, stops guessing spread over many addresses; reaching it takes more
+    # addresses than one attacker, and the owner still has a texted or e-mailed
+    # sign-in code and the password reset (which clears both counts).
 
-        allauth keys the failed-login limit on the email or username it was given;
-        for a phone login that is the raw text, so "13800138000" and
-        "+86 138 0013 8000" would each get their own five tries.
-        """
+    @staticmethod
+    def _login_name(credentials: dict[str, Any]) -> str:
         phone = normalise_phone_or_none(credentials.get("phone"))
         if phone and not credentials.get("email"):
-            credentials = {**credentials, "username": phone}
+            return phone
+        return str(credentials.get("email") or credentials.get("username") or "").lower()
+
+    def _login_failure_keys(self, request, login: str) -> list[tuple[str, int, int]]:
+        """The counters one failed sign-in adds to: (key, limit, window seconds)."""
+        digest = hashlib.sha256(login.encode()).hexdigest()[:32]
+        address = client_address(request) or "-"
+        now = int(time.time())
+        per_address = settings.LOGIN_FAILURES_PER_ADDRESS_WINDOW
+        per_login = settings.LOGIN_FAILURES_PER_LOGIN_WINDOW
+        return [
+            (
+                f"login-failed:{digest}:{address}:{now // per_address}",
+                settings.LOGIN_FAILURES_PER_ADDRESS,
+                per_address,
+            ),
+            (
+                f"login-failed:{digest}:{now // per_login}",
+                settings.LOGIN_FAILURES_PER_LOGIN,
+                per_login,
+            ),
+        ]
+
+    def pre_authenticate(self, request, **credentials: Any) -> None:
+        """Count this try before the password is checked (atomically, in the shared
+        cache, so parallel tries cannot slip past); a right password gives it back.
+
+        A phone number counts once however it was typed: "13800138000" and
+        "+86 138 0013 8000" do not each get their own tries.
+        """
+        login = self._login_name(credentials)
+        if login:
+            counted: list[str] = []
+            refused = False
+            for key, limit, window in self._login_failure_keys(request, login):
+                cache.add(key, 0, timeout=window)
+                try:
+                    tries = cache.incr(key)
+                except ValueError:  # the window ended between add() and incr()
+                    cache.add(key, 1, timeout=window)
+                    tries = 1
+                counted.append(key)
+                refused = refused or tries > limit
+            self._login_failure_counted = counted
+            if refused:
+                raise self.validation_error("too_many_login_attempts")
+        # allauth's own per-address limit ("login_failed" in ACCOUNT_RATE_LIMITS).
         super().pre_authenticate(request, **credentials)
 
+    def authenticate(self, request, **credentials: Any):
+        """A right password: this try does not count against the owner."""
+        self._login_failure_counted: list[str] = []
+        user = super().authenticate(request, **credentials)
+        if user is not None:
+            for key in self._login_failure_counted:
+                with contextlib.suppress(ValueError):  # the window ended: nothing to refund
+                    cache.decr(key)
+        return user
+
+    def _delete_login_attempts_cached_email(self, request, **credentials: Any) -> None:
+        """A password reset proves the owner holds the account: clear the counts of
+        every name it signs in with (allauth calls this hook after a reset)."""
+        from allauth.account.utils import filter_users_by_email
+
+        super()._delete_login_attempts_cached_email(request, **credentials)
+        email = credentials.get("email")
+        if not email:
+            return
+        logins = {email.lower()}
+        for user in filter_users_by_email(email):
+            logins.update(name.lower() for name in (user.username, user.phone) if name)
+        cache.delete_many(
+            [key for login in logins for key, _l, _w in self._login_failure_keys(request, login)]
+        )
+
     # --- text messages -------------------------------------------------------------
+    # Every text goes through accounts.sms's gate (daily caps per number, per client
+    # address and in all). A refusal is allauth's RateLimited: the person sees "too
+    # many attempts, try later" (frontend.middleware.RateLimitedMiddleware, or
+    # allauth's own message on a resend), the same whether the number has an account.
     def send_verification_code_sms(self, user, phone: str, code: str, **kwargs: Any) -> None:
-        send_sms(
+        sent = send_sms(
             phone=phone,
             message=_(
                 "[SciArena] Your verification code is %(code)s. "
@@ -104,21 +236,17 @@ class AccountAdapter(DefaultAccountAdapter):
             )
             % {"code": code},
         )
+        if not sent:
+            raise RateLimited
 
     def send_unknown_account_sms(self, phone: str, **kwargs: Any) -> None:
-        send_sms(
-            phone=phone,
-            message=_(
-                "[SciArena] Someone asked to sign in with this number, but it has no "
-                "account. If it was not you, ignore this message."
-            ),
-        )
+        """A code was asked for a number with no account: send nothing (texting
+        strangers costs money and is harassment), but count it as if sent, so that
+        the asker meets the same limits and pages as for a registered number."""
+        if not sms_count_unsent(phone=phone):
+            raise RateLimited
 
     def send_account_already_exists_sms(self, phone: str) -> None:
-        send_sms(
-            phone=phone,
-            message=_(
-                "[SciArena] Someone tried to sign up with this number, but it already "
-                "has an account. Sign in instead, or ignore this message."
-            ),
-        )
+        """Someone signed up with a number that has an account: the same as above."""
+        if not sms_count_unsent(phone=phone):
+            raise RateLimited

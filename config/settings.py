@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # allauth's RateLimited (phone codes, text caps) as a 429 page, never a 500.
+    "frontend.middleware.RateLimitedMiddleware",
     # Organizers, admins and staff must set up TOTP before anything else (accounts.roles).
     "accounts.middleware.MFARequiredMiddleware",
 ]
@@ -267,6 +269,8 @@ ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email", "phone"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "phone", "password1*", "password2*"]
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupProfileForm"
+# Sign-up does not reveal a registered e-mail address (accounts.adapter.SignupForm).
+ACCOUNT_FORMS = {"signup": "accounts.adapter.SignupForm"}
 ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_PHONE_VERIFICATION_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
@@ -282,7 +286,9 @@ ACCOUNT_USER_DISPLAY = "accounts.models.user_display"
 # tight limits are per key (the username, email or phone being tried).
 ACCOUNT_RATE_LIMITS = {
     "login": "600/m/ip",
-    "login_failed": "200/m/ip,5/5m/key",
+    # Failed passwords: allauth counts them per address; the per-name limits are
+    # LOGIN_FAILURES_* below (accounts.adapter), so a stranger cannot lock an owner out.
+    "login_failed": "200/m/ip",
     "signup": "200/m/ip",
     "reset_password": "100/m/ip,3/m/key",
     "reset_password_from_key": "100/m/ip",
@@ -301,7 +307,31 @@ MFA_TOTP_ISSUER = "SciArena"
 # Teachers are not in it by default: they may turn TOTP on themselves.
 MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES", ["organizer", "admin"])
 
+# Wrong passwords for one login name (username, email or phone) from one client
+# address: LOGIN_FAILURES_PER_ADDRESS per LOGIN_FAILURES_PER_ADDRESS_WINDOW seconds,
+# then that address waits. From all addresses together: LOGIN_FAILURES_PER_LOGIN per
+# LOGIN_FAILURES_PER_LOGIN_WINDOW, a ceiling one address cannot reach (5 per 5 min is
+# 60 an hour), that stops guessing spread over many addresses. A right password does
+# not count; a password reset clears both (accounts.adapter, docs/security.md).
+LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "5"))
+LOGIN_FAILURES_PER_ADDRESS_WINDOW = 5 * 60
+LOGIN_FAILURES_PER_LOGIN = int(os.environ.get("LOGIN_FAILURES_PER_LOGIN", "100"))
+LOGIN_FAILURES_PER_LOGIN_WINDOW = 3600
+
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "accounts.sms.ConsoleSMSBackend")
+# Every text passes one gate (accounts.sms) with daily caps, per local day: texts to
+# one number, texts asked for from one client address (a school sending a whole
+# class through phone sign-up from one address may need more), and a budget for all
+# texts, with a WARNING in the log at 80 % and an ERROR at 100 %; beyond a cap
+# nothing is sent and the page says "try later". No text goes to a number without
+# an account, nor to a registered number someone tries to sign up with.
+SMS_PER_NUMBER_PER_DAY = int(os.environ.get("SMS_PER_NUMBER_PER_DAY", "5"))
+SMS_PER_IP_PER_DAY = int(os.environ.get("SMS_PER_IP_PER_DAY", "30"))
+SMS_DAILY_BUDGET = int(os.environ.get("SMS_DAILY_BUDGET", "1000"))
+# accounts.sms.HTTPGatewaySMSBackend: POSTs {"phone", "message"} as JSON here.
+SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
+SMS_GATEWAY_TIMEOUT = 10
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))

@@ -1,4 +1,6 @@
+from allauth.core.exceptions import RateLimited
 from django.conf import settings
+from django.shortcuts import render
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
@@ -26,3 +28,25 @@ class DefaultLanguageMiddleware:
         # hand one visitor's page to another.
         patch_vary_headers(response, ("Cookie",))
         return response
+
+
+class RateLimitedMiddleware:
+    """allauth's RateLimited, raised inside a flow, as a 429 page instead of a 500.
+
+    allauth raises it where a limit is met deep in a flow rather than in a form:
+    the phone-verification code at sign-up and sign-in (verify_phone, one code per
+    number per 30 s), a change of number, and accounts.adapter when the daily text
+    caps (accounts.sms) refuse a message. The page says only "try later": the same
+    whether or not the number or address has an account.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, RateLimited):
+            return None
+        return render(request, "429.html", {"sent_nothing": True}, status=429)
