@@ -65,10 +65,12 @@ INSTALLED_APPS = [
     "realtime",
     "leaderboards",
     "frontend",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "frontend.csp.CSPMiddleware",  # Content-Security-Policy (settings below)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "frontend.middleware.DefaultLanguageMiddleware",
@@ -295,11 +297,14 @@ ACCOUNT_RATE_LIMITS = {
     "request_login_code": "100/m/ip,3/m/key",
     "verify_phone": "1/30s/key,100/m/ip",
 }
-# Behind a reverse proxy every request comes from the proxy's address, and the per-IP
-# limits above would be shared by the whole city. Set TRUSTED_PROXY_COUNT to the
-# number of proxies in front of daphne so allauth reads the client from
-# X-Forwarded-For (or run daphne with --proxy-headers and leave it at 0).
-ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+# The client's address, for every per-IP limit, is read one way (frontend.clientip):
+# behind the documented proxy nginx overwrites X-Forwarded-For with the address it got
+# the connection from and daphne (--proxy-headers) makes that REMOTE_ADDR and a
+# socket's scope["client"]. allauth must read REMOTE_ADDR too, never the header itself:
+# with a proxy count it would take an entry a client can write whenever the proxy
+# appends. frontend.checks refuses other values; TRUSTED_PROXY_COUNT is no longer read.
+ALLAUTH_TRUSTED_PROXY_COUNT = 0
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = None
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "SciArena"
 # Roles that must sign in with a second factor (TOTP), on top of everyone with
@@ -342,7 +347,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "SciArena <noreply@sci
 
 # Guests (anonymous visitors) may play practice papers, the daily quiz, the timed
 # challenge and the self-test; every start writes rows, so each session and each
-# client IP (read as allauth reads it, see TRUSTED_PROXY_COUNT) may start at most
+# client IP (frontend.clientip) may start at most
 # this many new guest papers per clock hour (quizzes.play.guest). Signed-in players are
 # not limited; a school behind one address may want it higher.
 GUEST_STARTS_PER_HOUR = int(os.environ.get("GUEST_STARTS_PER_HOUR", "30"))
@@ -419,14 +424,39 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp; frontend/csp.py adds the page's own WebSocket
+# origin to connect-src): scripts, styles, images and fonts from the site only, no
+# inline script, handler or style attribute, no plug-ins, no framing, forms post here.
+# data: images for the blank favicon (base.html) and CSS. tests/test_csp.py.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    # HSTS starts at one day: a mistake (a subdomain still on plain HTTP, under
+    # includeSubDomains; a certificate that lapses) then locks browsers out for a day,
+    # not a year. Raise it to 31536000 once HTTPS is known good everywhere. Preload is
+    # an explicit opt-in: a preload-list entry takes months to undo, and the list
+    # wants max-age of a year (frontend.checks warns about preload with less).
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(24 * 3600)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    # Django warns whenever preload is off (security.W021); off is the decision above.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 # --- Logging: no personal data in logs ------------------------------------------------
 LOGGING = {

@@ -101,21 +101,76 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY must be set" in result.stderr
 
 
+# What a deployment sets (docs/deploy.md, section 3); the SMS gateway is a stand-in.
+PRODUCTION = {
+    "DEBUG": "0",
+    "ALLOWED_HOSTS": "sciarena.example.org",
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "SMS_BACKEND": "tests.support.sms.GatewayStandInSMSBackend",
+}
+
+
+def check_deploy(env_extra: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {"SECRET_KEY": secrets.token_urlsafe(64), **env_extra}
+    return run(env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+
+
 def test_production_settings_pass_check_deploy_without_a_warning():
-    result = run(
-        {
-            "DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(64),
-            "ALLOWED_HOSTS": "sciarena.example.org",
-        },
-        "manage.py",
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-    )
+    result = check_deploy(PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_flags_message_backends_that_never_deliver():
+    for name, value, code in [
+        ("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend", "sciarena.W101"),
+        ("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend", "sciarena.W101"),
+        ("EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend", "sciarena.W101"),
+        ("SMS_BACKEND", "accounts.sms.ConsoleSMSBackend", "sciarena.W102"),
+        ("SMS_BACKEND", "accounts.sms.LocmemSMSBackend", "sciarena.W102"),
+    ]:
+        result = check_deploy({**PRODUCTION, name: value})
+        assert result.returncode != 0, (name, value)
+        assert code in result.stdout + result.stderr, (name, value)
+    # The defaults are the console backends: without settings a deployment fails it.
+    bare = {k: v for k, v in PRODUCTION.items() if not k.endswith("_BACKEND")}
+    output = check_deploy(bare).stderr
+    assert "sciarena.W101" in output and "sciarena.W102" in output
+
+
+def test_a_backend_that_cannot_be_imported_is_an_error_at_start():
+    result = run({"SMS_BACKEND": "yourdeployment.sms.Missing"}, "manage.py", "check")
+    assert result.returncode != 0
+    assert "sciarena.E100" in result.stderr
+
+
+def test_hsts_preload_is_an_opt_in_and_hsts_starts_short():
+    found = run(
+        {**PRODUCTION, "SECRET_KEY": secrets.token_urlsafe(64)},
+        "-c",
+        "import django, json; from django.conf import settings; django.setup();"
+        " print(json.dumps([settings.SECURE_HSTS_SECONDS, settings.SECURE_HSTS_PRELOAD]))",
+    )
+    assert json.loads(found.stdout.strip().splitlines()[-1]) == [86400, False]
+    result = check_deploy({**PRODUCTION, "SECURE_HSTS_PRELOAD": "1"})
+    assert "sciarena.W103" in result.stderr  # the preload list wants a year
+    assert check_deploy(
+        {**PRODUCTION, "SECURE_HSTS_PRELOAD": "1", "SECURE_HSTS_SECONDS": "31536000"}
+    ).returncode == 0
+
+
+def test_the_client_address_is_read_one_way_only():
+    stale = check_deploy({**PRODUCTION, "TRUSTED_PROXY_COUNT": "1"})
+    assert stale.returncode != 0 and "sciarena.W104" in stale.stderr
+    result = run(
+        {},
+        "-c",
+        "import django; from django.conf import settings; django.setup();"
+        " settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1;"
+        " from frontend.checks import check_client_address;"
+        " print([e.id for e in check_client_address()])",
+    )
+    assert "sciarena.E103" in result.stdout, result.stderr
 
 
 def test_the_asgi_entry_point_freezes_what_it_loaded_and_spaces_full_collections():

@@ -23,13 +23,12 @@ import hashlib
 import time
 from collections.abc import Callable
 
-from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 
+from frontend.clientip import client_ip
 from quizzes.play.claim import guest_papers_claim
 
 SESSION_KEY = "quizzes_guest_papers"
@@ -52,14 +51,6 @@ def guest_paper_remember(session, paper_id: int) -> None:
     session[SESSION_KEY] = ids[-MAX_GUEST_PAPERS:]
 
 
-def _client_ip(request) -> str | None:
-    """The client's address as allauth reads it (honours TRUSTED_PROXY_COUNT)."""
-    try:
-        return get_adapter(request).get_client_ip(request)
-    except PermissionDenied:
-        return None  # unreadable (a proxy setting that does not fit): the session counts
-
-
 def _count(key: str) -> int:
     cache.add(key, 0, WINDOW_SECONDS)
     try:
@@ -80,7 +71,7 @@ def guest_start_guard(request) -> Callable[[], None]:
         if request.session.session_key is None:
             request.session.save()  # a key to count by; the paper's id goes in it anyway
         who = [f"session:{request.session.session_key}"]
-        address = _client_ip(request)
+        address = client_ip(request)  # the one reading of it (frontend.clientip)
         if address:  # an unreadable address is not one counter shared by everyone
             who.append(f"ip:{address}")
         limit = settings.GUEST_STARTS_PER_HOUR

@@ -26,6 +26,17 @@ CHROMIUM_ARGS = [
 ]
 MUST_RUN = os.environ.get("CI", "").lower() == "true" or os.environ.get("REQUIRE_SERVICES") == "1"
 PHONE = {"width": 390, "height": 844}
+# Every page carries a Content-Security-Policy (config/settings.py, frontend/csp.py).
+# Chromium reports a violation in the console; this script, run before any page
+# script, also turns each `securitypolicyviolation` event into a console error naming
+# the directive, so a test that visits a page needing an inline script, handler or
+# style fails on it.
+CSP_WATCH = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`Content Security Policy violation: ${e.violatedDirective} blocked ` +
+                `${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
 DESKTOP = {"width": 1280, "height": 800}
 
 
@@ -63,6 +74,7 @@ def context(browser):
     """A fresh phone-sized browser profile (no cookies) per test."""
     context = browser.new_context(viewport=PHONE, device_scale_factor=1)
     context.set_default_timeout(10_000)
+    context.add_init_script(CSP_WATCH)
     yield context
     context.close()
 
@@ -124,6 +136,7 @@ class BrowserPages:
     def open(self, viewport: dict):
         context = self.browser.new_context(viewport=viewport, device_scale_factor=1)
         context.set_default_timeout(15_000)
+        context.add_init_script(CSP_WATCH)
         self.contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
