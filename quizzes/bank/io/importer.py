@@ -1,8 +1,8 @@
 """All-or-nothing import of a question file into a bank.
 
 Every row is read and cleaned by content.clean_question() (the one validation path),
-uids and near-duplicate stems are checked, and only when no row has an error is
-anything written, in one transaction. A dry run (the organizer page's preview) stops
+uids and near-duplicate questions (stem and options) are checked, and only when no row
+has an error is anything written, in one transaction. A dry run (the organizer page's preview) stops
 before writing and returns the same report and the cleaned questions.
 
 The write is a bulk path, because question_create() (three INSERTs and an audit row per
@@ -197,31 +197,42 @@ def _check_uids(items, cleaned, bank, add, kind) -> None:
             imported.uid = uuid.uuid4()
 
 
-def _existing_stems(bank) -> tuple[list[int], list[str]]:
-    latest: dict[int, tuple[int, str]] = {}
+def _whole_text(stem: str, options: list) -> str:
+    """A question as the duplicate check compares it: stem and options, normalised."""
+    texts = [search_text(o.get("text", "") if isinstance(o, dict) else str(o)) for o in options]
+    return duplicates.question_text(stem, texts)
+
+
+def _existing_texts(bank) -> tuple[list[int], list[str]]:
+    """The latest version of each question in the bank, as _whole_text."""
+    latest: dict[int, tuple[int, str, list]] = {}
     rows = QuestionVersion.objects.filter(question__bank=bank).values_list(
-        "question_id", "number", "search_text"
+        "question_id", "number", "search_text", "options"
     )
-    for question_id, number, text in rows.iterator(chunk_size=2000):
+    for question_id, number, text, options in rows.iterator(chunk_size=2000):
         if question_id not in latest or latest[question_id][0] < number:
-            latest[question_id] = (number, text)
+            latest[question_id] = (number, text, options or [])
     ids = list(latest)
-    return ids, [latest[i][1] for i in ids]
+    return ids, [_whole_text(latest[i][1], latest[i][2]) for i in ids]
 
 
 def _check_duplicates(items, cleaned, bank, add, kind) -> None:
-    ids, existing = _existing_stems(bank)
-    texts = [search_text(c.data.get("stem", "")) for c in cleaned]
+    ids, existing = _existing_texts(bank)
+    texts = [
+        _whole_text(search_text(c.data.get("stem", "")), c.data.get("options") or [])
+        for c in cleaned
+    ]
     for row, match in duplicates.near_duplicates(texts, existing).items():
         percent = round(match.similarity * 100)
         if match.in_existing:
             message = _(
-                "The stem is nearly the same as question Q%(id)s already in this bank "
-                "(%(percent)s%% alike)."
+                "The question (stem and options) is nearly the same as question Q%(id)s "
+                "already in this bank (%(percent)s%% alike)."
             ) % {"id": ids[match.other], "percent": percent}
         else:
             message = _(
-                "The stem is nearly the same as the one at %(where)s (%(percent)s%% alike)."
+                "The question (stem and options) is nearly the same as the one at "
+                "%(where)s (%(percent)s%% alike)."
             ) % {"where": _where(kind, items[match.other].row), "percent": percent}
         add(items[row], "warning", "stem", None, message)
 
