@@ -521,12 +521,16 @@ def headers(kind: str) -> list[str]:
 
 
 def school_cells(school: School) -> list[str]:
-    own_region = school.region.district_id is not None
+    region = school.region
+    if region.district_id == school.district_id:
+        region_text = ""  # the district's own
+    else:
+        region_text = "经开区" if region.district_id is None else region.name_zh
     return [
         school.code or "",
         school.name,
         school.district.name_zh,
-        "" if own_region else "经开区",
+        region_text,
         "、".join(STAGE_NAME[value] for value in school.stage_values),
         "" if school.enrolment is None else str(school.enrolment),
     ]
