@@ -77,7 +77,7 @@ class HTTPGatewaySMSBackend:
     SMS_GATEWAY_URL with `Authorization: Bearer SMS_GATEWAY_TOKEN` (when set), and
     treats any 2xx answer as sent. Most Chinese SMS providers (Aliyun, Tencent
     Cloud) are reached through a small relay of the operator's that speaks this; a
-    failure raises, so that it is logged and seen, never silently dropped."""
+    failure raises, and send_sms() logs it as an error: never silently dropped."""
 
     def send(self, phone: str, message: str) -> None:
         url = settings.SMS_GATEWAY_URL
@@ -185,14 +185,21 @@ def _admit(*, phone: str, request, spend: bool) -> bool:
 
 
 def send_sms(*, phone: str, message: str, request=None) -> bool:
-    """Send a text if the daily caps allow it; False (and nothing sent) if they do not.
+    """Send a text if the daily caps allow it; False if they do not or the backend
+    failed (logged as an error), in which case nothing was sent.
 
     `request` defaults to the request allauth is serving (allauth.core.context), for
     the per-address cap; outside a request (a worker) that cap does not apply.
     """
     if not _admit(phone=phone, request=request, spend=True):
         return False
-    import_string(settings.SMS_BACKEND)().send(phone, message)
+    try:
+        import_string(settings.SMS_BACKEND)().send(phone, message)
+    except Exception:
+        # A gateway down or misconfigured: the person is told to try later (the
+        # callers' refusal path), the operator sees the error in the log.
+        logger.exception("SMS not sent: the backend %s failed", settings.SMS_BACKEND)
+        return False
     return True
 
 

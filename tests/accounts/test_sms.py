@@ -239,14 +239,22 @@ def test_the_http_gateway_backend_posts_the_text_as_json(gateway):
     assert headers["Content-Type"] == "application/json"
 
 
-def test_a_gateway_that_refuses_is_an_error_not_a_silent_loss(gateway):
+def test_a_gateway_that_refuses_is_a_logged_error_not_a_silent_loss(gateway, caplog):
     gateway.status = 500
-    with pytest.raises(OSError):
-        sms.send_sms(phone=PHONE, message="x", request=None)
+    assert not sms.send_sms(phone=PHONE, message="x", request=None)
+    assert [r.levelname for r in caplog.records if r.name == "accounts.sms"] == ["ERROR"]
 
 
-def test_the_gateway_backend_wants_an_http_address(settings):
+def test_a_failing_gateway_at_sign_in_says_try_later(gateway):
+    gateway.status = 503
+    UserFactory(phone=PHONE, phone_verified=True)
+    client = Client(raise_request_exception=True)
+    response = client.post(reverse("account_request_login_code"), {"phone": "13800138000"})
+    assert response.status_code == 429
+
+
+def test_the_gateway_backend_wants_an_http_address(settings, caplog):
     settings.SMS_BACKEND = "accounts.sms.HTTPGatewaySMSBackend"
     settings.SMS_GATEWAY_URL = "file:///etc/passwd"
-    with pytest.raises(ValueError):
-        sms.send_sms(phone=PHONE, message="x", request=None)
+    assert not sms.send_sms(phone=PHONE, message="x", request=None)
+    assert "SMS_GATEWAY_URL must be an http(s) address" in caplog.text
