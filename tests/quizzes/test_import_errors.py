@@ -166,14 +166,36 @@ def test_moodle_xml_with_a_doctype_is_refused_before_parsing(bank, owner):
     assert Question.objects.count() == 0
 
 
-def test_unsupported_moodle_and_gift_types_are_errors_at_their_line(bank, owner):
+def test_unsupported_moodle_and_gift_types_are_skipped_with_a_warning_at_their_line(bank, owner):
     gift = "::q1::Match these {=cat -> 猫 =dog -> 狗}\n\n// [tag:dimension:knowledge]\n" \
-           "::q2::The sun is a star.{T}\n"  # fmt: skip
+           "::q2::The sun is a star.{T}\n\n::q3::Tell us about stars. {}\n"  # fmt: skip
     with translation.override("en"):
         result = import_questions(bank=bank, actor=owner, data=gift.encode(), filename="g.gift")
         errors = {(e.row, e.kind): str(e.message) for e in result.report.errors}
-    assert errors[(1, "line")] == "Unknown question type “matching”."
-    assert errors[(4, "line")] == "This field is required."  # q2 lacks a topic
+        warnings = {(e.row, e.kind): str(e.message) for e in result.report.warnings}
+    assert (
+        warnings[(1, "line")]
+        == "SciArena has no question type like GIFT's “matching”; it is skipped."
+    )
+    assert (
+        warnings[(6, "line")] == "SciArena has no question type like GIFT's “essay”; it is skipped."
+    )
+    assert errors == {(4, "line"): "This field is required."}  # q2 lacks a topic
+    assert Question.objects.count() == 0
+
+    moodle = b"""<?xml version="1.0"?><quiz>
+<question type="essay"><questiontext><text>Why?</text></questiontext></question>
+<question type="matching"><questiontext><text>Match</text></questiontext></question>
+</quiz>"""
+    with translation.override("en"):
+        result = import_questions(bank=bank, actor=owner, data=moodle, filename="m.xml")
+        skipped = [str(e.message) for e in result.report.warnings]
+        errors = [str(e.message) for e in result.report.errors]
+    assert skipped == [
+        "SciArena has no question type like Moodle's “essay”; it is skipped.",
+        "SciArena has no question type like Moodle's “matching”; it is skipped.",
+    ]
+    assert errors == ["The file holds no questions."]
     assert Question.objects.count() == 0
 
 

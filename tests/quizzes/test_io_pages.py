@@ -180,13 +180,15 @@ def test_a_file_with_bad_rows_shows_every_error_and_cannot_be_confirmed(client, 
 
 def test_a_file_larger_than_the_cap_is_refused_before_it_is_read(client, owner, bank):
     client.force_login(owner)
-    big = b"x" * (io_views.MAX_BYTES + 1)
+    big = b"x" * (settings.SPREADSHEET_MAX_UPLOAD_BYTES + 1)
     response = upload(client, bank, big, "big.csv")
     assert response.status_code == 200
     assert response.context["form"].errors["file"]
-    assert in_language("The file is larger than 5 MB; split it into smaller files.") in (
-        response.content.decode()
-    )
+    with translation.override("en"):
+        assert str(spreadsheets.too_large_message()) == (
+            "The file is larger than 5 MB; split it into smaller files."
+        )
+    assert str(spreadsheets.too_large_message()) in response.content.decode()
     assert "result" not in response.context and Question.objects.count() == 0
 
 

@@ -8,6 +8,11 @@ ordering question: an ordering item is written as a documented extension inside
 comments (`// @type: ordering` then `//@ ::name::stem{~%2%first ~%1%second}` where the
 percentage is the option's place in the right order), which Moodle skips and SciArena
 reads back; the export report says so.
+
+Whatever does not carry over is a warning at the question's line, never silent: essay
+and matching questions (skipped), several answers marked fully right with `=` in a
+choice question, unequal or partial weights, partial-credit answers of a fill-in or
+numeric question (dropped), and images a file refers to but cannot bring.
 """
 
 from __future__ import annotations
@@ -172,16 +177,29 @@ def _parse(text: str, line: int, meta: dict, report: Report) -> SourceItem | Non
     item = SourceItem(row=line, raw=raw, locate=_locate, uid=meta["uid"])
     ordering = ext.get("type") == "ordering"
     word = answers.split("#", 1)[0].strip().upper()
-    if not answers:
-        raw["type"] = "essay"
-    elif answers.startswith("#"):
+    if not answers or ("->" in answers and not ordering):
+        report.warning(
+            _("SciArena has no question type like GIFT's “%(type)s”; it is skipped.")
+            % {"type": "essay" if not answers else "matching"},
+            row=line,
+            header="answers",
+            kind=LINE,
+        )
+        return None
+    if "@@PLUGINFILE@@" in text:
+        item.warn(
+            "stem",
+            _(
+                "The question's embedded files (images) are not imported; upload them to "
+                "the bank and add them in the editor."
+            ),
+        )
+    if answers.startswith("#"):
         raw["type"] = QuestionType.NUMERIC
-        _numeric(answers[1:], raw, ext)
+        _numeric(answers[1:], raw, ext, item)
     elif word in ("T", "TRUE", "F", "FALSE") and not ordering:
         raw["type"] = QuestionType.TRUE_FALSE
         raw["key"] = word.startswith("T")
-    elif "->" in answers and not ordering:
-        raw["type"] = "matching"
     else:
         tokens = [tok for tok in re.split(r"(?=[=~])", answers) if tok.strip()]
         parsed = []
@@ -201,24 +219,73 @@ def _parse(text: str, line: int, meta: dict, report: Report) -> SourceItem | Non
             raw["options"] = [_html(body, fmt) for _m, _w, body in parsed]
             raw["key"] = sorted(range(len(parsed)), key=lambda i: parsed[i][1] or 0)
         elif any(marker == "~" for marker, _w, _b in parsed):
-            right = [
-                i
-                for i, (marker, weight, _b) in enumerate(parsed)
-                if (marker == "=" and (weight is None or weight > 0))
-                or (marker == "~" and weight is not None and weight > 0)
-            ]
-            raw["type"] = QuestionType.SINGLE if len(right) == 1 else QuestionType.MULTIPLE
-            raw["options"] = [_html(body, fmt) for _m, _w, body in parsed]
-            raw["key"] = right
+            _choice(parsed, raw, fmt, item)
         else:
             raw["type"] = QuestionType.FILL
             raw["key"] = [body for _m, weight, body in parsed if weight in (None, 100.0)]
+            dropped = [body for _m, weight, body in parsed if weight not in (None, 100.0)]
+            if dropped:
+                item.warn(
+                    "key",
+                    _(
+                        "Answers worth partial credit (%(answers)s) are dropped: only answers "
+                        "worth 100%% are accepted."
+                    )
+                    % {"answers": "、".join(dropped)},
+                )
     return item
 
 
-def _numeric(answers: str, raw: dict, ext: dict) -> None:
+def _choice(parsed: list, raw: dict, fmt: str, item: SourceItem) -> None:
+    right = [
+        i
+        for i, (marker, weight, _b) in enumerate(parsed)
+        if (marker == "=" and (weight is None or weight > 0))
+        or (marker == "~" and weight is not None and weight > 0)
+    ]
+    raw["type"] = QuestionType.SINGLE if len(right) == 1 else QuestionType.MULTIPLE
+    raw["options"] = [_html(body, fmt) for _m, _w, body in parsed]
+    raw["key"] = right
+    plain_right = [i for i in right if parsed[i][0] == "=" and parsed[i][1] is None]
+    weights = [parsed[i][1] if parsed[i][1] is not None else 100.0 for i in right]
+    if len(right) > 1 and len(plain_right) > 1:
+        item.warn(
+            "key",
+            _(
+                "%(n)s answers are marked fully right with “=”, which Moodle reads as a "
+                "single choice where any of them is right; here all of them must be chosen."
+            )
+            % {"n": len(plain_right)},
+        )
+    elif len(right) > 1 and len({round(w, 3) for w in weights}) > 1:
+        item.warn(
+            "key",
+            _(
+                "The right answers weigh differently (%(weights)s); here the question is "
+                "right when exactly the answers with a positive weight are chosen."
+            )
+            % {"weights": ", ".join(_weight(w) + "%" for w in weights)},
+        )
+    elif len(right) == 1 and weights[0] != 100.0:
+        item.warn(
+            "key",
+            _("Partial credit (%(weights)s) is not kept: an answer is right or wrong.")
+            % {"weights": _weight(weights[0]) + "%"},
+        )
+
+
+def _numeric(answers: str, raw: dict, ext: dict, item: SourceItem) -> None:
     first = answers.split("=")
     candidates = [c for c in first if c.strip()] or [""]
+    if len(candidates) > 1:
+        item.warn(
+            "key",
+            _(
+                "Only the first fully right answer is kept; %(n)s other answers (other "
+                "values, or partial credit) are dropped."
+            )
+            % {"n": len(candidates) - 1},
+        )
     chosen = candidates[0]
     for candidate in candidates:
         found = _WEIGHT.match(candidate.strip())

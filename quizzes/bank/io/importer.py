@@ -16,6 +16,7 @@ its format and the number of questions).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +33,11 @@ from quizzes.bank.content import clean_question, search_text
 from quizzes.bank.io import duplicates, gift, moodle, tabular
 from quizzes.bank.io.common import SourceItem
 from quizzes.models import AuditEntry, Bank, Question, QuestionVersion
+from spreadsheets import Limits, too_large_message
 from spreadsheets.i18n import gettext_lazy as _
 from spreadsheets.report import LINE, ROW, Report
+
+logger = logging.getLogger(__name__)
 
 FORMATS = ("xlsx", "csv", "moodle", "gift")
 _BY_EXTENSION = {".xlsx": "xlsx", ".csv": "csv", ".xml": "moodle", ".gift": "gift", ".txt": "gift"}
@@ -103,10 +107,25 @@ def import_questions(
             _("Unknown file format; use .xlsx, .csv, Moodle XML (.xml) or GIFT (.txt, .gift).")
         )
         return result
-    items = _READERS[fmt](data, name, report)
+    limits = Limits.from_settings()
+    if len(data) > limits.max_upload_bytes:
+        report.error(too_large_message(limits))
+        return result
+    try:
+        items = _READERS[fmt](data, name, report)
+    except Exception:  # a reader's bug must not become a 500 nor a half-read file
+        logger.exception("question import: the %s reader failed on %s", fmt, name)
+        report.error(_("This file cannot be read as %(format)s.") % {"format": fmt})
+        return result
     if not items:
         if report.ok:
             report.error(_("The file holds no questions."))
+        return result
+    if len(items) > limits.max_rows:
+        report.error(
+            _("The file holds more than %(n)s questions; split it into smaller files.")
+            % {"n": limits.max_rows}
+        )
         return result
     kind = ROW if fmt in ("xlsx", "csv") else LINE
     result.items = _validate(items, bank, report, kind, defaults or {})

@@ -5,7 +5,16 @@ Our tags travel as Moodle tags ("dimension:knowledge", "audience:elderly", …),
 as <idnumber>, the explanation as <generalfeedback> with the source in a last
 <p class="sciarena-source"> paragraph, the English texts in <stem_en>/<explanation_en>
 elements that Moodle ignores. Parsing refuses any DOCTYPE or entity declaration (no
-entity expansion, no external entities) before xml.etree sees the file.
+entity expansion, no external entities), and a file with more XML elements or deeper
+nesting than the spreadsheet limits allow (spreadsheets.limits), before xml.etree sees
+the file.
+
+Whatever does not carry over is a warning at the question's line, never silent: a
+question type SciArena lacks (the question is skipped), several fully right answers
+in a single-choice question (the first is kept), partial credit (an answer worth less
+than 100% is wrong here, or dropped from the accepted answers), unequal weights of a
+multiple-choice question's right answers, extra numerical answers or units, and
+embedded files (images) that are not imported.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from quizzes.bank.io.common import (
     tags_of,
 )
 from quizzes.models import QuestionType, QuestionVersion
-from spreadsheets import plain_number
+from spreadsheets import Limits, plain_number
 from spreadsheets.i18n import gettext_lazy as _
 from spreadsheets.report import LINE, Report
 
@@ -49,26 +58,46 @@ PARTS = {
 
 
 class _RefusedError(Exception):
-    pass
+    def __init__(self, message=None):
+        super().__init__(str(message))
+        self.message = message
 
 
-def _prescan(data: bytes) -> list[int]:
-    """Refuse DTDs and entities; return the line of each <question> element."""
+def _prescan(data: bytes, limits: Limits) -> list[int]:
+    """Refuse DTDs and entities, too many elements, too deep nesting; return the line
+    of each <question> element."""
     lines: list[int] = []
     parser = expat.ParserCreate()
+    counts = {"elements": 0, "depth": 0}
 
     def refuse(*_args):
         raise _RefusedError
 
     def start(name, _attrs):
+        counts["elements"] += 1
+        counts["depth"] += 1
+        if counts["elements"] > limits.max_xml_elements:
+            raise _RefusedError(
+                _("The file holds more than %(n)s XML elements; split it into smaller files.")
+                % {"n": limits.max_xml_elements}
+            )
+        if counts["depth"] > limits.max_xml_depth:
+            raise _RefusedError(
+                _("The XML is nested more than %(n)s levels deep; it is refused.")
+                % {"n": limits.max_xml_depth}
+            )
         if name == "question":
             lines.append(parser.CurrentLineNumber)
+
+    def end(_name):
+        counts["depth"] -= 1
 
     parser.StartDoctypeDeclHandler = refuse
     parser.EntityDeclHandler = refuse
     parser.UnparsedEntityDeclHandler = refuse
     parser.ExternalEntityRefHandler = refuse
     parser.StartElementHandler = start
+    parser.EndElementHandler = end
     parser.Parse(data, True)
     return lines
 
@@ -99,10 +128,12 @@ def _fraction(answer: ET.Element) -> float:
 
 def read(data: bytes, filename: str, report: Report) -> list[SourceItem]:
     try:
-        lines = _prescan(data)
+        lines = _prescan(data, Limits.from_settings())
         root = ET.fromstring(data)  # noqa: S314 - DOCTYPE and entities refused above
-    except _RefusedError:
-        report.error(_("The XML file declares a DOCTYPE or entities; it is refused."))
+    except _RefusedError as refused:
+        report.error(
+            refused.message or _("The XML file declares a DOCTYPE or entities; it is refused.")
+        )
         return []
     except (expat.ExpatError, ET.ParseError) as exc:
         report.error(_("This is not well-formed XML: %(error)s") % {"error": exc})
@@ -121,6 +152,15 @@ def read(data: bytes, filename: str, report: Report) -> list[SourceItem]:
                 _("A Moodle description is not a question; it is skipped."), row=line, kind=LINE
             )
             continue
+        if kind not in MOODLE_TYPES:
+            report.warning(
+                _("SciArena has no question type like Moodle's “%(type)s”; it is skipped.")
+                % {"type": kind},
+                row=line,
+                header="type",
+                kind=LINE,
+            )
+            continue
         item = _item(question, kind, line)
         items.append(item)
     return items
@@ -130,6 +170,10 @@ def _locate(field: str, option: int | None) -> tuple[str, str]:
     if field == "options" and option is not None:
         return "", f"answer {option + 1}"
     return "", PARTS.get(field, "tags")
+
+
+def _percent(value: float) -> str:
+    return plain_number(round(value, 5)) + "%"
 
 
 def _item(question: ET.Element, kind: str, line: int) -> SourceItem:
@@ -146,6 +190,8 @@ def _item(question: ET.Element, kind: str, line: int) -> SourceItem:
         stem_en=_html_of(question.find("stem_en")),
         explanation_en=_html_of(question.find("explanation_en")),
     )
+    item = SourceItem(row=line, raw=raw, locate=_locate, uid="")
+    partial = [f for f in fractions if 0 < f < 100]
     qtype = MOODLE_TYPES.get(kind, kind)
     if kind == "multichoice":
         single = (question.findtext("single") or "true").strip().lower() in ("true", "1")
@@ -153,30 +199,116 @@ def _item(question: ET.Element, kind: str, line: int) -> SourceItem:
         raw["options"] = texts
         if single:
             best = max(fractions, default=0)
-            raw["key"] = [i for i, f in enumerate(fractions) if f == best and f > 0][:1]
+            right = [i for i, f in enumerate(fractions) if f == best and f > 0]
+            raw["key"] = right[:1]
+            if len(right) > 1:
+                item.warn(
+                    "key",
+                    _(
+                        "%(n)s answers are fully right in this single-choice question; only "
+                        "the first (answer %(first)s) is kept as the key."
+                    )
+                    % {"n": len(right), "first": right[0] + 1},
+                )
+            if partial:
+                item.warn(
+                    "key",
+                    _(
+                        "Moodle gives partial credit (%(weights)s) here; SciArena marks an "
+                        "answer right or wrong, so only the key is right."
+                    )
+                    % {"weights": ", ".join(_percent(f) for f in partial)},
+                )
         else:
             raw["key"] = [i for i, f in enumerate(fractions) if f > 0]
+            weights = {round(f, 3) for f in fractions if f > 0}
+            if len(weights) > 1:
+                item.warn(
+                    "key",
+                    _(
+                        "The right answers weigh differently in Moodle (%(weights)s); here "
+                        "the question is right when exactly the answers with a positive "
+                        "weight are chosen."
+                    )
+                    % {"weights": ", ".join(_percent(f) for f in fractions if f > 0)},
+                )
     elif qtype == QuestionType.TRUE_FALSE:
         right = [texts[i] for i, f in enumerate(fractions) if f >= 100]
         raw["key"] = right[0].strip() if right else ""
+        if partial:
+            item.warn(
+                "key",
+                _("Partial credit (%(weights)s) is not kept: an answer is right or wrong.")
+                % {"weights": ", ".join(_percent(f) for f in partial)},
+            )
     elif qtype == QuestionType.FILL:
         raw["key"] = [html.unescape(texts[i]) for i, f in enumerate(fractions) if f >= 100]
+        if partial:
+            item.warn(
+                "key",
+                _(
+                    "Answers worth partial credit (%(answers)s) are dropped: only answers "
+                    "worth 100%% are accepted."
+                )
+                % {
+                    "answers": "、".join(
+                        html.unescape(texts[i]) for i, f in enumerate(fractions) if 0 < f < 100
+                    )
+                },
+            )
+        if (question.findtext("usecase") or "0").strip() == "1":
+            item.warn(
+                "key",
+                _("Moodle compares these answers case-sensitively; SciArena ignores case."),
+            )
     elif qtype == QuestionType.NUMERIC:
         right = [a for a in answers if _fraction(a) >= 100]
         if right:
             raw["key"] = _text(right[0]).strip()
             raw["tolerance"] = (right[0].findtext("tolerance") or "0").strip()
+        if len(right) > 1 or partial:
+            item.warn(
+                "key",
+                _(
+                    "Only the first fully right answer is kept; %(n)s other answers (other "
+                    "values, or partial credit) are dropped."
+                )
+                % {"n": len(answers) - 1},
+            )
+        others = []
         for unit in question.findall("units/unit"):
             multiplier = (unit.findtext("multiplier") or "1").strip()
-            if multiplier in ("1", "1.0", "1.0000000"):
-                raw["unit"] = (unit.findtext("unit_name") or "").strip()
-                break
+            name = (unit.findtext("unit_name") or "").strip()
+            if multiplier in ("1", "1.0", "1.0000000") and "unit" not in raw:
+                raw["unit"] = name
+            else:
+                others.append(name)
+        if others:
+            item.warn(
+                "unit",
+                _("Other units (%(units)s) are dropped: the answer is given in one unit.")
+                % {"units": "、".join(others)},
+            )
     elif qtype == QuestionType.ORDERING:
         raw["options"] = texts
         raw["key"] = sorted(range(len(texts)), key=lambda i: fractions[i])
     raw["type"] = qtype
-    uid = (question.findtext("idnumber") or "").strip()
-    return SourceItem(row=line, raw=raw, locate=_locate, uid=uid)
+    files = [f.get("name", "") for f in question.iter("file")]
+    if files or any("@@PLUGINFILE@@" in text for text in _all_texts(question)):
+        item.warn(
+            "stem",
+            _(
+                "The question's embedded files (images) are not imported%(names)s; upload "
+                "them to the bank and add them in the editor."
+            )
+            % {"names": (": " + "、".join(n for n in files if n)) if any(files) else ""},
+        )
+    item.uid = (question.findtext("idnumber") or "").strip()
+    return item
+
+
+def _all_texts(question: ET.Element) -> list[str]:
+    return [element.text or "" for element in question.iter("text")]
 
 
 # --- Writing ---------------------------------------------------------------------------

@@ -7,6 +7,11 @@ the hash, and re-runs the real import on the staged bytes (the importer refuses 
 whole file if anything is wrong by then). The client never resends the file, and a
 token is good once, for the user and the bank that made it.
 
+A file larger than SPREADSHEET_MAX_UPLOAD_BYTES is refused before it is read (the same
+limit as the command line's; spreadsheets.limits holds the others). The form also
+offers a dimension, topic and difficulty for questions a file leaves without them (a
+Moodle XML or GIFT file without SciArena's tags); they are staged with the file.
+
 Export and the blank template are downloads. Only the bank's owners import; only those
 who see its keys (owners and reviewers) export, since a file carries every key.
 """
@@ -47,9 +52,10 @@ from quizzes.bank.io import (
 from quizzes.bank.io.exporter import CONTENT_TYPES, EXTENSIONS
 from quizzes.bank.views import bank_for_request
 from quizzes.models import Bank, Difficulty, Dimension, QuestionType, Topic
+from spreadsheets import Limits, megabytes, read_upload, too_large_message
 from spreadsheets.report import LINE, ROW
 
-MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_FIELDS = ("dimension", "topic", "difficulty")
 PREVIEW_COUNT = 20  # questions shown in full on the preview
 IMPORT_TTL = 30 * 60  # seconds a previewed file waits for its confirmation
 ACCEPTED = (".xlsx", ".csv", ".xml", ".gift", ".txt")
@@ -60,15 +66,37 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _UNSAFE_IN_FILENAME = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]+')
 
 
+def _blank_first(choices) -> list[tuple[str, Any]]:
+    return [("", gettext_lazy("— as in the file —")), *choices]
+
+
 class ImportForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("Question file"),
-        help_text=gettext_lazy(
-            "Excel (.xlsx) or CSV in the template's columns, Moodle XML (.xml) or GIFT "
-            "(.txt, .gift); at most 5 MB."
-        ),
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(ACCEPTED)}),
     )
+    dimension = forms.ChoiceField(
+        label=gettext_lazy("Dimension"), choices=_blank_first(Dimension.choices), required=False
+    )
+    topic = forms.ChoiceField(
+        label=gettext_lazy("Topic"), choices=_blank_first(Topic.choices), required=False
+    )
+    difficulty = forms.ChoiceField(
+        label=gettext_lazy("Difficulty"), choices=_blank_first(Difficulty.choices), required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limits = Limits.from_settings()
+        self.fields["file"].help_text = _(
+            "Excel (.xlsx) or CSV in the template's columns, Moodle XML (.xml) or GIFT "
+            "(.txt, .gift); at most %(mb)s MB."
+        ) % {"mb": megabytes(self.limits.max_upload_bytes)}
+        for name in DEFAULT_FIELDS:
+            self.fields[name].help_text = _(
+                "For questions the file leaves without one, such as a Moodle XML or GIFT "
+                "file without SciArena's tags."
+            )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -76,14 +104,18 @@ class ImportForm(forms.Form):
             raise ValidationError(
                 _("Unknown file format; use .xlsx, .csv, Moodle XML (.xml) or GIFT (.txt, .gift).")
             )
-        too_big = _("The file is larger than 5 MB; split it into smaller files.")
-        if upload.size > MAX_BYTES:
+        too_big = str(too_large_message(self.limits))
+        if upload.size > self.limits.max_upload_bytes:
             raise ValidationError(too_big)
-        data = upload.read(MAX_BYTES + 1)
-        if len(data) > MAX_BYTES:
+        data = read_upload(upload, self.limits)
+        if data is None:
             raise ValidationError(too_big)
         self.file_bytes = data
         return upload
+
+    def defaults(self) -> dict[str, str]:
+        """The defaults chosen, for import_questions(defaults=…)."""
+        return {name: self.cleaned_data[name] for name in DEFAULT_FIELDS if self.cleaned_data[name]}
 
 
 def _owned_bank(request, bank_id) -> Bank:
@@ -102,7 +134,9 @@ def _staging_key(user_id: int, bank_id: int, token: str) -> str:
     return f"quizzes:import:{user_id}:{bank_id}:{token}"
 
 
-def _stage(*, user, bank: Bank, data: bytes, filename: str, fmt: str) -> dict[str, str]:
+def _stage(
+    *, user, bank: Bank, data: bytes, filename: str, fmt: str, defaults: dict[str, str]
+) -> dict[str, str]:
     """Keep the previewed bytes for IMPORT_TTL seconds. One file per user and bank: a
     new preview drops the previous one, so re-uploads do not pile up in the cache."""
     token = secrets.token_urlsafe(24)
@@ -113,7 +147,7 @@ def _stage(*, user, bank: Bank, data: bytes, filename: str, fmt: str) -> dict[st
         cache.delete(_staging_key(user.pk, bank.pk, previous))
     cache.set(
         _staging_key(user.pk, bank.pk, token),
-        {"data": data, "filename": filename, "format": fmt},
+        {"data": data, "filename": filename, "format": fmt, "defaults": defaults},
         IMPORT_TTL,
     )
     cache.set(latest, token, IMPORT_TTL)
@@ -192,7 +226,7 @@ def _import_page(request, bank, form, result=None, staged=None, status=200):
     context: dict[str, Any] = {
         "bank": bank,
         "form": form,
-        "max_mb": MAX_BYTES // (1024 * 1024),
+        "max_mb": megabytes(Limits.from_settings().max_upload_bytes),
         "ttl_minutes": IMPORT_TTL // 60,
         "staged": staged,
     }
@@ -212,8 +246,14 @@ def bank_import(request, bank_id):
         return _import_page(request, bank, form)
     upload = form.cleaned_data["file"]
     filename = Path(upload.name).name
+    defaults = form.defaults()
     result = import_questions(
-        bank=bank, actor=request.user, data=form.file_bytes, filename=filename, dry_run=True
+        bank=bank,
+        actor=request.user,
+        data=form.file_bytes,
+        filename=filename,
+        dry_run=True,
+        defaults=defaults,
     )
     staged = None
     if result.ok:
@@ -223,8 +263,9 @@ def bank_import(request, bank_id):
             data=form.file_bytes,
             filename=filename,
             fmt=result.format or "",
+            defaults=defaults,
         )
-    return _import_page(request, bank, ImportForm(), result, staged)
+    return _import_page(request, bank, ImportForm(initial=defaults), result, staged)
 
 
 @staff_required
@@ -253,6 +294,7 @@ def bank_import_confirm(request, bank_id):
         data=staged["data"],
         filename=staged["filename"],
         fmt=staged["format"] or None,
+        defaults=staged.get("defaults") or {},
     )
     if not result.ok:  # the bank changed since the preview (e.g. the same uids imported)
         return _import_page(request, bank, ImportForm(), result)

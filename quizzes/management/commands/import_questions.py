@@ -1,12 +1,18 @@
 """`manage.py import_questions FILE --bank NAME [--dry-run]`: import a question file
 (XLSX, CSV, Moodle XML or GIFT) into a bank, every question or none, and print the
-report. The work is quizzes.bank.io.import_questions, the same the organizer page calls."""
+report. The work is quizzes.bank.io.import_questions, the same the organizer page calls.
+
+A file larger than SPREADSHEET_MAX_UPLOAD_BYTES is refused before it is read, as on the
+page. Everything happens in one transaction that is rolled back unless the import is
+real and succeeds: `--create` with `--dry-run`, or with a file that is refused, leaves
+no bank behind."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -14,6 +20,7 @@ from accounts.models import User
 from quizzes.bank import services
 from quizzes.bank.io import FORMATS, import_questions
 from quizzes.models import Bank
+from spreadsheets import Limits, read_upload, too_large_message
 
 
 class Command(BaseCommand):
@@ -45,36 +52,32 @@ class Command(BaseCommand):
         path = Path(file)
         if not path.is_file():
             raise CommandError(_("No file at %(path)s.") % {"path": file})
+        limits = Limits.from_settings()
+        if path.stat().st_size > limits.max_upload_bytes:
+            raise CommandError(str(too_large_message(limits)))
+        with path.open("rb") as stream:
+            data = read_upload(stream, limits)
+        if data is None:  # grew since stat()
+            raise CommandError(str(too_large_message(limits)))
         actor = None
         if user:
             actor = User.objects.filter(username=user).first()
             if actor is None:
                 raise CommandError(_("No user is named “%(name)s”.") % {"name": user})
-        found = Bank.objects.filter(name=bank).first()
-        if found is None:
-            if not (create and actor):
-                raise CommandError(
-                    _("No bank is named “%(name)s” (use --create with --user).") % {"name": bank}
-                )
-            found = services.bank_create(name=bank, owner=actor)
-        actor = actor or found.owners.order_by("pk").first()
-        if actor is None:
-            raise CommandError(_("The bank has no owner; name one with --user."))
         defaults = {}
         for pair in default:
             name, sep, value = pair.partition("=")
             if not sep:
                 raise CommandError(_("--default takes FIELD=VALUE, not “%(v)s”.") % {"v": pair})
             defaults[name.strip()] = value.strip()
-        result = import_questions(
-            bank=found,
-            actor=actor,
-            data=path.read_bytes(),
-            filename=path.name,
-            fmt=format,
-            dry_run=dry_run,
-            defaults=defaults,
-        )
+        with transaction.atomic():
+            # Rolled back unless questions are written: a dry run, or a refused file,
+            # leaves no bank made by --create (nor anything else) behind.
+            found, result = self._run(
+                bank, actor, create, data, path.name, format, dry_run, defaults
+            )
+            if dry_run or not result.ok:
+                transaction.set_rollback(True)
         for line in result.report.lines():
             self.stdout.write(line)
         errors, warnings = len(result.report.errors), len(result.report.warnings)
@@ -93,3 +96,25 @@ class Command(BaseCommand):
                 _("%(count)s questions imported into “%(bank)s” as drafts (%(warnings)s warnings).")
                 % {"count": result.created, "bank": found.name, "warnings": warnings}
             )
+
+    def _run(self, bank, actor, create, data, filename, format, dry_run, defaults):
+        found = Bank.objects.filter(name=bank).first()
+        if found is None:
+            if not (create and actor):
+                raise CommandError(
+                    _("No bank is named “%(name)s” (use --create with --user).") % {"name": bank}
+                )
+            found = services.bank_create(name=bank, owner=actor)
+        actor = actor or found.owners.order_by("pk").first()
+        if actor is None:
+            raise CommandError(_("The bank has no owner; name one with --user."))
+        result = import_questions(
+            bank=found,
+            actor=actor,
+            data=data,
+            filename=filename,
+            fmt=format,
+            dry_run=dry_run,
+            defaults=defaults,
+        )
+        return found, result
