@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from . import personal_data
 from .models import ConsentRequest, GuardianConsent, Profile, User
 from .sms import send_sms
 
@@ -374,63 +374,9 @@ def consent_withdraw(
 
 
 def user_export_data(*, user: User) -> dict[str, Any]:
-    """Everything we hold about a person, as JSON-ready data (PIPL art. 45)."""
-    from allauth.account.models import EmailAddress
-
-    profile = (
-        Profile.objects.select_related("district", "region", "school", "unit")
-        .filter(user=user)
-        .first()
-    )
-    return {
-        "exported_at": timezone.now().isoformat(),
-        "account": {
-            "username": user.get_username(),
-            "email": user.email,
-            "phone": user.phone,
-            "phone_verified": user.phone_verified,
-            "role": user.role,
-            "date_joined": user.date_joined.isoformat(),
-            "last_login": user.last_login.isoformat() if user.last_login else None,
-        },
-        "email_addresses": [
-            {"email": e.email, "verified": e.verified, "primary": e.primary}
-            for e in EmailAddress.objects.filter(user=user)
-        ],
-        "profile": None
-        if profile is None
-        else {
-            "nickname": profile.nickname,
-            "population_group": profile.population_group,
-            "birth_year": profile.birth_year,
-            "district": profile.district.code if profile.district else None,
-            "region": profile.region.slug if profile.region else None,
-            "school": profile.school.name if profile.school else None,
-            "unit": profile.unit.name if profile.unit else None,
-            "grade": profile.grade,
-            "elder_mode": profile.elder_mode,
-        },
-        "guardian_consent_requests": [
-            {
-                "guardian_contact": r.guardian_contact,
-                "relationship": r.relationship,
-                "time": r.created_at.isoformat(),
-            }
-            for r in user.consent_requests.order_by("created_at", "id")
-        ],
-        "guardian_consents": [
-            {
-                "action": c.action,
-                "guardian_contact": c.guardian_contact,
-                "relationship": c.relationship,
-                "allow_processing": c.allow_processing,
-                "allow_public_display": c.allow_public_display,
-                "notice_version": c.notice_version,
-                "time": c.created_at.isoformat(),
-            }
-            for c in user.guardian_consents.order_by("created_at", "id")
-        ],
-    }
+    """Everything we hold about a person, as JSON-ready data (PIPL art. 45): every
+    model that refers to them, through the registry in accounts.personal_data."""
+    return personal_data.export_all(user=user)
 
 
 def _delete_tries_key(user: User) -> str:
@@ -467,37 +413,15 @@ def user_delete(*, user: User) -> None:
     """Remove a person's personal data and keep their results, anonymised.
 
     The user row stays (results point at it) under a random name with no password,
-    email or phone; the profile keeps only what aggregate statistics need (district,
-    region, school, population group) and loses nickname, birth year and grade.
-    Consent records and requests, email addresses and MFA authenticators are deleted.
-    Other sessions end by themselves: the password hash changes, so their auth hash
-    no longer matches, and the account is inactive.
+    email or phone; every model that refers to the person is then erased as its app
+    registered (accounts.personal_data): the profile keeps only what aggregate
+    statistics need (district, region, school, population group); consent records and
+    requests, email addresses and MFA authenticators are deleted; live-round and PK
+    nicknames become a neutral generated name, typed answers are blanked. All in this
+    one transaction. Other sessions end by themselves: the password hash changes, so
+    their auth hash no longer matches, and the account is inactive.
     """
-    from allauth.account.models import EmailAddress
-    from allauth.mfa.models import Authenticator
-
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.deleted_at is not None:
         return
-    user.username = f"deleted-{uuid.uuid4().hex[:16]}"
-    user.first_name = ""
-    user.last_name = ""
-    user.email = ""
-    user.phone = None
-    user.phone_verified = False
-    user.is_active = False
-    user.is_staff = False
-    user.is_superuser = False
-    user.last_login = None
-    user.deleted_at = timezone.now()
-    user.set_unusable_password()
-    user.save()
-    user.groups.clear()
-    user.user_permissions.clear()
-    Profile.objects.filter(user=user).update(
-        nickname="", birth_year=None, grade=None, unit=None, elder_mode=False
-    )
-    user.guardian_consents.all().delete()
-    user.consent_requests.all().delete()
-    EmailAddress.objects.filter(user=user).delete()
-    Authenticator.objects.filter(user=user).delete()
+    personal_data.erase_all(user=user)

@@ -10,6 +10,9 @@ class RealtimeConfig(AppConfig):
         from frontend import health
 
         from . import health as realtime_health
+        from .personal_data import register_realtime
+
+        register_realtime()
 
         health.register("relay", realtime_health.check_relay)
         health.register("wire", realtime_health.check_wire)
