@@ -352,6 +352,12 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "SciArena <noreply@sci
 # not limited; a school behind one address may want it higher.
 GUEST_STARTS_PER_HOUR = int(os.environ.get("GUEST_STARTS_PER_HOUR", "30"))
 
+# Wrong live-round PINs a client address (an IPv6 /64) or a session may try in a minute,
+# on the pages and the sockets together (realtime.live.pins); then every PIN lookup from
+# there is refused until the minute ends (HTTP 429, WebSocket close 4003). Right PINs
+# never count, so a school joining one round from behind one address is not held back.
+PIN_FAILURES_PER_MINUTE = int(os.environ.get("PIN_FAILURES_PER_MINUTE", "20"))
+
 # Spreadsheet and question files (spreadsheets.limits; docs/question-format.md,
 # "Limits of a file"): every import (questions, rosters, the school directory), on the
 # pages and the command line alike, refuses a file beyond these with a clear message.

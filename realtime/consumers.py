@@ -21,6 +21,7 @@ from . import engine, wire
 from .batch import batcher
 from .events import dumps
 from .live import answers, commands, finals, frames, selectors, services, snapshots
+from .live.pins import PinThrottled, client_address, round_for_pin_throttled
 from .live.state import CommandRefused, is_host, now_ms, timing_state
 from .messages import BadJson, parse_message
 from .models import LivePlayer, LiveRound
@@ -40,6 +41,8 @@ CLOSE_KICKED = 4001
 # The frame realtime.live.services.roster_join sends when a slip takes a seat over.
 REPLACED_PREFIX = '{"type":"replaced","device":'
 CLOSE_REPLACED = 4002
+# Too many wrong PINs from this address or session (realtime.live.pins).
+CLOSE_PIN_THROTTLED = 4003
 
 
 class ClockConsumer(AsyncWebsocketConsumer):
@@ -135,6 +138,11 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         handler = getattr(self, f"on_{kind}")
         try:
             await handler(message, received_at)
+        except PinThrottled:
+            # Too many wrong PINs from this address or session (realtime.live.pins):
+            # said once, then the socket is closed; the client does not retry it.
+            await self.error("pin_throttled")
+            await self.close(code=CLOSE_PIN_THROTTLED)
         except DatabaseError:
             # The database failed under the message (a lost connection, a deadlock it
             # broke): its transaction was rolled back, so nothing of it is stored. The
@@ -241,7 +249,14 @@ class RoundConsumer(ProtocolConsumer):
     # --- who is this ----------------------------------------------------------------
 
     async def _active_round(self) -> LiveRound | None:
-        return await database_sync_to_async(selectors.round_for_pin)(self.pin)
+        """The round of this socket's PIN, under the PIN throttle (PinThrottled goes up
+        to `receive`, which closes the socket with CLOSE_PIN_THROTTLED)."""
+        session = self.scope.get("session")
+        return await database_sync_to_async(round_for_pin_throttled)(
+            self.pin,
+            address=client_address(self.scope),
+            session=getattr(session, "session_key", None),
+        )
 
     async def _begin(self, role: str, player: LivePlayer | None = None) -> None:
         self.role, self.player = role, player

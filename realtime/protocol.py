@@ -129,6 +129,7 @@ ERROR_CODES = (
     "bad_field",  # a field of the wrong type; `detail` names it
     # join / resume
     "no_round",  # no round has this PIN
+    "pin_throttled",  # too many wrong PINs from this address or session: closed with 4003
     "round_over",  # join after the round finished/aborted; or a command then
     "locked",  # join after the host locked the round
     "nickname",  # nickname refused (empty, too long, control characters, blocklist)

@@ -1148,6 +1148,7 @@ def test_the_scenarios_saw_every_message_type():
     }
     assert set(protocol.STAKE_REJECT_REASONS) - STAKE_REASONS == {"kicked"}
     unreachable = {"refused", "no_questions", "duration_required", "busy", "retry"}
+    unreachable |= {"pin_throttled"}  # tests/hostile/test_pin_guessing.py guesses PINs
     assert set(protocol.ERROR_CODES) - CODES == unreachable
     if path := os.environ.get("PROTOCOL_EXAMPLES"):
         Path(path).write_text(json.dumps(EXAMPLES, ensure_ascii=False, indent=1))

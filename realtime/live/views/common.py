@@ -3,27 +3,59 @@ the team configuration the scripts start from."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
 import segno
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from ...models import LiveRound
 from ...scoring import RISK_STAKES, START_SCORE
-from ..selectors import round_for_pin, teams_with_members
+from ..pins import PIN_WINDOW_S, PinThrottled, client_address, round_for_pin_throttled
+from ..selectors import teams_with_members
 from ..state import is_host
 
 
-def round_or_404(pin: str) -> LiveRound:
-    live = round_for_pin(pin)
+def round_for_pin_or_none(request: HttpRequest, pin: str) -> LiveRound | None:
+    """The round a PIN names, looked up under the PIN throttle (realtime.live.pins): a
+    view that calls this is wrapped in `pin_view`, which answers PinThrottled."""
+    session = getattr(request, "session", None)
+    return round_for_pin_throttled(
+        pin,
+        address=client_address(request),
+        session=session.session_key if session is not None else None,
+    )
+
+
+def round_or_404(request: HttpRequest, pin: str) -> LiveRound:
+    live = round_for_pin_or_none(request, pin)
     if live is None:
         raise Http404
     return live
 
 
+def pin_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A page that looks a PIN up: too many wrong PINs from here get a 429 page that
+    says to wait (and a Retry-After), never the round."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except PinThrottled:
+            response = render(request, "realtime/pin_throttled.html", status=429)
+            response.headers["Retry-After"] = str(PIN_WINDOW_S)
+            return response
+
+    return wrapper
+
+
 def hosted_round(request: HttpRequest, pin: str) -> LiveRound:
-    live = round_or_404(pin)
+    live = round_or_404(request, pin)
     if not is_host(live, request.user):
         raise PermissionDenied
     return live

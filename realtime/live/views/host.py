@@ -27,7 +27,7 @@ from .. import services
 from ..forms import RosterForm, RoundForm, TeamForm, TurnsForm
 from ..results import results_xlsx
 from ..selectors import question_positions, roster_count, roster_for_slips, screen_key
-from .common import hosted_round, qr_svg, round_join_url, team_config, team_rows
+from .common import hosted_round, pin_view, qr_svg, round_join_url, team_config, team_rows
 from .strings import client_strings
 
 
@@ -97,6 +97,7 @@ def _host_context(request: HttpRequest, live: LiveRound) -> dict:
 @never_cache
 @login_required
 @require_GET
+@pin_view
 def host(request: HttpRequest, pin: str) -> HttpResponse:
     live = hosted_round(request, pin)
     context = _host_context(request, live)
@@ -163,6 +164,7 @@ def _setup_refused(request: HttpRequest, live: LiveRound, **forms_and_results) -
 
 @login_required
 @require_POST
+@pin_view
 def host_team_add(request: HttpRequest, pin: str) -> HttpResponse:
     live = hosted_round(request, pin)
     if not live.plays_as_teams:
@@ -191,6 +193,7 @@ def _code(refused: Exception) -> str:
 
 @login_required
 @require_POST
+@pin_view
 def host_turns(request: HttpRequest, pin: str) -> HttpResponse:
     """Every question's turn, team and value in one go: all of them or none."""
     live = hosted_round(request, pin)
@@ -218,6 +221,7 @@ def host_turns(request: HttpRequest, pin: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@pin_view
 def host_roster(request: HttpRequest, pin: str) -> HttpResponse:
     """A roster file, taken whole or not at all; the problems by row and column."""
     live = hosted_round(request, pin)
@@ -252,6 +256,7 @@ def host_roster(request: HttpRequest, pin: str) -> HttpResponse:
 @never_cache
 @login_required
 @require_GET
+@pin_view
 def host_slips(request: HttpRequest, pin: str) -> HttpResponse:
     """Join slips to print and cut: one per student on the roster, with a QR code of the
     player page and the student's token. The host only (the tokens are the students)."""
@@ -277,6 +282,7 @@ def host_slips(request: HttpRequest, pin: str) -> HttpResponse:
 @never_cache
 @login_required
 @require_GET
+@pin_view
 def host_results(request: HttpRequest, pin: str) -> HttpResponse:
     """The round's results as XLSX: players, questions, and every accepted answer with
     its server receive time (the audit trail). The host only, who sees the players as

@@ -19,12 +19,13 @@ from accounts.selectors import user_can_play
 from ...models import LiveRound
 from ..nicknames import MAX_LENGTH as NICKNAME_MAX_LENGTH
 from ..nicknames import generated_nickname
-from ..selectors import PIN_RE, finals_turns, roster_entry, round_for_pin
-from .common import round_or_404, team_config, team_rows
+from ..selectors import PIN_RE, finals_turns, roster_entry
+from .common import pin_view, round_for_pin_or_none, round_or_404, team_config, team_rows
 from .strings import client_strings, pk_strings
 
 
 @require_GET
+@pin_view
 def enter(request: HttpRequest) -> HttpResponse:
     """Type a PIN; with a PIN that names a round, go to its player page."""
     pin = (request.GET.get("pin") or "").strip().replace(" ", "")
@@ -32,7 +33,7 @@ def enter(request: HttpRequest) -> HttpResponse:
     if "pin" in request.GET:
         if not PIN_RE.match(pin):
             error = _("A PIN has six digits.")
-        elif round_for_pin(pin) is None:
+        elif round_for_pin_or_none(request, pin) is None:
             error = _("There is no round with this PIN.")
         else:
             return redirect("realtime:play", pin)
@@ -46,8 +47,9 @@ def enter(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_GET
+@pin_view
 def player(request: HttpRequest, pin: str) -> HttpResponse:
-    live = round_or_404(pin)
+    live = round_or_404(request, pin)
     user = request.user
     config = {
         "role": "player",
@@ -70,11 +72,12 @@ def player(request: HttpRequest, pin: str) -> HttpResponse:
 
 @never_cache
 @require_GET
+@pin_view
 def teams(request: HttpRequest, pin: str) -> JsonResponse:
     """The teams of a team round (to choose one at join) and, in the stage finals, who
     answers each question (so a captain knows when to stake). Nothing of the questions
     themselves. With ?roster=<token>: the team that join slip is for."""
-    live = round_or_404(pin)
+    live = round_or_404(request, pin)
     data: dict = {"teams": team_rows(live) if live.plays_as_teams else []}
     if live.kind == LiveRound.Kind.FINALS:
         data["turns"] = [

@@ -11,14 +11,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from ..selectors import screen_key_valid
-from .common import qr_svg, round_join_url, round_or_404, team_config
+from .common import pin_view, qr_svg, round_join_url, round_or_404, team_config
 from .strings import client_strings
 
 
 @never_cache
 @require_GET
+@pin_view
 def screen(request: HttpRequest, pin: str) -> HttpResponse:
-    live = round_or_404(pin)
+    live = round_or_404(request, pin)
     key = request.GET.get("key", "")
     if not screen_key_valid(live, key):
         raise PermissionDenied

@@ -63,6 +63,9 @@ def client_strings() -> dict[str, str]:
         "error_locked": _("The host has locked this round."),
         "error_round_over": _("This round is over."),
         "error_no_round": _("There is no round with this PIN."),
+        "error_pin_throttled": _(
+            "Too many wrong PINs were tried from your network. Wait a minute and try again."
+        ),
         "error_consent_required": _("A guardian must agree before you can play."),
         "error_rate_limited": _("Too fast. Wait a moment."),
         "error_other": _("Something went wrong. Try again."),
