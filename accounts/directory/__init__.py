@@ -7,5 +7,5 @@ duplicates and place students whose school was not listed at sign-up.
     selectors.py  reads: the lists, pending schools, students of given school stages
     forms.py, views.py, urls.py   the organizer pages under /directory/
 
-docs/directory-format.md describes the file; docs/architecture.md where it sits.
+files.py describes the file; docs/architecture.md where the directory sits.
 """

@@ -1,7 +1,7 @@
 """`manage.py import_directory FILE [--units] [--dry-run] [--user NAME]`: import a
 school (or unit) directory file, XLSX or CSV, every row or none, and print the report.
 The work is accounts.directory.services.directory_import, the same the organizer page
-calls; the file format is docs/directory-format.md."""
+calls; the file format is in accounts/directory/files.py."""
 
 from __future__ import annotations
 
