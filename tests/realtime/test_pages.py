@@ -758,15 +758,44 @@ def test_the_teams_of_a_round_are_listed_for_the_join_form_without_questions(cli
     services.question_turn_set(live=live, actor=live.host, position=1, turn="risk", team=b)
     services.player_join(live=live, nickname="队长", team=a)
     data = client.get(reverse("realtime:teams", args=[live.pin])).json()
+    # Names and member counts: what a player needs to choose; never the schools.
     assert data["teams"] == [
-        {"id": a.pk, "name": "甲队", "school": "朝阳中学", "members": 1},
-        {"id": b.pk, "name": "乙队", "school": "", "members": 0},
+        {"id": a.pk, "name": "甲队", "members": 1},
+        {"id": b.pk, "name": "乙队", "members": 0},
     ]
     assert data["turns"][1] == {"index": 1, "turn": "risk", "team": b.pk, "value": 10}
     assert MARK not in json.dumps(data, ensure_ascii=False)
     html = client.get(player_url(live)).content.decode()
     assert "data-team-choice" in html and '"甲队"' in html.replace("\\u7532\\u961f", "甲队")
     assert "data-buzz" in html and "data-stake-panel" in html
+
+
+SCHOOL = "朝阳中学"
+
+
+def shows_school(response) -> bool:
+    """The school's name in a page or JSON, as text or as JSON's \\u escapes."""
+    text = response.content.decode()
+    return SCHOOL in text or json.dumps(SCHOOL).strip('"') in text
+
+
+def test_the_schools_of_the_teams_are_for_the_host_and_the_keyed_screen_only(client):
+    from realtime.live.selectors import screen_key
+    from tests.factories import SchoolFactory, adult
+
+    live = team_round()
+    services.team_create(live=live, actor=live.host, name="甲队", school=SchoolFactory(name=SCHOOL))
+    services.player_join(live=live, nickname="队长", team=live.teams.get())
+    teams_url = reverse("realtime:teams", args=[live.pin])
+    for visitor in (None, adult()):  # anyone with the PIN, signed in or not
+        if visitor is not None:
+            client.force_login(visitor)
+        assert not shows_school(client.get(teams_url))
+        assert not shows_school(client.get(player_url(live)))
+    client.force_login(live.host)
+    assert shows_school(client.get(reverse("realtime:host", args=[live.pin])))
+    screen = reverse("realtime:screen", args=[live.pin]) + "?key=" + screen_key(live)
+    assert shows_school(client.get(screen))
 
 
 def test_a_roster_slip_tells_its_player_their_team(client):

@@ -70,8 +70,9 @@ def round_join_url(request: HttpRequest, live: LiveRound) -> str:
     return request.build_absolute_uri(reverse("realtime:play", args=[live.pin]))
 
 
-def team_config(live: LiveRound) -> dict:
-    """What the scripts need to know of a team round before its socket says more."""
+def team_config(live: LiveRound, *, schools: bool = False) -> dict:
+    """What the scripts need to know of a team round before its socket says more.
+    `schools`: the teams' schools too (the host's console and the keyed screen only)."""
     return {
         "kind": live.kind,
         "teamMode": live.team_mode,
@@ -80,17 +81,19 @@ def team_config(live: LiveRound) -> dict:
         "startScore": START_SCORE if live.kind == LiveRound.Kind.FINALS else 0,
         "stakes": list(RISK_STAKES),
         "teamsUrl": reverse("realtime:teams", args=[live.pin]),
-        "teams": team_rows(live) if live.plays_as_teams else [],
+        "teams": team_rows(live, schools=schools) if live.plays_as_teams else [],
     }
 
 
-def team_rows(live: LiveRound) -> list[dict]:
-    return [
-        {
-            "id": team.pk,
-            "name": team.name,
-            "school": team.school.name if team.school else "",
-            "members": team.players,
-        }
-        for team in teams_with_members(live)
-    ]
+def team_rows(live: LiveRound, *, schools: bool = False) -> list[dict]:
+    """The round's teams: id, name and how many play in each, which is what a player
+    needs to choose one (the player page and /live/<pin>/teams/, open to anyone with
+    the PIN). A team's school (`schools`) only for the host, who set it, and the
+    projector screen the host opens with its key."""
+    rows = []
+    for team in teams_with_members(live):
+        row = {"id": team.pk, "name": team.name, "members": team.players}
+        if schools:
+            row["school"] = team.school.name if team.school else ""
+        rows.append(row)
+    return rows

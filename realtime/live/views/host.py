@@ -81,7 +81,7 @@ def _host_context(request: HttpRequest, live: LiveRound) -> dict:
     config = {
         "role": "host",
         "pin": live.pin,
-        **team_config(live),
+        **team_config(live, schools=True),
     }
     return {
         "live": live,
@@ -120,7 +120,7 @@ def _setup_context(live: LiveRound, **forms_and_results) -> dict:
         "roster": roster,
     }
     if live.plays_as_teams:
-        setup["team_list"] = team_rows(live)
+        setup["team_list"] = team_rows(live, schools=True)
     if setup["roster"]:
         setup["roster_count"] = roster_count(live)
     if in_lobby:

@@ -74,9 +74,11 @@ def player(request: HttpRequest, pin: str) -> HttpResponse:
 @require_GET
 @pin_view
 def teams(request: HttpRequest, pin: str) -> JsonResponse:
-    """The teams of a team round (to choose one at join) and, in the stage finals, who
-    answers each question (so a captain knows when to stake). Nothing of the questions
-    themselves. With ?roster=<token>: the team that join slip is for."""
+    """The teams of a team round (to choose one at join): names and member counts,
+    never their schools (those are for the host and the keyed screen); in the stage
+    finals, who answers each question (so a captain knows when to stake). Nothing of
+    the questions themselves. With ?roster=<token>: the team that join slip is for.
+    Open to anyone with the PIN, under the PIN throttle (realtime.live.pins)."""
     live = round_or_404(request, pin)
     data: dict = {"teams": team_rows(live) if live.plays_as_teams else []}
     if live.kind == LiveRound.Kind.FINALS:

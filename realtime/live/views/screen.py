@@ -24,7 +24,7 @@ def screen(request: HttpRequest, pin: str) -> HttpResponse:
     if not screen_key_valid(live, key):
         raise PermissionDenied
     join_url = round_join_url(request, live)
-    config = {"role": "screen", "pin": live.pin, "key": key, **team_config(live)}
+    config = {"role": "screen", "pin": live.pin, "key": key, **team_config(live, schools=True)}
     response = render(
         request,
         "realtime/screen.html",
