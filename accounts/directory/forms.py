@@ -8,10 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import SchoolChoiceField, clean_school_name
 from accounts.models import District, Region, School, Unit
+from spreadsheets import Limits, megabytes, read_upload, too_large_message
 
 from . import files
 
-MAX_BYTES = 2 * 1024 * 1024
 ACCEPTED = (".xlsx", ".csv")
 
 
@@ -24,20 +24,24 @@ class ImportForm(forms.Form):
     )
     file = forms.FileField(
         label=_("Directory file"),
-        help_text=_("Excel (.xlsx) or CSV in the template's columns; at most 2 MB."),
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(ACCEPTED)}),
     )
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _(
+            "Excel (.xlsx) or CSV in the template's columns; at most %(mb)s MB."
+        ) % {"mb": megabytes(Limits.from_settings().max_upload_bytes)}
+
     def clean_file(self):
+        """The upload, read no further than SPREADSHEET_MAX_UPLOAD_BYTES (the limits of
+        every spreadsheet read, spreadsheets.limits)."""
         upload = self.cleaned_data["file"]
         if not upload.name.lower().endswith(ACCEPTED):
             raise ValidationError(_("Use an Excel (.xlsx) or CSV (.csv) file."))
-        too_big = _("The file is larger than 2 MB; split it into smaller files.")
-        if upload.size > MAX_BYTES:
-            raise ValidationError(too_big)
-        data = upload.read(MAX_BYTES + 1)
-        if len(data) > MAX_BYTES:
-            raise ValidationError(too_big)
+        data = read_upload(upload)
+        if data is None:
+            raise ValidationError(str(too_large_message()))
         self.file_bytes = data
         return upload
 

@@ -286,7 +286,6 @@ def _import_page(request, form, plan=None, staged=None, status=200):
         "form": form,
         "staged": staged,
         "ttl_minutes": IMPORT_TTL // 60,
-        "max_mb": 2,
     }
     if plan is not None:
         report = plan.report

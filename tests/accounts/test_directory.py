@@ -583,3 +583,56 @@ def test_students_of_given_school_stages_are_found_through_every_stage_of_their_
     b = child(school=senior).profile
     assert set(selectors.profiles_in_school_stages(["primary"])) == {a}
     assert set(selectors.profiles_in_school_stages(["junior", "senior"])) == {a, b}
+
+
+# --- Hostile files through the directory's page and command -------------------------------
+
+
+def post_file(client, data: bytes, name: str):
+    return client.post(
+        reverse("directory:import"), {"kind": "schools", "file": SimpleUploadedFile(name, data)}
+    )
+
+
+def test_an_oversize_upload_is_refused_before_it_is_read(organizer_client, settings, tmp_path):
+    settings.SPREADSHEET_MAX_UPLOAD_BYTES = 1000
+    data = csv_bytes([["", f"示例中学{n}", "海淀区", "", "初中", ""] for n in range(100)])
+    response = post_file(organizer_client, data, "big.csv")
+    assert response.status_code == 400
+    assert "larger than" in response.content.decode()
+    path = tmp_path / "big.csv"
+    path.write_bytes(data)
+    with pytest.raises(CommandError, match="larger than"):
+        call_command("import_directory", str(path), stdout=StringIO())
+    assert not School.objects.exists()
+
+
+def test_a_zip_bomb_or_too_many_rows_is_a_clear_error_and_writes_nothing(
+    organizer_client, settings
+):
+    import io
+    import zipfile
+
+    settings.SPREADSHEET_MAX_UNPACKED_BYTES = 1024 * 1024
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (4 * 1024 * 1024))
+    response = post_file(organizer_client, bomb.getvalue(), "bomb.xlsx")
+    assert response.status_code == 400 and 'class="import-errors"' in response.content.decode()
+
+    settings.SPREADSHEET_MAX_ROWS = 5
+    rows = [["", f"示例中学{n}", "海淀区", "", "初中", ""] for n in range(10)]
+    response = post_file(organizer_client, csv_bytes(rows), "rows.csv")
+    assert response.status_code == 400 and 'name="token"' not in response.content.decode()
+    truncated = write_xlsx(HEADER, rows[:2], sheet="s")[:300]
+    assert post_file(organizer_client, truncated, "cut.xlsx").status_code == 400
+    assert not School.objects.exists() and not DirectoryChange.objects.exists()
+
+
+def test_quotes_and_commas_in_a_csv_name_are_read_as_written():
+    data = '学校名称,区,学段\n"示例""实验""学校, 东校区",海淀区,"小学,初中"\n'.encode()
+    plan = import_schools(data)
+    assert plan.ok, problems(plan)
+    school = School.objects.get()
+    assert school.name == '示例"实验"学校, 东校区'
+    assert school.stage_values == ["primary", "junior"]

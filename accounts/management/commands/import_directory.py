@@ -12,8 +12,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts.directory import files, services
-from accounts.directory.forms import MAX_BYTES
 from accounts.models import User
+from spreadsheets import read_upload, too_large_message
 
 
 class Command(BaseCommand):
@@ -42,9 +42,9 @@ class Command(BaseCommand):
             if actor is None:
                 raise CommandError(_("No user is named “%(name)s”.") % {"name": user})
         with path.open("rb") as handle:  # the page's cap, before anything is read whole
-            data = handle.read(MAX_BYTES + 1)
-        if len(data) > MAX_BYTES:
-            raise CommandError(_("The file is larger than 2 MB; split it into smaller files."))
+            data = read_upload(handle)
+        if data is None:
+            raise CommandError(str(too_large_message()))
         plan = services.directory_import(
             kind=files.UNITS if units else files.SCHOOLS,
             data=data,
