@@ -228,6 +228,15 @@ class AccountAdapter(DefaultAccountAdapter):
     # many attempts, try later" (frontend.middleware.RateLimitedMiddleware, or
     # allauth's own message on a resend), the same whether the number has an account.
     def send_verification_code_sms(self, user, phone: str, code: str, **kwargs: Any) -> None:
+        """A code to a person's own number. allauth also calls this when a signed-in
+        person changes to a number that is another account's: that number's owner
+        gets nothing (counted as if sent, as below), so it cannot be harassed or
+        probed from an account either."""
+        owner = self.get_user_by_phone(phone)
+        if owner is not None and user is not None and owner.pk != user.pk:
+            if not sms_count_unsent(phone=phone):
+                raise RateLimited
+            return
         sent = send_sms(
             phone=phone,
             message=_(

@@ -128,10 +128,28 @@ def test_signing_up_with_a_registered_number_looks_like_a_new_one_and_texts_nobo
         django_capture_on_commit_callbacks,
     )
     assert sms.outbox == []
-    # The first answer (the redirect to "enter the code") is the same.
-    assert [r.status_code for r in new[:1]] == [r.status_code for r in taken[:1]]
-    assert new[0]["Location"] == taken[0]["Location"] == reverse("account_verify_phone")
+    # "Enter the code we texted you", the same page (allauth makes no account).
+    assert new[0]["Location"] == reverse("account_verify_phone")
+    same_pages(new, taken, NEW_PHONE, KNOWN_PHONE, "first", "second")
     assert not User.objects.filter(username="second").exists()
+
+
+def change_number_to(number: str) -> list:
+    user = adult(user=UserFactory(phone=None))
+    client = Client()
+    client.force_login(user)
+    client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    return follow(client, client.post(reverse("account_change_phone"), {"phone": number}))
+
+
+def test_changing_to_a_number_of_another_account_looks_the_same_and_texts_nobody():
+    UserFactory(phone=KNOWN_PHONE, phone_verified=True)
+    free = change_number_to("13900139000")
+    assert [m.phone for m in sms.outbox] == [NEW_PHONE]
+    sms.outbox.clear()
+    taken = change_number_to("13800138000")
+    assert sms.outbox == []
+    same_pages(free, taken, NEW_PHONE, KNOWN_PHONE, *(u.username for u in User.objects.all()))
 
 
 # --- RateLimited is a 429, not a 500 ---------------------------------------------------
