@@ -13,6 +13,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -65,6 +66,7 @@ def test_wrong_pins_over_http_are_limited_per_address_and_then_no_pin_is_looked_
         response = attacker.get(url)
         assert response.status_code == 429, url
         assert response["Retry-After"] == str(pins.PIN_WINDOW_S)
+    attacker.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the text in the source's words
     assert "Too many wrong PINs" in attacker.get(pages(live.pin)[0]).content.decode()
     # Another address is not held back.
     assert guest("198.51.100.9").get(pages(live.pin)[0]).status_code == 200

@@ -11,6 +11,7 @@ import json
 import re
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -194,6 +195,31 @@ def test_the_screen_is_refused_without_a_valid_key(client):
         screen_url(live, screen_key(other)),  # another round's key
     ):
         assert client.get(url).status_code == 403, url
+
+
+def test_the_screen_without_its_key_says_to_open_it_from_the_host_console(client):
+    """Not a bare 403: a page that says where the screen is opened, and nothing of the
+    round; the round's host, signed in, goes on to the keyed address."""
+    live = make_round()
+    other_teacher = UserFactory(role="teacher")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the texts in the source's words
+    for visitor in (None, other_teacher):
+        if visitor is not None:
+            client.force_login(visitor)
+        for url in (screen_url(live), screen_url(live, "1:forged")):
+            response = client.get(url)
+            assert response.status_code == 403, url
+            html = response.content.decode()
+            assert "Open the projector screen from the host console" in html
+            assert reverse("realtime:host", args=[live.pin]) in html
+            assert "data-live-root" not in html and screen_key(live) not in html
+            assert live.title not in html
+    client.force_login(live.host)
+    for url in (screen_url(live), screen_url(live, "1:forged")):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"] == screen_url(live, screen_key(live))
+        assert client.get(response["Location"]).status_code == 200
 
 
 # --- creating a round -----------------------------------------------------------------------
