@@ -57,18 +57,6 @@ def client_strings() -> dict[str, str]:
         "reject_bad_response": _("That answer could not be read. Try again."),
         "reject_kicked": _("The host removed you from this round."),
         "reject_other": _("Your answer was not accepted."),
-        "error_nickname": _("Choose a nickname."),
-        "error_roster_token": _("Type the join code from your card."),
-        "error_nickname_taken": _("Someone in this round already uses that nickname."),
-        "error_locked": _("The host has locked this round."),
-        "error_round_over": _("This round is over."),
-        "error_no_round": _("There is no round with this PIN."),
-        "error_pin_throttled": _(
-            "Too many wrong PINs were tried from your network. Wait a minute and try again."
-        ),
-        "error_consent_required": _("A guardian must agree before you can play."),
-        "error_rate_limited": _("Too fast. Wait a moment."),
-        "error_other": _("Something went wrong. Try again."),
         "status_lobby": _("Lobby"),
         "status_question_open": _("Question open"),
         "status_question_closed": _("Question closed"),
@@ -85,8 +73,27 @@ def client_strings() -> dict[str, str]:
         "locked_no": _("Open: players can join."),
         "distribution": _("Answers per option"),
         "no_distribution": _("Typed answers are not charted."),
+        **error_strings(),
         **team_strings(),
         **seat_strings(),
+    }
+
+
+def error_strings() -> dict[str, str]:
+    """Why a join (or another message) was refused: `error_<code>` of docs/protocol.md."""
+    return {
+        "error_nickname": _("Choose a nickname."),
+        "error_roster_token": _("Type the join code from your card."),
+        "error_nickname_taken": _("Someone in this round already uses that nickname."),
+        "error_locked": _("The host has locked this round."),
+        "error_round_over": _("This round is over."),
+        "error_no_round": _("There is no round with this PIN."),
+        "error_pin_throttled": _(
+            "Too many wrong PINs were tried from your network. Wait a minute and try again."
+        ),
+        "error_consent_required": _("A guardian must agree before you can play."),
+        "error_rate_limited": _("Too fast. Wait a moment."),
+        "error_other": _("Something went wrong. Try again."),
     }
 
 
