@@ -311,6 +311,14 @@ MFA_TOTP_ISSUER = "SciArena"
 # is_staff or is_superuser, who always must (accounts.roles, accounts.middleware).
 # Teachers are not in it by default: they may turn TOTP on themselves.
 MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES", ["organizer", "admin"])
+# Wrong TOTP or recovery codes per account before every code is refused for the rest
+# of the window (accounts.mfa): allauth's own count is per address only here.
+MFA_FORMS = {
+    "authenticate": "accounts.mfa.AuthenticateForm",
+    "reauthenticate": "accounts.mfa.ReauthenticateForm",
+}
+MFA_FAILURES_PER_USER = int(os.environ.get("MFA_FAILURES_PER_USER", "5"))
+MFA_FAILURES_WINDOW = 5 * 60
 
 # Wrong passwords for one login name (username, email or phone) from one client
 # address: LOGIN_FAILURES_PER_ADDRESS per LOGIN_FAILURES_PER_ADDRESS_WINDOW seconds,
