@@ -7,6 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
+        from . import devices  # noqa: F401 - connects the sign-in and sign-out receivers
         from .personal_data import register_accounts
 
         register_accounts()

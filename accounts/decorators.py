@@ -11,8 +11,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from .devices import note_child
 from .forms import ConsentRequestForm
-from .selectors import consent_overview, user_can_play
+from .selectors import consent_overview, device_may_play_as_guest, user_can_play
 
 
 def consent_request_form_for(user, overview) -> ConsentRequestForm:
@@ -38,6 +39,7 @@ def play_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not user_can_play(user=user):
+            note_child(request, user)  # and no guest play on this device either
             overview = consent_overview(user=user)
             return render(
                 request,
@@ -53,14 +55,40 @@ def play_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
     return wrapper
 
 
+def guest_device_refused(request: HttpRequest) -> HttpResponse:
+    """The page for a guest on a device whose child account may not play."""
+    return render(request, "accounts/consent_device.html", status=403)
+
+
+def guests_checked(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Anonymous visitors get through unless their device is marked as a child's who
+    may not play (accounts.selectors.device_may_play_as_guest): they get a 403 page
+    that explains why. Signed-in people get through untouched. Every page where a
+    guest plays carries it (play_or_guest does); tests/hostile/test_consent_replay.py
+    walks them."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated and not device_may_play_as_guest(
+            cookies=request.COOKIES
+        ):
+            return guest_device_refused(request)
+        return view(request, *args, **kwargs)
+
+    wrapper.guest_entry = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 def play_or_guest(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """play_required for people signed in; anonymous visitors get through as guests.
+    """play_required for people signed in; anonymous visitors get through as guests
+    (guests_checked: not on a device of a child who may not play).
 
     The view must then tell the two apart (`request.user.is_authenticated`) and give a
     guest only what guests may have.
     """
     checked = play_required(view)
 
+    @guests_checked
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_authenticated:

@@ -42,6 +42,24 @@ def user_can_play(*, user: User) -> bool:
     return latest is not None and latest.action == GuardianConsent.Action.GRANT
 
 
+def device_may_play_as_guest(*, cookies) -> bool:
+    """May someone play as a guest on this device? The one check of every guest entry
+    point (accounts.decorators.guests_checked for pages, the live-round joins for
+    sockets). `cookies` are the request's (or the WebSocket scope's).
+
+    Not while an account that marked the device (accounts.devices: a child's account
+    signed in, signed out or was refused there) may not play: a child whose guardian
+    has not consented, or has withdrawn, or whose account was deleted. An unmarked
+    device costs no query."""
+    from .devices import marked_accounts
+
+    ids = marked_accounts(cookies)
+    if not ids:
+        return True
+    accounts = User.objects.filter(pk__in=ids)
+    return all(user_can_play(user=account) for account in accounts)
+
+
 def user_may_show_publicly(*, user: User) -> bool:
     """May the name and school of this account appear on public pages?
 

@@ -293,7 +293,7 @@ class RoundConsumer(ProtocolConsumer):
                 return await self.error("bad_field", "roster_token")
             try:
                 player = await database_sync_to_async(services.roster_join)(
-                    live=self.live, token=token, user=user
+                    live=self.live, token=token, user=user, device_cookies=self.scope.get("cookies")
                 )
             except ValidationError as refused:
                 return await self.error(refused.code or "refused", " ".join(refused.messages))
@@ -311,7 +311,11 @@ class RoundConsumer(ProtocolConsumer):
             if team_id is not None:
                 team = await database_sync_to_async(selectors.team_in_round)(self.live, team_id)
             player = await database_sync_to_async(services.player_join)(
-                live=self.live, nickname=nickname, user=user, team=team
+                live=self.live,
+                nickname=nickname,
+                user=user,
+                team=team,
+                device_cookies=self.scope.get("cookies"),
             )
         except ValidationError as refused:
             return await self.error(refused.code or "refused", " ".join(refused.messages))

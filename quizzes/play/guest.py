@@ -26,8 +26,11 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
+from django.utils.translation import gettext as _
 
+from accounts.selectors import device_may_play_as_guest
 from frontend.clientip import client_ip
 from quizzes.play.claim import guest_papers_claim
 
@@ -89,9 +92,14 @@ def paper_start_for(request, *, account: Callable, guest: Callable):
     """Start (or go back to) a paper for whoever sent the request: `account(user)` for
     a signed-in player; `guest(session_paper_ids, guard)` for a guest, whose session
     then keeps the paper. The start services' errors (and GuestLimitReachedError)
-    pass through."""
+    pass through; PermissionDenied for a guest on a device of a child who may not play
+    (accounts.selectors.device_may_play_as_guest)."""
     if request.user.is_authenticated:
         return account(request.user)
+    if not device_may_play_as_guest(cookies=request.COOKIES):
+        # The pages refuse first (accounts.decorators.guests_checked); this keeps a
+        # guest start that forgot the decorator from writing anything.
+        raise PermissionDenied(_("A guardian must agree before you can play."))
     paper = guest(guest_paper_ids(request.session), guest_start_guard(request))
     guest_paper_remember(request.session, paper.pk)
     return paper

@@ -5,6 +5,7 @@ conditional update, published after commit."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -12,7 +13,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.selectors import user_can_play
+from accounts.selectors import device_may_play_as_guest, user_can_play
 from quizzes.bank.content import without_controls
 from quizzes.models import QuestionVersion, VersionStatus
 
@@ -135,6 +136,15 @@ def question_turn_set(
     return question
 
 
+def _guest_device_check(user: User | None, device_cookies: Mapping[str, str] | None) -> None:
+    """A guest (no account) may not join from a device of a child who may not play
+    (accounts.selectors.device_may_play_as_guest); the socket says consent_required."""
+    if user is not None and user.is_authenticated:
+        return
+    if not device_may_play_as_guest(cookies=device_cookies):
+        raise PermissionDenied(_("A guardian must agree before you can play."))
+
+
 @transaction.atomic
 def player_join(
     *,
@@ -142,14 +152,17 @@ def player_join(
     nickname: str = "",
     user: User | None = None,
     team: LiveTeam | None = None,
+    device_cookies: Mapping[str, str] | None = None,
 ) -> LivePlayer:
     """Join a round in the lobby, or late until the host locks it. In team rounds the
     player names a team; in one-device-per-team rounds and the finals the first to join
-    a team is its captain, the device that answers."""
+    a team is its captain, the device that answers. `device_cookies` are the joining
+    device's (the socket's scope): a guest on a child's device is refused."""
     if live.status in (LiveRound.Status.FINISHED, LiveRound.Status.ABORTED):
         raise ValidationError(_("This round is over."), code="round_over")
     if live.locked:
         raise ValidationError(_("The host has locked this round."), code="locked")
+    _guest_device_check(user, device_cookies)
     if user is not None and user.is_authenticated:
         if not user_can_play(user=user):
             raise PermissionDenied(_("A guardian must agree before you can play."))
@@ -247,7 +260,13 @@ def roster_import(*, live: LiveRound, actor: User, data: bytes, filename: str):
 
 
 @transaction.atomic
-def roster_join(*, live: LiveRound, token: str, user: User | None = None) -> LivePlayer:
+def roster_join(
+    *,
+    live: LiveRound,
+    token: str,
+    user: User | None = None,
+    device_cookies: Mapping[str, str] | None = None,
+) -> LivePlayer:
     """Join with a roster slip: the name, school, district and team come from the
     roster; nothing is typed. The same slip again, on another device (or on this one
     once it lost its resume token), gives back the same player and takes the seat over
@@ -260,6 +279,7 @@ def roster_join(*, live: LiveRound, token: str, user: User | None = None) -> Liv
     )
     if entry is None:
         raise ValidationError(_("This join slip is not for this round."), code="roster_token")
+    _guest_device_check(user, device_cookies)
     if entry.player is not None:
         if entry.player.kicked:
             raise ValidationError(_("The host has removed you from this round."), code="kicked")

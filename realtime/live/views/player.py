@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accounts.decorators import guests_checked
 from accounts.models import user_display
 from accounts.selectors import user_can_play
 
@@ -48,6 +49,7 @@ def enter(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 @pin_view
+@guests_checked
 def player(request: HttpRequest, pin: str) -> HttpResponse:
     live = round_or_404(request, pin)
     user = request.user
