@@ -321,3 +321,17 @@ def test_the_membership_service_refuses_non_superusers_and_an_empty_owner_list()
         bank_services.bank_members_set(bank=bank, actor=superuser(), owners=[])
     assert list(bank.owners.all()) == [teacher]
     assert not AuditEntry.objects.filter(action="bank_members").exists()
+
+
+def test_the_demo_organizer_signs_in_with_the_printed_secret_and_keeps_to_schools(
+    client, seeded_demo
+):
+    from accounts.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
+
+    assert DEMO_TOTP_SECRET in seeded_demo
+    staff = User.objects.get(username="demo_organizer")
+    sign_in_with_totp(client, staff, password=DEMO_PASSWORD, secret=DEMO_TOTP_SECRET)
+    assert client.get(reverse("quizzes:banks")).status_code == 200
+    assert client.get(reverse("admin:accounts_school_changelist")).status_code == 200
+    for name in PEOPLE:
+        assert client.get(reverse(name)).status_code == 403, name
