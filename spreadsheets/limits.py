@@ -13,7 +13,10 @@ What they bound (docs/question-format.md, "Limits of a file"):
 - an XLSX file's archive: at most `SPREADSHEET_MAX_ZIP_ENTRIES` entries, whose sizes
   when unpacked add up to at most `SPREADSHEET_MAX_UNPACKED_BYTES`, both as declared
   in the archive and as counted while unpacking (declared sizes can lie);
-- its XML: at most `SPREADSHEET_MAX_XML_ELEMENTS` elements in all, nested at most
+- its XML: at most `SPREADSHEET_MAX_XML_ELEMENTS` elements in all, of which at most
+  `SPREADSHEET_MAX_XML_LOOSE_ELEMENTS` outside a sheet's rows and the shared strings'
+  items (the elements openpyxl keeps in memory until the part is read: styles,
+  workbook, relationships, a sheet's other parts), nested at most
   `SPREADSHEET_MAX_XML_DEPTH` deep, no DOCTYPE (no entities);
 - the table, XLSX and CSV alike: at most `SPREADSHEET_MAX_ROWS` rows (the header and
   blank rows count), `SPREADSHEET_MAX_COLUMNS` columns, `SPREADSHEET_MAX_CELL_CHARS`
@@ -28,9 +31,10 @@ DEFAULTS = {
     "max_upload_bytes": 5 * 1024 * 1024,
     "max_unpacked_bytes": 50 * 1024 * 1024,
     "max_zip_entries": 100,
-    "max_xml_elements": 2_000_000,
+    "max_xml_elements": 1_500_000,
+    "max_xml_loose_elements": 100_000,
     "max_xml_depth": 32,
-    "max_rows": 20_000,
+    "max_rows": 12_000,
     "max_columns": 64,
     "max_cell_chars": 2_000,
 }
@@ -42,6 +46,7 @@ class Limits:
     max_unpacked_bytes: int = DEFAULTS["max_unpacked_bytes"]
     max_zip_entries: int = DEFAULTS["max_zip_entries"]
     max_xml_elements: int = DEFAULTS["max_xml_elements"]
+    max_xml_loose_elements: int = DEFAULTS["max_xml_loose_elements"]
     max_xml_depth: int = DEFAULTS["max_xml_depth"]
     max_rows: int = DEFAULTS["max_rows"]
     max_columns: int = DEFAULTS["max_columns"]

@@ -45,9 +45,10 @@ DELIMITERS = (",", ";", "\t")
 
 
 class _RefusedError(Exception):
-    def __init__(self, message: Any) -> None:
+    def __init__(self, message: Any, **where: Any) -> None:
         super().__init__(str(message))
         self.message = message
+        self.where = where  # row and column, for report.error()
 
 
 def too_large_message(limits: Limits | None = None) -> Any:
@@ -78,22 +79,69 @@ def _size_ok(data: bytes, report: Report, limits: Limits) -> bool:
 # --- XLSX ---------------------------------------------------------------------------
 
 
-def _xml_guard(limits: Limits, counted: list[int]) -> Any:
-    """An expat parser that counts elements (into counted[0]) and depth, and refuses
-    a DOCTYPE or entity declaration."""
+def _record_tag(part: str) -> str | None:
+    """The element openpyxl clears as it streams a part (a sheet's rows, the shared
+    strings' items); None for a part it reads whole."""
+    part = part.lower()
+    if part.startswith("xl/worksheets/") and part.count("/") == 2:
+        return "row"
+    if part.endswith("sharedstrings.xml"):
+        return "si"
+    return None
+
+
+def _xml_guard(limits: Limits, counted: dict[str, int], record: str | None) -> Any:
+    """An expat parser that counts elements (in `counted`: all, and those outside a
+    `record` element) and depth, and refuses a DOCTYPE or entity declaration."""
     parser = expat.ParserCreate()
-    depth = [0]
+    depth = [0, 0]  # current depth; depth of the record being read (0: none)
+    # In a sheet: the row's number, the next cell's column, the current cell's column.
+    place = {"row": 0, "next": 1, "cell": 0}
+
+    def in_sheet(name: str, attrs: Any) -> None:
+        """openpyxl drops a cell beyond the columns it is asked for: refuse a value
+        there instead of losing it."""
+        if name == "row":
+            place["row"] = _int(attrs.get("r"), place["row"] + 1)
+            place["next"] = 1
+        elif name == "c":
+            column = _column(attrs.get("r")) or place["next"]
+            place["next"] = column + 1
+            place["cell"] = column
+        elif name in ("v", "is", "f") and place["cell"] > limits.max_columns:
+            raise _RefusedError(
+                _("The row has a value beyond column %(letter)s (%(n)s columns at most).")
+                % {"letter": get_column_letter(limits.max_columns), "n": limits.max_columns},
+                row=place["row"],
+                column=get_column_letter(min(place["cell"], 16384)),
+            )
 
     def refuse(*_args: Any) -> None:
         raise _RefusedError(_("The workbook's XML declares a DOCTYPE or entities; it is refused."))
 
-    def start(_name: str, _attrs: Any) -> None:
-        counted[0] += 1
+    def start(name: str, _attrs: Any) -> None:
+        counted["all"] += 1
         depth[0] += 1
-        if counted[0] > limits.max_xml_elements:
+        local = name.rpartition(":")[2]
+        if not depth[1]:
+            if record is not None and local == record:
+                depth[1] = depth[0]
+            else:
+                counted["loose"] += 1
+        if record == "row" and depth[1] and depth[0] - depth[1] <= 2:
+            in_sheet(local, _attrs)
+        if counted["all"] > limits.max_xml_elements:
             raise _RefusedError(
                 _("The workbook holds more than %(n)s XML elements; split it into smaller files.")
                 % {"n": limits.max_xml_elements}
+            )
+        if counted["loose"] > limits.max_xml_loose_elements:
+            raise _RefusedError(
+                _(
+                    "The workbook holds more than %(n)s XML elements outside its rows and "
+                    "texts (styles, formatting); it is refused."
+                )
+                % {"n": limits.max_xml_loose_elements}
             )
         if depth[0] > limits.max_xml_depth:
             raise _RefusedError(
@@ -102,6 +150,8 @@ def _xml_guard(limits: Limits, counted: list[int]) -> Any:
             )
 
     def end(_name: str) -> None:
+        if depth[0] == depth[1]:
+            depth[1] = 0
         depth[0] -= 1
 
     parser.StartDoctypeDeclHandler = refuse
@@ -111,6 +161,24 @@ def _xml_guard(limits: Limits, counted: list[int]) -> Any:
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     return parser
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text else default
+    except ValueError:
+        return default
+
+
+def _column(reference: str | None) -> int:
+    """ "AB12" → 28; 0 when there is no reference or it is not one."""
+    letters = (reference or "").rstrip("0123456789").upper()
+    if not letters or len(letters) > 3 or not letters.isalpha() or not letters.isascii():
+        return 0
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - 64
+    return number
 
 
 def _not_xlsx(data: bytes) -> Any:
@@ -152,11 +220,12 @@ def _check_archive(data: bytes, limits: Limits) -> None:
         if entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise _RefusedError(damaged)
     unpacked = 0
-    elements = [0]
+    elements = {"all": 0, "loose": 0}
     try:
         for entry in entries:
             xml = entry.filename.lower().endswith((".xml", ".rels"))
-            parser = _xml_guard(limits, elements) if xml else None
+            record = _record_tag(entry.filename)
+            parser = _xml_guard(limits, elements, record) if xml else None
             with archive.open(entry) as stream:
                 while chunk := stream.read(CHUNK):
                     unpacked += len(chunk)
@@ -200,9 +269,10 @@ def _check_row(number: int, row: Any, report: Report, limits: Limits) -> tuple[A
         end -= 1
     if end > limits.max_columns:
         report.error(
-            _("The row has more than %(n)s columns.") % {"n": limits.max_columns},
+            _("The row has a value beyond column %(letter)s (%(n)s columns at most).")
+            % {"letter": get_column_letter(limits.max_columns), "n": limits.max_columns},
             row=number,
-            column=get_column_letter(limits.max_columns + 1),
+            column=get_column_letter(end),
         )
         return None, True
     ok = True
@@ -240,7 +310,7 @@ def xlsx_rows(
     try:
         _check_archive(data, limits)
     except _RefusedError as refused:
-        report.error(refused.message)
+        report.error(refused.message, **refused.where)
         return []
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
