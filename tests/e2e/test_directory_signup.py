@@ -65,11 +65,6 @@ def sign_in(page, base, user):
     raise AssertionError("no TOTP code was accepted")
 
 
-def sign_out(page):
-    page.locator('header form[action="/accounts/logout/"] button').click()
-    page.wait_for_load_state()
-
-
 def fill_sign_up(page, *, username, nickname, birth_year, grade, district):
     page.locator('input[name="username"]').fill(username)
     page.locator('input[name="password1"]').fill(PASSWORD)
@@ -118,7 +113,6 @@ def test_an_imported_directory_lets_a_child_sign_up_and_a_guardian_consent(
     page.get_by_role("link", name=CHILD_SCHOOL).click()
     page.wait_for_url(re.compile(r"/directory/schools/\d+/$"))
     shoot(page, shots_dir, "school-edit")
-    sign_out(page)
 
     # --- A child of one of its schools signs up, choosing it ------------------------------
     mail.outbox.clear()
@@ -171,8 +165,7 @@ def test_an_imported_directory_lets_a_child_sign_up_and_a_guardian_consent(
     waiting = Profile.objects.get(user__username="lihua")
     assert (waiting.school, waiting.pending_school_name) == (None, "朝阳示例新学校")
 
-    # --- The organizer places the student ---------------------------------------------
-    sign_in(page, base, organizer)
+    # --- The organizer (still signed in: a TOTP code serves once) places the student ----
     page.goto(base + "/directory/")
     page.locator('.notice a[href="/directory/pending/"]').click()
     page.wait_for_url(re.compile(r"/directory/pending/$"))
