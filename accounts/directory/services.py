@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Model
+from django.db.models import Model, ProtectedError, RestrictedError
 from django.utils.translation import gettext as _
 
 from accounts.models import (
@@ -220,7 +220,7 @@ def school_merge(*, source: School, target: School, actor: User | None) -> dict[
                 target=target.pk,
                 moved=moved,
             )
-    except IntegrityError as exc:
+    except (IntegrityError, ProtectedError, RestrictedError) as exc:
         raise DirectoryError(
             _(
                 "The two schools cannot be merged: something that names both would then be "
@@ -255,7 +255,7 @@ def unit_merge(*, source: Unit, target: Unit, actor: User | None) -> dict[str, i
                 target=target.pk,
                 moved=moved,
             )
-    except IntegrityError as exc:
+    except (IntegrityError, ProtectedError, RestrictedError) as exc:
         raise DirectoryError(
             _(
                 "The two units cannot be merged: something that names both would then be "

@@ -19,6 +19,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.paginator import Paginator
+from django.db import IntegrityError
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -108,11 +109,15 @@ def school_edit(request, school_id=None):
         )
     form = SchoolForm(request.POST or None, school=school)
     if request.method == "POST" and form.is_valid():
-        saved = services.school_save(
-            school=school, actor=request.user, **_school_values(form.cleaned_data)
-        )
-        messages.success(request, _("“%(name)s” is saved.") % {"name": saved.name})
-        return redirect("directory:schools")
+        try:
+            saved = services.school_save(
+                school=school, actor=request.user, **_school_values(form.cleaned_data)
+            )
+        except IntegrityError:  # another organizer took the name or code meanwhile
+            form.add_error(None, _("Another school took this name or code meanwhile."))
+        else:
+            messages.success(request, _("“%(name)s” is saved.") % {"name": saved.name})
+            return redirect("directory:schools")
     return render(
         request,
         "accounts/directory_school.html",
@@ -127,9 +132,13 @@ def unit_edit(request, unit_id=None):
     unit = get_object_or_404(Unit.objects.select_related("region"), pk=unit_id) if unit_id else None
     form = UnitForm(request.POST or None, unit=unit)
     if request.method == "POST" and form.is_valid():
-        saved = services.unit_save(unit=unit, actor=request.user, **form.cleaned_data)
-        messages.success(request, _("“%(name)s” is saved.") % {"name": saved.name})
-        return redirect("directory:units")
+        try:
+            saved = services.unit_save(unit=unit, actor=request.user, **form.cleaned_data)
+        except IntegrityError:  # another organizer took the name meanwhile
+            form.add_error(None, _("Another unit took this name meanwhile."))
+        else:
+            messages.success(request, _("“%(name)s” is saved.") % {"name": saved.name})
+            return redirect("directory:units")
     return render(
         request,
         "accounts/directory_unit.html",

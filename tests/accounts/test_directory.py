@@ -409,15 +409,18 @@ def test_merging_moves_every_reference_takes_stages_and_code_and_is_audited(orga
     assert change.actor == organizer and change.summary["source"] == dup.pk
 
 
-def test_a_merge_that_fails_half_way_changes_nothing(organizer, monkeypatch):
+@pytest.mark.parametrize("error", ["integrity", "protected"])
+def test_a_merge_that_fails_half_way_changes_nothing(organizer, monkeypatch, error):
     keep, dup = SchoolFactory(), SchoolFactory()
     student = child(school=dup).profile
     original = School.delete
 
     def broken(self, *args, **kwargs):
         from django.db import IntegrityError
+        from django.db.models import ProtectedError
 
-        raise IntegrityError("simulated")
+        # a constraint, or a row naming the school that appeared meanwhile
+        raise IntegrityError("simulated") if error == "integrity" else ProtectedError("x", set())
 
     monkeypatch.setattr(School, "delete", broken)
     with pytest.raises(services.DirectoryError):
@@ -636,3 +639,15 @@ def test_quotes_and_commas_in_a_csv_name_are_read_as_written():
     school = School.objects.get()
     assert school.name == '示例"实验"学校, 东校区'
     assert school.stage_values == ["primary", "junior"]
+
+
+def test_an_edit_that_loses_a_race_for_a_name_is_a_form_error(organizer_client, monkeypatch):
+    from django.db import IntegrityError
+
+    def taken(**kwargs):
+        raise IntegrityError("simulated")
+
+    monkeypatch.setattr(services, "school_save", taken)
+    data = {"name": "示例中学", "district": district().pk, "stages": ["junior"]}
+    response = organizer_client.post(reverse("directory:school_new"), data)
+    assert response.status_code == 400 and not School.objects.exists()
