@@ -109,6 +109,41 @@ def test_counting_is_atomic_under_concurrency(settings):
     assert len(sms.outbox) == 7
 
 
+@pytest.mark.redis
+def test_counting_is_atomic_in_redis_across_connections(settings):
+    """Production's shared cache: threads with connections of their own, as several
+    server processes would have, still get exactly the cap."""
+    import os
+
+    from django.core.cache import caches
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": "sciarena-test-sms",
+        }
+    }
+    caches["default"].clear()
+    settings.SMS_PER_NUMBER_PER_DAY = 7
+    settings.SMS_DAILY_BUDGET = 11
+    results: list[bool] = []
+    barrier = threading.Barrier(24)
+
+    def worker(n: int):
+        barrier.wait()
+        results.append(sms.send_sms(phone=PHONE if n % 2 else OTHER, message="x", request=None))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count(True) == 11  # the budget, reached before either number's cap
+    assert len(sms.outbox) == 11
+    caches["default"].clear()
+
+
 # --- every path that sends a text goes through the gate ----------------------------------
 
 

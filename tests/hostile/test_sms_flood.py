@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -114,7 +115,10 @@ def test_concurrent_requests_do_not_slip_past_the_cap(settings, no_per_minute_li
 
     def worker(n: int):
         barrier.wait()
-        statuses.append(ask_code("13800138000", ip=f"10.6.0.{n}").status_code)
+        try:
+            statuses.append(ask_code("13800138000", ip=f"10.6.0.{n}").status_code)
+        finally:
+            connection.close()  # back to the pool (PostgreSQL's holds DB_POOL_SIZE)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(12)]
     for t in threads:
