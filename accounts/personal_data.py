@@ -207,17 +207,14 @@ def _erase_profile(user) -> None:
     group); the nickname, birth year, grade, unit and any school name typed in go."""
     from .models import Profile
 
-    blank: dict[str, Any] = {
-        "nickname": "",
-        "birth_year": None,
-        "grade": None,
-        "unit": None,
-        "elder_mode": False,
-    }
-    names = {f.name for f in Profile._meta.concrete_fields}
-    if "pending_school_name" in names:  # "school not listed" at sign-up: typed text
-        blank["pending_school_name"] = ""
-    Profile.objects.filter(user=user).update(**blank)
+    Profile.objects.filter(user=user).update(
+        nickname="",
+        birth_year=None,
+        grade=None,
+        unit=None,
+        elder_mode=False,
+        pending_school_name="",  # "my school is not listed" at sign-up: typed text
+    )
 
 
 def _consents(user) -> list[dict[str, Any]]:
@@ -297,10 +294,9 @@ def register_accounts() -> None:
     """accounts' registrations, from AccountsConfig.ready."""
     from allauth.account.models import EmailAddress
     from allauth.mfa.models import Authenticator
-    from django.apps import apps
     from django.contrib.admin.models import LogEntry
 
-    from .models import ConsentRequest, GuardianConsent, Profile, User
+    from .models import ConsentRequest, DirectoryChange, GuardianConsent, Profile, User
 
     # The anchor comes first: deletion anonymises the user row that everything kept
     # points at, then each registration does its part.
@@ -341,17 +337,12 @@ def register_accounts() -> None:
         export=_admin_actions,
         erase=_erase_admin_mentions,
     )
-    # The school directory's change log (who imported or edited the directory), when
-    # that model is installed.
-    try:
-        directory_change = apps.get_model("accounts", "DirectoryChange")
-    except LookupError:
-        return
+    # The school directory's change log: who imported, edited or merged the directory.
     register(
-        directory_change,
+        DirectoryChange,
         key="directory_changes",
         user_fields=("actor",),
-        export=lambda user: rows(directory_change.objects.filter(actor=user)),
+        export=lambda user: rows(DirectoryChange.objects.filter(actor=user)),
         kept="an organizer's record of directory changes; it names no one and points "
         "at the user row, which deletion anonymises",
     )
