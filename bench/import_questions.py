@@ -6,7 +6,20 @@ SQLite database (or the PostgreSQL database of --database-url, in a bank created
 the run and deleted after). The baseline, measured in the same run, is openpyxl just
 reading the file's cells. Prints one JSON line.
 
+With --shared-stem every row has the stem "下列说法中，正确的是（　）" and options of its own
+(issue 12: 10,000 such rows took 111 s in the duplicate check, with 9,999 false
+warnings); the figures add the duplicate check's own time and its warnings.
+
+With --hostile it measures the spreadsheet limits instead (no database): each hostile
+file (a zip bomb, honest and with lying sizes, an element flood) and the largest files
+the limits allow (every row and column filled; the shared strings at the unpacked
+limit; the loose elements at theirs) is read by spreadsheets.table_rows in a fresh
+subprocess, which reports its time and how much its peak resident memory grew
+(ru_maxrss). Prints one JSON line per file.
+
     .venv/bin/python bench/import_questions.py [--rows 10000] [--database-url URL]
+    .venv/bin/python bench/import_questions.py --shared-stem [--rows 10000]
+    .venv/bin/python bench/import_questions.py --hostile
 """
 
 from __future__ import annotations
@@ -15,6 +28,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -46,7 +60,18 @@ DIMENSIONS = ("科学知识", "科学知识", "科学方法", "科学精神", "�
 TOPICS = ("健康", "应急避险", "防范诈骗", "数字生活", "农业", "航天", "能源", "环境")
 
 
-def generate(path: Path, rows: int) -> None:
+SHARED_STEM = "下列说法中，正确的是（　）"
+
+
+def statement(rng: random.Random, number: int) -> str:
+    """An option of its own: a statement built from the word lists, numbered."""
+    return (
+        f"{rng.choice(DETAILS)}，{rng.choice(SUBJECTS)}{rng.choice(PREDICATES)}"
+        f"{rng.choice(OPTIONS)}（{number}）"
+    )
+
+
+def generate(path: Path, rows: int, shared_stem: bool = False) -> None:
     from quizzes.bank.io import tabular
 
     rng = random.Random(1)
@@ -57,11 +82,16 @@ def generate(path: Path, rows: int) -> None:
             f"{rng.choice(DETAILS)}，{rng.choice(SUBJECTS)}{rng.choice(PREDICATES)}"
             f"（第{number + 1}题，情境{rng.randint(1, 999)}）？"
         )
+        if shared_stem:
+            qtype = "单选"
+            stem = SHARED_STEM
         options = [""] * 8
         tolerance = unit = ""
         if qtype in ("单选", "多选", "排序"):
             count = rng.choice((3, 4, 4, 5)) if qtype != "单选" else 4
             options[:count] = rng.sample(OPTIONS, count)
+            if shared_stem:
+                options[:count] = [statement(rng, number * 10 + k) for k in range(count)]
             letters = "ABCDE"[:count]
             if qtype == "单选":
                 key = rng.choice(letters)
@@ -104,7 +134,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--database-url", help="PostgreSQL URL (default: a fresh SQLite file)")
+    parser.add_argument("--shared-stem", action="store_true", help="every row the same stem")
+    parser.add_argument("--hostile", action="store_true", help="the spreadsheet limits' cost")
     args = parser.parse_args()
+    if args.hostile:
+        hostile()
+        return
 
     workdir = tempfile.mkdtemp(prefix="sciarena-bench-")
     if args.database_url:
@@ -123,12 +158,13 @@ def main() -> None:
 
     from accounts.models import User
     from quizzes.bank import services
-    from quizzes.bank.io import import_questions
+    from quizzes.bank.content import search_text
+    from quizzes.bank.io import duplicates, import_questions
     from quizzes.models import Bank, QuestionVersion
 
     call_command("migrate", verbosity=0)
     path = Path(workdir) / "questions.xlsx"
-    generate(path, args.rows)
+    generate(path, args.rows, shared_stem=args.shared_stem)
     data = path.read_bytes()
 
     started = time.perf_counter()
@@ -158,19 +194,36 @@ def main() -> None:
     with translation.override("en"):
         near_duplicates = sum("nearly the same" in str(e.message) for e in result.report.warnings)
 
+    # The duplicate check alone, on the same questions (the bank is empty for it).
+    texts = [
+        duplicates.question_text(
+            search_text(item.data.get("stem", "")),
+            [search_text(o["text"]) for o in item.data.get("options") or []],
+        )
+        for item in result.items
+    ]
+    started = time.perf_counter()
+    duplicates.near_duplicates(texts)
+    duplicate_seconds = time.perf_counter() - started
+
     figures = {
         "bench": "import_questions",
         "database": connection.vendor,
         "rows": args.rows,
+        "shared_stem": args.shared_stem,
         "file_bytes": len(data),
         "seconds": round(seconds, 2),
         "rows_per_s": round(args.rows / seconds),
         "warnings": len(result.report.warnings),
         "near_duplicate_warnings": near_duplicates,
+        "duplicate_check_seconds": round(duplicate_seconds, 2),
         "baseline": "openpyxl reading every cell of the file",
         "baseline_cells": cells,
         "baseline_seconds": round(baseline, 2),
         "ratio": round(seconds / baseline, 2),
+        "duplicate_check_ratio": round(duplicate_seconds / baseline, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "load_average": os.getloadavg()[0],
     }
     print(json.dumps(figures))
     if args.database_url:
@@ -179,6 +232,179 @@ def main() -> None:
     for entry in os.listdir(workdir):
         os.unlink(Path(workdir) / entry)
     os.rmdir(workdir)
+
+
+# --- Hostile files: what the spreadsheet limits cost -----------------------------------
+
+MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+SHEET = "xl/worksheets/sheet1.xml"
+MEASURE = """
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[2])
+from django.conf import settings
+settings.configure(USE_I18N=False)
+from spreadsheets import Report, table_rows
+data = open(sys.argv[1], "rb").read()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+started = time.perf_counter()
+report = Report("f.xlsx")
+rows = table_rows(data, "f.xlsx", report)
+seconds = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": round(seconds, 2), "rss_before_mb": round(before / 1024),
+                  "rss_growth_mb": round((peak - before) / 1024), "rows": len(rows),
+                  "error": str(report.errors[0].message) if report.errors else ""}))
+"""
+
+
+def _workbook(replace: dict) -> bytes:
+    """openpyxl's one-sheet workbook with entries replaced by streamed contents."""
+    import io
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["x"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    skeleton = zipfile.ZipFile(buffer)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        names = [info.filename for info in skeleton.infolist()]
+        for name in names + [n for n in replace if n not in names]:
+            if name in replace:
+                with archive.open(name, "w") as stream:
+                    for chunk in replace[name]():
+                        stream.write(chunk)
+            else:
+                archive.writestr(name, _registered(name, skeleton.read(name), replace))
+    return out.getvalue()
+
+
+def _registered(name: str, content: bytes, replace: dict) -> bytes:
+    """Register added shared strings in the content types and the workbook's relations."""
+    if "xl/sharedStrings.xml" not in replace:
+        return content
+    kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+    relation = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+    if name == "[Content_Types].xml" and b"sharedStrings" not in content:
+        extra = f'<Override PartName="/xl/sharedStrings.xml" ContentType="{kind}"/>'
+        return content.replace(b"</Types>", extra.encode() + b"</Types>")
+    if name == "xl/_rels/workbook.xml.rels" and b"sharedStrings" not in content:
+        extra = f'<Relationship Type="{relation}" Target="sharedStrings.xml" Id="rId99"/>'
+        return content.replace(b"</Relationships>", extra.encode() + b"</Relationships>")
+    return content
+
+
+def _sheet(rows) -> callable:
+    def generate():
+        yield b'<worksheet xmlns="' + MAIN_NS + b'"><sheetData>'
+        yield from rows()
+        yield b"</sheetData></worksheet>"
+
+    return generate
+
+
+def _letters(number: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(number)
+
+
+def hostile() -> None:
+    import subprocess
+
+    sys.path.insert(0, str(ROOT))
+    from django.conf import settings
+
+    settings.configure(USE_I18N=False)
+    from spreadsheets import Limits
+
+    limits = Limits()
+    mb = 1024 * 1024
+    files = {}
+
+    def bomb():
+        yield b'<row r="1"><c r="A1" t="inlineStr"><is><t>'
+        for _ in range(200):
+            yield b"x" * mb
+        yield b"</t></is></c></row>"
+
+    files["zip bomb (200 MB of one cell, sizes declared)"] = _workbook({SHEET: _sheet(bomb)})
+
+    def flood():
+        yield b'<row r="1">'
+        for _ in range(2000):
+            yield b"<c/>" * 1000
+        yield b"</row>"
+
+    files["element flood (2 million cells in one row)"] = _workbook({SHEET: _sheet(flood)})
+
+    # Every row and column the limits allow, numbers in every cell, within the element cap.
+    columns = min(limits.max_columns, (limits.max_xml_elements - 1000) // limits.max_rows // 2 - 1)
+    letters = [_letters(n) for n in range(1, columns + 1)]
+
+    def full():
+        for row in range(1, limits.max_rows + 1):
+            cells = "".join(f'<c r="{c}{row}"><v>{row}.{n}</v></c>' for n, c in enumerate(letters))
+            yield f'<row r="{row}">{cells}</row>'.encode()
+
+    files[f"largest table ({limits.max_rows} rows x {columns} columns of numbers)"] = _workbook(
+        {SHEET: _sheet(full)}
+    )
+
+    # Shared strings up to the unpacked limit: distinct texts at the cell limit, in
+    # characters that take 4 bytes in Python (outside the BMP), each used by one cell.
+    text_count = int(limits.max_unpacked_bytes * 0.9) // (limits.max_cell_chars * 4 + 20)
+
+    def strings():
+        yield b'<sst xmlns="' + MAIN_NS + b'">'
+        for n in range(text_count):
+            body = (chr(0x20000 + n % 5000) * limits.max_cell_chars).encode()
+            yield b"<si><t>" + body + b"</t></si>"
+        yield b"</sst>"
+
+    def sheet_of_strings():
+        for row in range(1, text_count + 1):
+            yield f'<row r="{row}"><c r="A{row}" t="s"><v>{row - 1}</v></c></row>'.encode()
+
+    files[f"largest texts ({text_count} distinct cells of {limits.max_cell_chars} characters)"] = (
+        _workbook({"xl/sharedStrings.xml": strings, SHEET: _sheet(sheet_of_strings)})
+    )
+
+    def styles():
+        yield b'<styleSheet xmlns="' + MAIN_NS + b'">'
+        yield b"<a/>" * (limits.max_xml_loose_elements - 400)
+        yield b"</styleSheet>"
+
+    files["most loose elements (styles at the cap)"] = _workbook({"xl/styles.xml": styles})
+
+    workdir = Path(tempfile.mkdtemp(prefix="sciarena-hostile-"))
+    for name, data in files.items():
+        path = workdir / "file.xlsx"
+        path.write_bytes(data)
+        done = subprocess.run(
+            [sys.executable, "-c", MEASURE, str(path), str(ROOT)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        print(
+            json.dumps(
+                {
+                    "bench": "import_questions --hostile",
+                    "file": name,
+                    "file_bytes": len(data),
+                    **figures,
+                    "load_average": os.getloadavg()[0],
+                },
+                ensure_ascii=False,
+            )
+        )
+        path.unlink()
+    workdir.rmdir()
 
 
 if __name__ == "__main__":
