@@ -6,12 +6,13 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test faults lint format bench messages clean help audit
+.PHONY: run test faults lint format bench messages clean help audit deploy-check
 
 help:
 	@echo "make run    set up and serve the demo on http://$(HOST):$(PORT)/"
 	@echo "make test   set up and run the test suite"
 	@echo "make faults the fault suite: private Redis/PostgreSQL, servers broken mid-round"
+	@echo "make deploy-check  docs/deploy.md's set-up (nginx, 2 daphne, Celery) brought up, a round played"
 	@echo "make lint   ruff, migrations check, import contracts, mypy on the pure modules"
 	@echo "make bench  run the benchmarks in bench/"
 	@echo "make audit  check the installed dependencies for known vulnerabilities (needs the network)"
@@ -53,6 +54,16 @@ FAULTS_TIMEOUT ?= 300
 
 faults: $(STAMP)
 	timeout -k 10 $(FAULTS_TIMEOUT) $(PY) -m pytest -m faults tests/faults -p no:randomly -p no:xdist $(PYTEST_ARGS)
+
+# docs/deploy.md's production set-up, brought up on this machine from the page's own
+# nginx config and unit command lines (.ci/deploy_check.py): Debian's nginx with TLS on
+# high ports, two daphne processes, a Celery worker and beat, DEBUG=0, on the machine's
+# PostgreSQL and Redis (a fresh database and Redis database 15, both removed after),
+# then a live round and forged X-Forwarded-For headers through nginx. Needs nginx.
+DEPLOY_CHECK_TIMEOUT ?= 300
+
+deploy-check: $(STAMP)
+	timeout -k 10 $(DEPLOY_CHECK_TIMEOUT) $(PY) .ci/deploy_check.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

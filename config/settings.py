@@ -428,7 +428,8 @@ if WS_WRITE_PATH not in ("direct", "prepared", "asgi"):
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured("WS_WRITE_PATH must be direct, prepared or asgi")
-# Origins allowed to open a WebSocket; defaults to ALLOWED_HOSTS.
+# Origins of other sites allowed to open a WebSocket, compared with scheme and port;
+# the socket's own origin always may (realtime.security.OriginCheck).
 WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS", [])
 # 1-v-1 PK (realtime/pk/): the longest wait for an opponent, the time per question,
 # the pause on each reveal and before the first question (ms). Tests shorten the pauses.

@@ -54,6 +54,18 @@ def check_message_backends(app_configs=None, **kwargs):
                 id="sciarena.W102",
             )
         )
+    gateway_url = getattr(settings, "SMS_GATEWAY_URL", "")
+    if settings.SMS_BACKEND == "accounts.sms.HTTPGatewaySMSBackend" and not (
+        gateway_url.startswith(("https://", "http://"))
+    ):
+        problems.append(
+            Warning(
+                "SMS_BACKEND is the HTTP gateway but SMS_GATEWAY_URL is not an http(s)"
+                " address: every text would fail.",
+                hint="Set SMS_GATEWAY_URL (docs/deploy.md, section 3).",
+                id="sciarena.W105",
+            )
+        )
     if getattr(settings, "SECURE_HSTS_PRELOAD", False) and (
         getattr(settings, "SECURE_HSTS_SECONDS", 0) < PRELOAD_MIN_SECONDS
     ):

@@ -105,3 +105,53 @@ def test_daphne_runs_with_the_factory_configured_and_its_own_settings_kept():
     assert done.returncode == 0, done.stderr[-3000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen == {"subclass": True, "failByDrop": False, "maxMessagePayloadSize": 4096}
+
+
+# --- docs/deploy.md's nginx and daphne, as this machine's Debian packages take them ------
+
+
+def test_the_documented_nginx_config_loads_in_debians_nginx(tmp_path):
+    """nginx -t on docs/deploy.md's configuration (ports and paths changed only): Debian
+    12's nginx 1.22 rejected the `http2 on;` the page used to give."""
+    import os
+
+    import pytest
+
+    from tests.support import nginx
+
+    if not nginx.nginx_available():
+        if os.environ.get("CI", "").lower() == "true" or os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail("nginx must be installed here (CI): apt-get install nginx-light")
+        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    site = nginx.Site(tmp_path, [8001, 8002], 18080, 18443, tmp_path / "s", tmp_path / "m")
+    nginx.make_certificate(site)
+
+    def test(text: str) -> subprocess.CompletedProcess:
+        (tmp_path / "sciarena.conf").write_text(nginx.site_config(site, text))
+        (tmp_path / "nginx.conf").write_text(nginx.main_config(site, tmp_path / "sciarena.conf"))
+        return subprocess.run(
+            [nginx.NGINX, "-t", "-c", str(tmp_path / "nginx.conf")],
+            capture_output=True,
+            text=True,
+        )
+
+    documented = test(nginx.doc_config())
+    assert documented.returncode == 0, documented.stderr
+    version = subprocess.run([nginx.NGINX, "-v"], capture_output=True, text=True).stderr
+    if "nginx/1.22" in version:  # the version of the issue's report
+        old = nginx.doc_config().replace(
+            "    listen 443 ssl http2;\n    listen [::]:443 ssl http2;\n",
+            "    listen 443 ssl http2;\n    listen [::]:443 ssl http2;\n    http2 on;\n",
+        )
+        assert test(old).returncode != 0
+
+
+def test_the_documented_daphne_unit_binds_to_loopback_with_proxy_headers():
+    import shlex
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "deploy.md").read_text()
+    unit = text[text.index("Description=SciArena daphne on port %i") :]
+    line = unit[unit.index("ExecStart=") : unit.index("Restart=")]
+    argv = shlex.split(line.replace("\\\n", " "))
+    assert "--proxy-headers" in argv
+    assert argv[argv.index("-b") + 1] == "127.0.0.1"

@@ -101,12 +101,13 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY must be set" in result.stderr
 
 
-# What a deployment sets (docs/deploy.md, section 3); the SMS gateway is a stand-in.
+# What a deployment sets (docs/deploy.md, section 3).
 PRODUCTION = {
     "DEBUG": "0",
     "ALLOWED_HOSTS": "sciarena.example.org",
     "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-    "SMS_BACKEND": "tests.support.sms.GatewayStandInSMSBackend",
+    "SMS_BACKEND": "accounts.sms.HTTPGatewaySMSBackend",
+    "SMS_GATEWAY_URL": "https://sms.example.org/send",
 }
 
 
@@ -132,6 +133,8 @@ def test_check_deploy_flags_message_backends_that_never_deliver():
         result = check_deploy({**PRODUCTION, name: value})
         assert result.returncode != 0, (name, value)
         assert code in result.stdout + result.stderr, (name, value)
+    gateway_without_url = {k: v for k, v in PRODUCTION.items() if k != "SMS_GATEWAY_URL"}
+    assert "sciarena.W105" in check_deploy(gateway_without_url).stderr
     # The defaults are the console backends: without settings a deployment fails it.
     bare = {k: v for k, v in PRODUCTION.items() if not k.endswith("_BACKEND")}
     output = check_deploy(bare).stderr
@@ -154,9 +157,12 @@ def test_hsts_preload_is_an_opt_in_and_hsts_starts_short():
     assert json.loads(found.stdout.strip().splitlines()[-1]) == [86400, False]
     result = check_deploy({**PRODUCTION, "SECURE_HSTS_PRELOAD": "1"})
     assert "sciarena.W103" in result.stderr  # the preload list wants a year
-    assert check_deploy(
-        {**PRODUCTION, "SECURE_HSTS_PRELOAD": "1", "SECURE_HSTS_SECONDS": "31536000"}
-    ).returncode == 0
+    assert (
+        check_deploy(
+            {**PRODUCTION, "SECURE_HSTS_PRELOAD": "1", "SECURE_HSTS_SECONDS": "31536000"}
+        ).returncode
+        == 0
+    )
 
 
 def test_the_client_address_is_read_one_way_only():

@@ -36,8 +36,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def daphne(env: dict[str, str] | None = None, port: int | None = None) -> Iterator[str]:
-    """Run `python -m config.serve` on a free port; yield its base URL."""
+def daphne(
+    env: dict[str, str] | None = None, port: int | None = None, args: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """Run `python -m config.serve` on a free port (plus daphne `args`, such as
+    --proxy-headers); yield its base URL."""
     port = port or free_port()
     proc_env = {
         **os.environ,
@@ -46,7 +49,7 @@ def daphne(env: dict[str, str] | None = None, port: int | None = None) -> Iterat
         **(env or {}),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port), *args],
         cwd=ROOT,
         env=proc_env,
         stdout=subprocess.PIPE,
