@@ -139,9 +139,15 @@ class AccountAdapter(DefaultAccountAdapter):
     # who knows a username locks its owner out with five wrong passwords. Here the
     # tight limit is per (login name, client address): an attacker at one address
     # uses up only their own tries. A much higher ceiling per login name, whatever
-    # the address, stops guessing spread over many addresses; reaching it takes more
-    # addresses than one attacker, and the owner still has a texted or e-mailed
-    # sign-in code and the password reset (which clears both counts).
+    # the address, stops guessing spread over many addresses. It does not apply at a
+    # familiar address, one the account signed in from with its password in the last
+    # FAMILIAR_FOR (as "smart lockout" keeps familiar and unfamiliar locations
+    # apart): a distributed attack cannot lock the owner out at home or at school, and
+    # elsewhere the owner still has a texted or e-mailed sign-in code and the
+    # password reset (which clears the counts).
+
+    FAMILIAR_FOR = 30 * 24 * 3600
+    FAMILIAR_MAX = 10  # addresses remembered per login name
 
     @staticmethod
     def _login_name(credentials: dict[str, Any]) -> str:
@@ -150,25 +156,52 @@ class AccountAdapter(DefaultAccountAdapter):
             return phone
         return str(credentials.get("email") or credentials.get("username") or "").lower()
 
-    def _login_failure_keys(self, request, login: str) -> list[tuple[str, int, int]]:
-        """The counters one failed sign-in adds to: (key, limit, window seconds)."""
-        digest = hashlib.sha256(login.encode()).hexdigest()[:32]
+    @staticmethod
+    def _login_digest(login: str) -> str:
+        # No login names in cache keys (they show up in Redis tools and dumps).
+        return hashlib.sha256(login.encode()).hexdigest()[:32]
+
+    def _is_familiar(self, request, login: str) -> bool:
+        address = client_address(request)
+        familiar = cache.get(f"login-familiar:{self._login_digest(login)}") or []
+        return address is not None and address in familiar
+
+    def _remember_familiar(self, request, user) -> None:
+        """The address a right password came from, for every name of the account."""
+        address = client_address(request)
+        if address is None:
+            return
+        for name in {user.get_username(), user.email, user.phone} - {None, ""}:
+            key = f"login-familiar:{self._login_digest(name.lower())}"
+            known = [a for a in cache.get(key) or [] if a != address]
+            cache.set(key, [address, *known][: self.FAMILIAR_MAX], timeout=self.FAMILIAR_FOR)
+
+    def _login_failure_keys(
+        self, request, login: str, *, every: bool = False
+    ) -> list[tuple[str, int, int]]:
+        """The counters one failed sign-in adds to: (key, limit, window seconds);
+        the per-login ceiling only from an unfamiliar address, unless `every`."""
+        digest = self._login_digest(login)
         address = client_address(request) or "-"
         now = int(time.time())
         per_address = settings.LOGIN_FAILURES_PER_ADDRESS_WINDOW
         per_login = settings.LOGIN_FAILURES_PER_LOGIN_WINDOW
-        return [
+        keys = [
             (
                 f"login-failed:{digest}:{address}:{now // per_address}",
                 settings.LOGIN_FAILURES_PER_ADDRESS,
                 per_address,
-            ),
-            (
-                f"login-failed:{digest}:{now // per_login}",
-                settings.LOGIN_FAILURES_PER_LOGIN,
-                per_login,
-            ),
+            )
         ]
+        if every or not self._is_familiar(request, login):
+            keys.append(
+                (
+                    f"login-failed:{digest}:{now // per_login}",
+                    settings.LOGIN_FAILURES_PER_LOGIN,
+                    per_login,
+                )
+            )
+        return keys
 
     def pre_authenticate(self, request, **credentials: Any) -> None:
         """Count this try before the password is checked (atomically, in the shared
@@ -201,6 +234,7 @@ class AccountAdapter(DefaultAccountAdapter):
         self._login_failure_counted: list[str] = []
         user = super().authenticate(request, **credentials)
         if user is not None:
+            self._remember_familiar(request, user)
             for key in self._login_failure_counted:
                 with contextlib.suppress(ValueError):  # the window ended: nothing to refund
                     cache.decr(key)
@@ -219,7 +253,11 @@ class AccountAdapter(DefaultAccountAdapter):
         for user in filter_users_by_email(email):
             logins.update(name.lower() for name in (user.username, user.phone) if name)
         cache.delete_many(
-            [key for login in logins for key, _l, _w in self._login_failure_keys(request, login)]
+            [
+                key
+                for login in logins
+                for key, _l, _w in self._login_failure_keys(request, login, every=True)
+            ]
         )
 
     # --- text messages -------------------------------------------------------------

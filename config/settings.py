@@ -326,8 +326,10 @@ MFA_FAILURES_WINDOW = 5 * 60
 # address: LOGIN_FAILURES_PER_ADDRESS per LOGIN_FAILURES_PER_ADDRESS_WINDOW seconds,
 # then that address waits. From all addresses together: LOGIN_FAILURES_PER_LOGIN per
 # LOGIN_FAILURES_PER_LOGIN_WINDOW, a ceiling one address cannot reach (5 per 5 min is
-# 60 an hour), that stops guessing spread over many addresses. A right password does
-# not count; a password reset clears both (accounts.adapter, docs/security.md).
+# 60 an hour), that stops guessing spread over many addresses; it does not apply at an
+# address the account signed in from in the last 30 days, so the owner is not locked
+# out at home or at school. A right password does not count; a password reset clears
+# both (accounts.adapter, docs/security.md).
 LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "5"))
 LOGIN_FAILURES_PER_ADDRESS_WINDOW = 5 * 60
 LOGIN_FAILURES_PER_LOGIN = int(os.environ.get("LOGIN_FAILURES_PER_LOGIN", "100"))

@@ -243,6 +243,21 @@ def test_guesses_spread_over_many_addresses_meet_a_ceiling_per_login(settings):
     assert not signed_in(client)
 
 
+def test_the_ceiling_does_not_lock_the_owner_out_where_they_signed_in_before(settings):
+    settings.LOGIN_FAILURES_PER_LOGIN = 10
+    owner = adult()
+    assert signed_in(sign_in(owner.username, PASSWORD, OWNER)[0])  # home, say
+    for n in range(10):
+        sign_in(owner.username, "guess", f"10.9.{n}.1")
+    # At home the owner still gets in; from a new address the ceiling holds.
+    assert signed_in(sign_in(owner.username, PASSWORD, OWNER)[0])
+    assert not signed_in(sign_in(owner.username, PASSWORD, "10.99.0.1")[0])
+    # A familiar address is still limited per address: it is not a free pass.
+    for _ in range(5):
+        sign_in(owner.username, "guess", OWNER)
+    assert not signed_in(sign_in(owner.username, PASSWORD, OWNER)[0])
+
+
 def test_a_right_password_does_not_count_as_a_failure():
     owner = adult()
     for _ in range(10):
