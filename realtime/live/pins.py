@@ -25,6 +25,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from frontend.clientip import client_ip
+
 from ..models import LiveRound
 from .selectors import round_for_pin
 
@@ -36,15 +38,8 @@ class PinThrottled(Exception):  # noqa: N818 - a refusal the pages and the socke
 
 
 def client_address(request_or_scope: Any) -> str | None:
-    """The client's address of a request or a socket's scope (frontend.clientip: the
-    one reading of it behind the documented proxy)."""
-    try:
-        from frontend.clientip import client_ip
-    except ImportError:  # pragma: no cover - until frontend.clientip lands
-        if isinstance(request_or_scope, dict):
-            client = request_or_scope.get("client")
-            return client[0] if client else None
-        return getattr(request_or_scope, "META", {}).get("REMOTE_ADDR")
+    """The client's address of a request or a socket's scope: frontend.clientip's one
+    reading of it, which holds behind the documented proxy."""
     return client_ip(request_or_scope)
 
 
