@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Prefetch
+
 from accounts.personal_data import blank_answers, register, row, rows
 from quizzes.bank.answers import FILL
 from quizzes.models import (
@@ -89,9 +91,12 @@ def _erase_papers(user) -> None:
 
 
 def _review_sessions(user) -> list[dict[str, Any]]:
+    sessions = ReviewSession.objects.filter(user=user).prefetch_related(
+        Prefetch("answers", queryset=ReviewAnswer.objects.order_by("pk"))
+    )
     return [
-        {**row(session), "answers": rows(session.answers.all())}
-        for session in ReviewSession.objects.filter(user=user).order_by("pk")
+        {**row(session), "answers": [row(answer) for answer in session.answers.all()]}
+        for session in sessions.order_by("pk")
     ]
 
 

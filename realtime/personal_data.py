@@ -35,25 +35,36 @@ from .models import (
 SECRET = ("token", "permutation_seed")  # a device's resume secret is not the person's data
 
 
+def _by_player(queryset) -> dict[int, list[dict[str, Any]]]:
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    for obj in queryset.order_by("pk"):
+        grouped.setdefault(obj.player_id, []).append(row(obj))
+    return grouped
+
+
 def _live_players(user) -> list[dict[str, Any]]:
+    """Every seat, with its answers, buzzes and stakes: one query per kind, whatever
+    the number of rounds."""
     players = LivePlayer.objects.filter(user=user).select_related("round", "team", "school")
-    result = []
-    for player in players.order_by("pk"):
-        entry = RosterEntry.objects.filter(player=player).first()
-        result.append(
-            {
-                **row(player, leave_out=SECRET),
-                "round_title": player.round.title,
-                "round_created_at": row(player.round)["created_at"],
-                "team_name": player.team.name if player.team else None,
-                "school_name": player.school.name if player.school else None,
-                "roster_name": entry.name if entry else None,
-                "answers": rows(LiveAnswer.objects.filter(player=player)),
-                "buzzes": rows(LiveBuzz.objects.filter(player=player)),
-                "stakes": rows(LiveStake.objects.filter(player=player)),
-            }
-        )
-    return result
+    mine = {"player__user": user}
+    answers = _by_player(LiveAnswer.objects.filter(**mine))
+    buzzes = _by_player(LiveBuzz.objects.filter(**mine))
+    stakes = _by_player(LiveStake.objects.filter(**mine))
+    roster = dict(RosterEntry.objects.filter(**mine).values_list("player_id", "name"))
+    return [
+        {
+            **row(player, leave_out=SECRET),
+            "round_title": player.round.title,
+            "round_created_at": row(player.round)["created_at"],
+            "team_name": player.team.name if player.team else None,
+            "school_name": player.school.name if player.school else None,
+            "roster_name": roster.get(player.pk),
+            "answers": answers.get(player.pk, []),
+            "buzzes": buzzes.get(player.pk, []),
+            "stakes": stakes.get(player.pk, []),
+        }
+        for player in players.order_by("pk")
+    ]
 
 
 def _erase_live_players(user) -> None:
@@ -67,8 +78,9 @@ def _erase_live_players(user) -> None:
 
 
 def _pk_players(user) -> list[dict[str, Any]]:
+    answers = _by_player(PkAnswer.objects.filter(player__user=user))
     return [
-        {**row(player, leave_out=SECRET), "answers": rows(player.answers.all())}
+        {**row(player, leave_out=SECRET), "answers": answers.get(player.pk, [])}
         for player in PkPlayer.objects.filter(user=user).order_by("pk")
     ]
 

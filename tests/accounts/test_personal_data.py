@@ -19,7 +19,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -823,3 +825,21 @@ def test_deletion_is_one_transaction(person_everywhere, monkeypatch):
         services.user_delete(user=user)
     assert _database_text() == before
     assert realtime_personal_data  # the registration replaced above is realtime's
+
+
+def test_the_export_takes_as_many_queries_for_many_rows_as_for_one(person_everywhere):
+    user, _made = person_everywhere
+    with CaptureQueriesContext(connection) as one:
+        services.user_export_data(user=user)
+    for key in (
+        ("quizzes.Paper", "user"),
+        ("realtime.LivePlayer", "user"),
+        ("realtime.PkPlayer", "user"),
+    ):
+        for _ in range(3):
+            ROW_MAKERS[key](user)
+    with CaptureQueriesContext(connection) as many:
+        data = services.user_export_data(user=user)
+    assert len(data["live_round_players"]) == 4
+    assert len(data["papers"]) == 4
+    assert len(many) == len(one), [q["sql"][:80] for q in many]
