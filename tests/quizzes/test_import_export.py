@@ -490,3 +490,134 @@ def test_a_moodle_file_without_our_tags_takes_defaults(owner):
     version = QuestionVersion.objects.get(question__bank=bank)
     assert version.key == {"options": [version.options[1]["id"]]}
     assert (version.dimension, version.topic) == ("knowledge", "space")
+
+
+# --- Moodle and GIFT: every change of meaning is a warning at its line -------------------
+
+MOODLE_CHANGES = """<?xml version="1.0" encoding="UTF-8"?>
+<quiz>
+  <question type="multichoice">
+    <questiontext format="html"><text>Two right answers in a single choice?</text></questiontext>
+    <single>true</single>
+    <answer fraction="100"><text>Mars</text></answer>
+    <answer fraction="100"><text>Venus</text></answer>
+    <answer fraction="0"><text>Sun</text></answer>
+  </question>
+  <question type="multichoice">
+    <questiontext format="html"><text>Partial credit in a single choice?</text></questiontext>
+    <single>true</single>
+    <answer fraction="100"><text>Mars</text></answer>
+    <answer fraction="50"><text>Phobos</text></answer>
+    <answer fraction="0"><text>Sun</text></answer>
+  </question>
+  <question type="multichoice">
+    <questiontext format="html"><text>Unequal weights in a multiple choice?</text></questiontext>
+    <single>false</single>
+    <answer fraction="60"><text>Mars</text></answer>
+    <answer fraction="40"><text>Venus</text></answer>
+    <answer fraction="-100"><text>Sun</text></answer>
+  </question>
+  <question type="shortanswer">
+    <questiontext format="html"><text>The chemical symbol of water?</text></questiontext>
+    <answer fraction="100"><text>H2O</text></answer>
+    <answer fraction="50"><text>HO</text></answer>
+  </question>
+  <question type="numerical">
+    <questiontext format="html"><text>g in m/s²?</text></questiontext>
+    <answer fraction="100"><text>9.8</text><tolerance>0.1</tolerance></answer>
+    <answer fraction="50"><text>10</text><tolerance>0</tolerance></answer>
+  </question>
+  <question type="truefalse">
+    <questiontext format="html">
+      <text><![CDATA[A picture: <img src="@@PLUGINFILE@@/sun.png">]]></text>
+      <file name="sun.png" path="/" encoding="base64">iVBORw0KGgo=</file></questiontext>
+    <answer fraction="100"><text>true</text></answer>
+    <answer fraction="0"><text>false</text></answer>
+  </question>
+  <question type="essay">
+    <questiontext format="html"><text>Tell us about the sun.</text></questiontext>
+  </question>
+</quiz>
+"""
+
+
+def test_every_change_of_meaning_in_a_moodle_file_is_a_warning_at_its_question(owner):
+    bank = services.bank_create(name="Moodle 含义", owner=owner)
+    with translation.override("en"):
+        result = import_questions(
+            bank=bank,
+            actor=owner,
+            data=MOODLE_CHANGES.encode(),
+            filename="m.xml",
+            defaults={"dimension": "knowledge", "topic": "space"},
+        )
+        warnings = {}
+        for entry in result.report.warnings:
+            if "source" not in str(entry.message).lower():  # no source given: not a change
+                warnings.setdefault(entry.row, []).append(str(entry.message))
+    assert result.ok, result.report.render()
+    assert result.created == 6  # the essay is skipped
+    lines = sorted(warnings)
+    assert len(lines) == 7
+    expected = [
+        "2 answers are fully right in this single-choice question; only the first "
+        "(answer 1) is kept as the key.",
+        "Moodle gives partial credit (50%) here; SciArena marks an answer right or wrong, "
+        "so only the key is right.",
+        "The right answers weigh differently in Moodle (60%, 40%); here the question is "
+        "right when exactly the answers with a positive weight are chosen.",
+        "Answers worth partial credit (HO) are dropped: only answers worth 100% are accepted.",
+        "Only the first fully right answer is kept; the others (1: other values, or "
+        "partial credit) are dropped.",
+        "The question's embedded files (images) are not imported: sun.png; upload them to "
+        "the bank and add them in the editor.",
+        "SciArena has no question type like Moodle's “essay”; it is skipped.",
+    ]
+    for line, message in zip(lines, expected, strict=True):
+        assert message in warnings[line], (line, warnings[line])
+    versions = {v.stem: v for v in QuestionVersion.objects.filter(question__bank=bank)}
+    two = versions["Two right answers in a single choice?"]
+    assert two.type == "single" and two.key == {"options": [two.options[0]["id"]]}
+
+
+def test_every_change_of_meaning_in_a_gift_file_is_a_warning_at_its_question(owner):
+    tags = "// [tag:dimension:knowledge] [tag:topic:space]\n"
+    gift = (
+        tags + "::a::Which are planets? {=Mars =Venus ~Sun}\n\n"
+        + tags + "::b::Weights? {~%70%Mars ~%30%Venus ~%-100%Sun}\n\n"
+        + tags + "::c::Water? {=H2O =%50%HO}\n\n"
+        + tags + "::d::g? {#=9.8:0.1 =%50%10:0}\n\n"
+        + tags + "::e::Match {=cat -> 猫 =dog -> 狗}\n"
+    )  # fmt: skip
+    bank = services.bank_create(name="GIFT 含义", owner=owner)
+    with translation.override("en"):
+        result = import_questions(bank=bank, actor=owner, data=gift.encode(), filename="g.gift")
+        warnings = {
+            e.row: str(e.message) for e in result.report.warnings if "source" not in str(e.message)
+        }
+    assert result.ok, result.report.render()
+    assert result.created == 4
+    assert warnings == {
+        2: "2 answers are marked fully right with “=”, which Moodle reads as a single choice "
+        "where any of them is right; here all of them must be chosen.",
+        5: "The right answers weigh differently (70%, 30%); here the question is right when "
+        "exactly the answers with a positive weight are chosen.",
+        8: "Answers worth partial credit (HO) are dropped: only answers worth 100% are accepted.",
+        11: "Only the first fully right answer is kept; the others (1: other values, or "
+        "partial credit) are dropped.",
+        14: "SciArena has no question type like GIFT's “matching”; it is skipped.",
+    }
+
+
+@pytest.mark.parametrize("fmt", ["moodle", "gift"])
+def test_a_bank_of_our_own_export_reads_back_without_a_change_of_meaning(fmt, source_bank, owner):
+    exported = export_bank(bank=source_bank, fmt=fmt)
+    target = services.bank_create(name="往返", owner=owner)
+    with translation.override("en"):
+        result = import_questions(
+            bank=target, actor=owner, data=exported.data, filename=exported.filename
+        )
+        messages = [str(e.message) for e in result.report.warnings]
+    assert result.ok
+    changes = ("partial", "weigh", "fully right", "skipped", "embedded", "dropped")
+    assert not [m for m in messages if any(word in m for word in changes)], messages

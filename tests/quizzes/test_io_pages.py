@@ -205,6 +205,68 @@ def test_a_file_of_an_unknown_kind_is_refused_with_the_formats_to_use(client, ow
     assert Question.objects.count() == 0
 
 
+FOREIGN_MOODLE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<quiz>
+  <question type="multichoice">
+    <questiontext format="html"><text>Which is a planet?</text></questiontext>
+    <single>true</single>
+    <answer fraction="0"><text>Sun</text></answer>
+    <answer fraction="100"><text>Mars</text></answer>
+    <tags><tag><text>astronomy</text></tag></tags>
+  </question>
+  <question type="truefalse">
+    <questiontext format="html"><text>The Moon is a planet.</text></questiontext>
+    <answer fraction="0"><text>true</text></answer>
+    <answer fraction="100"><text>false</text></answer>
+    <tags><tag><text>difficulty:hard</text></tag></tags>
+  </question>
+</quiz>"""
+
+
+def test_a_moodle_file_without_our_tags_imports_with_defaults_chosen_on_the_page(
+    client, owner, bank
+):
+    client.force_login(owner)
+    response = client.get(import_url(bank))
+    page = response.content.decode()
+    assert 'id="import-defaults"' in page
+    assert all(f'name="{name}"' in page for name in ("dimension", "topic", "difficulty"))
+
+    # Without defaults, the file lacks what every question needs: refused, at each line.
+    response = upload(client, bank, FOREIGN_MOODLE, "moodle.xml")
+    assert {(e.row, e.header) for e in response.context["errors"]} >= {(3, "tags"), (10, "tags")}
+    assert response.context["staged"] is None
+
+    response = client.post(
+        import_url(bank),
+        {
+            "file": SimpleUploadedFile("moodle.xml", FOREIGN_MOODLE),
+            "dimension": "knowledge",
+            "topic": "space",
+            "difficulty": "easy",
+        },
+    )
+    assert not response.context["errors"], [str(e) for e in response.context["errors"]]
+    staged = response.context["staged"]
+    assert staged and response.context["form"]["topic"].value() == "space"
+    response = client.post(confirm_url(bank), staged)
+    assert response.status_code == 302
+    versions = {v.stem: v for v in QuestionVersion.objects.filter(question__bank=bank)}
+    assert {(v.dimension, v.topic) for v in versions.values()} == {("knowledge", "space")}
+    assert versions["Which is a planet?"].difficulty == "easy"
+    assert versions["The Moon is a planet."].difficulty == "hard"  # the file's own tag wins
+
+
+def test_a_default_that_is_not_a_choice_is_refused_at_the_field(client, owner, bank):
+    client.force_login(owner)
+    response = client.post(
+        import_url(bank),
+        {"file": SimpleUploadedFile("moodle.xml", FOREIGN_MOODLE), "topic": "astrology"},
+    )
+    assert response.context["form"].errors["topic"]
+    assert "result" not in response.context and Question.objects.count() == 0
+
+
 @pytest.mark.parametrize("tamper", ["token", "sha256", "missing"])
 def test_a_tampered_confirmation_writes_nothing(client, owner, bank, tamper):
     client.force_login(owner)

@@ -281,7 +281,7 @@ def _numeric(answers: str, raw: dict, ext: dict, item: SourceItem) -> None:
         item.warn(
             "key",
             _(
-                "Only the first fully right answer is kept; %(n)s other answers (other "
+                "Only the first fully right answer is kept; the others (%(n)s: other "
                 "values, or partial credit) are dropped."
             )
             % {"n": len(candidates) - 1},

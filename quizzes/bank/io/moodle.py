@@ -270,7 +270,7 @@ def _item(question: ET.Element, kind: str, line: int) -> SourceItem:
             item.warn(
                 "key",
                 _(
-                    "Only the first fully right answer is kept; %(n)s other answers (other "
+                    "Only the first fully right answer is kept; the others (%(n)s: other "
                     "values, or partial credit) are dropped."
                 )
                 % {"n": len(answers) - 1},
