@@ -209,6 +209,11 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "sciarena",
+            # Rate-limit and SMS counters live here: Django's default of 300 entries
+            # would let a flood of other keys push a victim's counter out and reset
+            # its cap (tests/hostile/test_sms_flood.py). 100,000 counters take about
+            # 30 MB (measured); a flood beyond that is a deployment for Redis.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -127,3 +127,26 @@ def test_concurrent_requests_do_not_slip_past_the_cap(settings, no_per_minute_li
         t.join()
     assert sorted(statuses) == [302] * 3 + [429] * 9
     assert len(sms.outbox) == 3
+
+
+def test_a_flood_of_other_numbers_cannot_evict_the_days_counters(settings):
+    """Counters that a flood could push out of the cache would reset the caps: a
+    victim's number, texted up to its cap, would get its texts again. The embedded
+    default's local-memory cache culls its least recently used entries beyond
+    MAX_ENTRIES (Django's default: 300); settings give it room for a day's flood.
+    Redis in production is told not to evict (docs/deploy.md: noeviction)."""
+    from django.test import RequestFactory
+
+    factory = RequestFactory()
+    victim = "+8613800138000"
+    for n in range(settings.SMS_PER_NUMBER_PER_DAY):
+        assert sms.send_sms(
+            phone=victim, message="x", request=factory.post("/", REMOTE_ADDR=f"10.7.9.{n}")
+        )
+    for n in range(3000):
+        ip = f"10.8.{n // 250}.{n % 250}"
+        sms.sms_count_unsent(phone=f"+86139{n:08d}", request=factory.post("/", REMOTE_ADDR=ip))
+    assert not sms.send_sms(
+        phone=victim, message="x", request=factory.post("/", REMOTE_ADDR="10.7.9.99")
+    )
+    assert len(sms.outbox) == settings.SMS_PER_NUMBER_PER_DAY
