@@ -10,6 +10,7 @@ guest after signing out (accounts.devices).
 from __future__ import annotations
 
 import ast
+import json
 import re
 import threading
 import uuid
@@ -423,3 +424,34 @@ async def test_a_child_device_cannot_join_a_live_round_as_a_guest():
     assert (await other.open({"type": "join", "nickname": "小红"}))["type"] == "welcome"
     await other.close()
     assert await sync_to_async(LivePlayer.objects.filter(round=live).count)() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_the_site_application_hands_the_device_cookie_to_the_join():
+    """Through the whole WebSocket stack of config.asgi (the cookies come from the
+    handshake's Cookie header, as a browser sends them)."""
+    from channels.testing import WebsocketCommunicator
+
+    from config.asgi import application
+    from tests.support.live import make_round
+
+    live = await sync_to_async(make_round)()
+    marked = await sync_to_async(signed_in_then_out)(await sync_to_async(child)())
+    cookie = f"{devices.COOKIE}={marked.cookies[devices.COOKIE].value}".encode()
+    frames = {}
+    for name, extra in (("marked", [(b"cookie", cookie)]), ("fresh", [])):
+        headers = [(b"host", b"127.0.0.1:8000"), (b"origin", b"http://127.0.0.1:8000"), *extra]
+        socket = WebsocketCommunicator(application, f"/ws/live/{live.pin}/", headers=headers)
+        connected, _ = await socket.connect()
+        assert connected
+        await socket.send_to(text_data=json.dumps({"type": "join", "nickname": name}))
+        frame = json.loads(await socket.receive_from(timeout=3))
+        while frame["type"] not in ("welcome", "error"):
+            frame = json.loads(await socket.receive_from(timeout=3))
+        frames[name] = frame
+        await socket.disconnect()
+
+    assert frames["marked"]["type"] == "error"
+    assert frames["marked"]["code"] == "consent_required"
+    assert frames["fresh"]["type"] == "welcome"
