@@ -68,8 +68,11 @@ def people(user_ids: Iterable[int]) -> dict[int, Person]:
         )
     )
     found = {}
+    children: dict[int | None, bool] = {}  # by birth year: Profile's rule, asked once a year
     for pk, deleted_at, nickname, birth_year, school, action, public in rows:
-        child = Profile(birth_year=birth_year).needs_guardian_consent
+        if birth_year not in children:
+            children[birth_year] = Profile(birth_year=birth_year).needs_guardian_consent
+        child = children[birth_year]
         allowed = action == GuardianConsent.Action.GRANT and bool(public)
         found[pk] = Person(
             nickname=nickname or "",
@@ -111,13 +114,15 @@ def generated_number(user_id: int, *, scope: str) -> int:
     return int.from_bytes(digest[:8], "big") % NUMBERS
 
 
-def generated_name(number: int) -> str:
-    """The generated name with this number, in the install's language (the same frame
-    goes to every viewer)."""
+def name_pattern() -> str:
+    """The generated names' pattern in the install's language (the same frame goes to
+    every viewer, whatever their language)."""
     with translation.override(settings.LANGUAGE_CODE):
-        return pgettext("the public name of a player shown without a nickname", "Player %(n)s") % {
-            "n": f"{number:04d}"
-        }
+        return pgettext("the public name of a player shown without a nickname", "Player %(n)s")
+
+
+def generated_name(number: int, pattern: str | None = None) -> str:
+    return (pattern or name_pattern()) % {"n": f"{number:04d}"}
 
 
 def public_names(
@@ -154,10 +159,11 @@ def public_names(
         else:
             hidden.append(pk)
     taken = {*taken, *names.values()}
+    pattern = name_pattern() if hidden else ""
     for pk in hidden:
         number = generated_number(pk, scope=scope)
         for _ in range(NUMBERS):
-            name = generated_name(number)
+            name = generated_name(number, pattern)
             if name not in taken:
                 break
             number = (number + 1) % NUMBERS
