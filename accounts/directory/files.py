@@ -31,7 +31,7 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 
 from accounts.forms import clean_school_name
-from accounts.models import SCHOOL_CODE_PATTERN, District, Region, School, Unit
+from accounts.models import SCHOOL_CODE_PATTERN, District, Region, School, SchoolStage, Unit
 from spreadsheets import Report, table_rows, write_csv, write_xlsx
 from spreadsheets import gettext_lazy as _
 
@@ -362,7 +362,10 @@ def plan_schools(data: bytes, filename: str) -> Plan:
     if body is None:
         return plan
     places = Places()
-    schools = list(School.objects.prefetch_related("stages"))
+    schools = list(School.objects.all())
+    stages_of: dict[int, set[str]] = {}
+    for school_id, stage in SchoolStage.objects.values_list("school_id", "stage"):
+        stages_of.setdefault(school_id, set()).add(stage)
     by_code = {s.code: s for s in schools if s.code}
     by_name = {(s.region_id, s.name): s for s in schools}
     codes_seen: dict[str, int] = {}
@@ -413,11 +416,13 @@ def plan_schools(data: bytes, filename: str) -> Plan:
                 % {"code": same_name.code or "—"},
             )
             continue
-        plan.rows.append(_school_change(number, values, target))
+        plan.rows.append(_school_change(number, values, target, stages_of))
     return plan
 
 
-def _school_change(number: int, values: dict, target: School | None) -> PlannedRow:
+def _school_change(
+    number: int, values: dict, target: School | None, stages_of: dict[int, set[str]]
+) -> PlannedRow:
     row = PlannedRow(number, values)
     if target is None:
         return row
@@ -431,7 +436,7 @@ def _school_change(number: int, values: dict, target: School | None) -> PlannedR
         "name": target.name,
         "district": target.district_id,
         "region": target.region_id,
-        "stages": target.stage_values,
+        "stages": [v for v in School.Stage.values if v in stages_of.get(target.pk, ())],
         "enrolment": target.enrolment,
     }
     new = {**values, "district": values["district"].pk, "region": values["region"].pk}

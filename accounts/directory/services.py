@@ -26,6 +26,7 @@ from spreadsheets import gettext_lazy
 from . import files
 
 logger = logging.getLogger("accounts.directory")
+_BATCH = 500  # rows a bulk INSERT carries (SQLite's variable limit, with room)
 
 
 class DirectoryError(Exception):
@@ -61,10 +62,12 @@ def directory_import(
         return plan
     try:
         with transaction.atomic():
-            write = _write_school if kind == files.SCHOOLS else _write_unit
-            for row in plan.rows:
-                if row.action != "unchanged":
-                    write(row)
+            if kind == files.SCHOOLS:
+                _write_schools(plan.rows)
+            else:
+                for row in plan.rows:
+                    if row.action != "unchanged":
+                        _write_unit(row)
             _audit(
                 actor=actor,
                 action=DirectoryChange.Action.IMPORT,
@@ -84,16 +87,35 @@ def directory_import(
     return plan
 
 
-def _write_school(row: files.PlannedRow) -> None:
-    values = row.values
-    school = row.target or School()
+def _school_fields(school: School, values: dict[str, Any]) -> School:
     school.code = values["code"]
     school.name = values["name"]
     school.district = values["district"]
     school.region = values["region"]
     school.enrolment = values["enrolment"]
-    school.save()
-    _set_stages(school, values["stages"])
+    return school
+
+
+def _write_schools(rows: list[files.PlannedRow]) -> None:
+    """Changed schools one by one (a rename may free a name another row takes); new
+    ones and their stages in bulk, so that a first import of thousands is quick."""
+    for row in rows:
+        if row.action == "update":
+            _school_fields(row.target, row.values).save()
+            _set_stages(row.target, row.values["stages"])
+    new = [row for row in rows if row.action == "create"]
+    for start in range(0, len(new), _BATCH):
+        batch = new[start : start + _BATCH]
+        created = School.objects.bulk_create(
+            [_school_fields(School(), row.values) for row in batch]
+        )
+        SchoolStage.objects.bulk_create(
+            [
+                SchoolStage(school=school, stage=stage)
+                for school, row in zip(created, batch, strict=True)
+                for stage in row.values["stages"]
+            ]
+        )
 
 
 def _write_unit(row: files.PlannedRow) -> None:

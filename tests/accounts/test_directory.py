@@ -651,3 +651,35 @@ def test_an_edit_that_loses_a_race_for_a_name_is_a_form_error(organizer_client, 
     data = {"name": "示例中学", "district": district().pk, "stages": ["junior"]}
     response = organizer_client.post(reverse("directory:school_new"), data)
     assert response.status_code == 400 and not School.objects.exists()
+
+
+def rows_of(count: int) -> list[list[str]]:
+    return [
+        [f"99110{n:05d}", f"示例学校{n}", "海淀区", "", "小学、初中", str(n)] for n in range(count)
+    ]
+
+
+def test_an_import_is_batched_and_the_list_page_costs_the_same_queries_for_any_rows(
+    organizer_client,
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for start, count in ((0, 10), (10, 400)):
+        rows = rows_of(start + count)[start:]
+        with CaptureQueriesContext(connection) as queries:
+            assert import_schools(csv_bytes(rows)).ok
+        counts.append(len(queries))
+    # batched INSERTs: a few more for 40 times the rows (SQLite takes 999 values a query)
+    assert counts[1] - counts[0] <= 400 // 50, counts
+    assert School.objects.count() == 410
+
+    pages = []
+    for query in ("示例学校1", "示例学校"):  # 21 matches, then a full page of 50
+        with CaptureQueriesContext(connection) as queries:
+            assert (
+                organizer_client.get(reverse("directory:schools"), {"q": query}).status_code == 200
+            )
+        pages.append(len(queries))
+    assert pages[0] == pages[1], pages
