@@ -389,6 +389,7 @@ def test_hand_written_rfc_4180_quoting_is_read_exactly():
         '"买""无糖""的饮料，还是""低脂""的？","甲, 乙",A\r\n'
         '"多行\r\n题干",乙,B\r\n'
         '他说"无糖",丙,C\r\n'
+        '"买""无糖""饮料, 好吗？",好,D\r\n'
     )
     report = Report("q.csv")
     rows = csv_rows(text.encode("gb18030"), report)
@@ -398,7 +399,31 @@ def test_hand_written_rfc_4180_quoting_is_read_exactly():
         (2, ['买"无糖"的饮料，还是"低脂"的？', "甲, 乙", "A"]),
         (3, ["多行\r\n题干", "乙", "B"]),
         (4, ['他说"无糖"', "丙", "C"]),
+        (5, ['买"无糖"饮料, 好吗？', "好", "D"]),
     ]
+
+
+GARBLED_BY_SNIFFING = [
+    # (stem, option A): issue 12's cases, where csv.Sniffer guessed "no doubled quotes"
+    # and the row came back cut at the comma, its cells shifted one column right.
+    ('买"无糖"饮料, 好吗？', "好"),
+    ('标注"无糖"的饮料, 一定不含糖吗？', "是"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("stem", "option"), GARBLED_BY_SNIFFING)
+def test_doubled_quotes_with_a_comma_in_the_cell_import_exactly(owner, bank, stem, option):
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")  # as Excel writes: "买""无糖""饮料, 好吗？"
+    writer.writerow(["题型", "题干", "选项A", "选项B", "答案", "维度", "主题", "出处"])
+    writer.writerow(["单选", stem, option, "不好", "A", "科学知识", "健康", "教材"])
+    result = import_questions(
+        bank=bank, actor=owner, data=out.getvalue().encode("utf-8-sig"), filename="q.csv"
+    )
+    assert result.ok, result.report.render()
+    version = Question.objects.get(bank=bank).versions.get()
+    assert (version.stem, [o["text"] for o in version.options]) == (stem, [option, "不好"])
 
 
 @pytest.mark.parametrize(
