@@ -476,6 +476,18 @@ PAGE_FILES = {
         lambda: '题型,题干,答案\n单选,"无糖"饮料,A\n'.encode(),
         "cannot be read at line 2",
     ),
+    "flood.xml": (
+        lambda: b"<quiz>" + b"<a/>" * 1_000_000 + b"</quiz>",
+        "more than 100000 XML elements outside its questions",
+    ),
+    "question.xml": (
+        lambda: b'<quiz><question type="truefalse">' + b"<a/>" * 200_000 + b"</question></quiz>",
+        "The question at line 1 holds more than 100000 XML elements.",
+    ),
+    "many.xml": (
+        lambda: b"<quiz>" + b'<question type="category"/>' * 12_001 + b"</quiz>",
+        "more than 12000 questions",
+    ),
     "deep.xml": (
         lambda: b"<quiz>" + b"<q>" * 1000 + b"</q>" * 1000 + b"</quiz>",
         "nested more than 32 levels deep",

@@ -20,6 +20,7 @@ embedded files (images) that are not imported.
 from __future__ import annotations
 
 import html
+import io
 import xml.etree.ElementTree as ET
 from xml.parsers import expat
 
@@ -64,32 +65,58 @@ class _RefusedError(Exception):
 
 
 def _prescan(data: bytes, limits: Limits) -> list[int]:
-    """Refuse DTDs and entities, too many elements, too deep nesting; return the line
-    of each <question> element."""
+    """Refuse DTDs and entities, too many elements, too deep nesting, more questions
+    than SPREADSHEET_MAX_ROWS, and more than SPREADSHEET_MAX_XML_LOOSE_ELEMENTS elements
+    outside the questions or in any one of them (what read() holds at once); return
+    the line of each <question> element under <quiz>."""
     lines: list[int] = []
     parser = expat.ParserCreate()
-    counts = {"elements": 0, "depth": 0}
+    counts = {"elements": 0, "depth": 0, "loose": 0, "inside": 0, "question": 0}
 
     def refuse(*_args):
         raise _RefusedError
 
+    def over(key: str, limit: int, message) -> None:
+        counts[key] += 1
+        if counts[key] > limit:
+            raise _RefusedError(message % {"n": limit, "line": parser.CurrentLineNumber})
+
     def start(name, _attrs):
-        counts["elements"] += 1
         counts["depth"] += 1
-        if counts["elements"] > limits.max_xml_elements:
-            raise _RefusedError(
-                _("The file holds more than %(n)s XML elements; split it into smaller files.")
-                % {"n": limits.max_xml_elements}
-            )
+        over(
+            "elements",
+            limits.max_xml_elements,
+            _("The file holds more than %(n)s XML elements; split it into smaller files."),
+        )
         if counts["depth"] > limits.max_xml_depth:
             raise _RefusedError(
                 _("The XML is nested more than %(n)s levels deep; it is refused.")
                 % {"n": limits.max_xml_depth}
             )
-        if name == "question":
+        if counts["depth"] == 2 and name == "question":
             lines.append(parser.CurrentLineNumber)
+            counts["question"], counts["inside"] = 2, 0
+            if len(lines) > limits.max_rows:
+                raise _RefusedError(
+                    _("The file holds more than %(n)s questions; split it into smaller files.")
+                    % {"n": limits.max_rows}
+                )
+        elif counts["question"]:
+            over(
+                "inside",
+                limits.max_xml_loose_elements,
+                _("The question at line %(line)s holds more than %(n)s XML elements."),
+            )
+        else:
+            over(
+                "loose",
+                limits.max_xml_loose_elements,
+                _("The file holds more than %(n)s XML elements outside its questions."),
+            )
 
     def end(_name):
+        if counts["depth"] == counts["question"]:
+            counts["question"] = 0
         counts["depth"] -= 1
 
     parser.StartDoctypeDeclHandler = refuse
@@ -127,43 +154,63 @@ def _fraction(answer: ET.Element) -> float:
 
 
 def read(data: bytes, filename: str, report: Report) -> list[SourceItem]:
+    """The questions under <quiz>, each parsed and dropped in turn (iterparse), so
+    memory holds one question's elements at a time besides what _prescan bounds."""
     try:
         lines = _prescan(data, Limits.from_settings())
-        root = ET.fromstring(data)  # noqa: S314 - DOCTYPE and entities refused above
     except _RefusedError as refused:
         report.error(
             refused.message or _("The XML file declares a DOCTYPE or entities; it is refused.")
         )
         return []
-    except (expat.ExpatError, ET.ParseError) as exc:
+    except expat.ExpatError as exc:
         report.error(_("This is not well-formed XML: %(error)s") % {"error": exc})
         return []
-    if root.tag != "quiz":
-        report.error(_("A Moodle XML file has a <quiz> root element."))
-        return []
-    items = []
-    for number, question in enumerate(root.iter("question")):
+    items: list[SourceItem] = []
+    root = None
+    depth = 0
+    number = 0
+    # DOCTYPE and entities were refused above, before ElementTree sees the file.
+    for event, element in ET.iterparse(io.BytesIO(data), events=("start", "end")):  # noqa: S314
+        if event == "start":
+            depth += 1
+            if root is None:
+                root = element
+                if root.tag != "quiz":
+                    report.error(_("A Moodle XML file has a <quiz> root element."))
+                    return []
+            continue
+        depth -= 1
+        if depth != 1 or element.tag != "question":
+            continue
         line = lines[number] if number < len(lines) else 0
-        kind = question.get("type", "")
-        if kind == "category":
-            continue
-        if kind == "description":
-            report.warning(
-                _("A Moodle description is not a question; it is skipped."), row=line, kind=LINE
-            )
-            continue
-        if kind not in MOODLE_TYPES:
-            report.warning(
-                _("SciArena has no question type like Moodle's “%(type)s”; it is skipped.")
-                % {"type": kind},
-                row=line,
-                header="type",
-                kind=LINE,
-            )
-            continue
-        item = _item(question, kind, line)
-        items.append(item)
+        number += 1
+        item = _read_question(element, line, report)
+        if item is not None:
+            items.append(item)
+        root.clear()  # the questions read so far, and what lay between them
     return items
+
+
+def _read_question(question: ET.Element, line: int, report: Report) -> SourceItem | None:
+    kind = question.get("type", "")
+    if kind == "category":
+        return None
+    if kind == "description":
+        report.warning(
+            _("A Moodle description is not a question; it is skipped."), row=line, kind=LINE
+        )
+        return None
+    if kind not in MOODLE_TYPES:
+        report.warning(
+            _("SciArena has no question type like Moodle's “%(type)s”; it is skipped.")
+            % {"type": kind},
+            row=line,
+            header="type",
+            kind=LINE,
+        )
+        return None
+    return _item(question, kind, line)
 
 
 def _locate(field: str, option: int | None) -> tuple[str, str]:
