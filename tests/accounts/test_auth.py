@@ -408,9 +408,7 @@ def test_an_organizer_who_lost_their_phone_signs_in_with_a_recovery_code(client)
 
 
 def test_a_texted_code_does_not_skip_the_organizers_totp(client):
-    organizer = UserFactory(
-        role=User.Role.ORGANIZER, phone=PHONE, phone_verified=True, totp=False
-    )
+    organizer = UserFactory(role=User.Role.ORGANIZER, phone=PHONE, phone_verified=True, totp=False)
     sign_in(client, organizer.username)
     activate_totp(client)
     client.post(reverse("account_logout"))
