@@ -140,7 +140,38 @@ def _html(text: str, fmt: str) -> str:
 
 
 def _parse(text: str, line: int, meta: dict, report: Report) -> SourceItem | None:
-    t = _protect(text)
+    split = _split(_protect(text), line, report)
+    if split is None:
+        return None
+    fmt, stem, answers, feedback = split
+    ext = meta["ext"]
+    raw = _raw(meta["tags"], _html(_restore(stem), fmt), _restore(feedback.strip()), ext)
+    item = SourceItem(row=line, raw=raw, locate=_locate, uid=meta["uid"])
+    ordering = ext.get("type") == "ordering"
+    if not answers or ("->" in answers and not ordering):
+        report.warning(
+            _("SciArena has no question type like GIFT's “%(type)s”; it is skipped.")
+            % {"type": "essay" if not answers else "matching"},
+            row=line,
+            header="answers",
+            kind=LINE,
+        )
+        return None
+    if "@@PLUGINFILE@@" in text:
+        item.warn(
+            "stem",
+            _(
+                "The question's embedded files (images) are not imported; upload them to "
+                "the bank and add them in the editor."
+            ),
+        )
+    _answers(answers, ordering, fmt, ext, item)
+    return item
+
+
+def _split(t: str, line: int, report: Report) -> tuple[str, str, str, str] | None:
+    """A protected question's format, stem (with any text after the answer block as a
+    blank), answers and feedback; None, with an error, if it has no answer block."""
     if t.startswith("::"):
         end = t.find("::", 2)
         t = t[end + 2 :] if end != -1 else t
@@ -161,39 +192,27 @@ def _parse(text: str, line: int, meta: dict, report: Report) -> SourceItem | Non
         return None
     after = t[close_at + 1 :].strip()
     stem = t[:open_at].strip() + (" _____ " + after if after else "")
-    answers = t[open_at + 1 : close_at].strip()
-    answers, _sep, feedback = answers.partition("####")
-    answers = answers.strip()
-    explanation, source = split_source(_restore(feedback.strip()))
-    ext = meta["ext"]
-    raw, _others = raw_from_tags(meta["tags"])
+    answers, _sep, feedback = t[open_at + 1 : close_at].strip().partition("####")
+    return fmt, stem, answers.strip(), feedback
+
+
+def _raw(tags: list[str], stem: str, feedback: str, ext: dict) -> dict:
+    explanation, source = split_source(feedback)
+    raw, _others = raw_from_tags(tags)
     raw.update(
-        stem=_html(_restore(stem), fmt),
+        stem=stem,
         explanation=explanation,
         source=source,
         stem_en=ext.get("stem_en", ""),
         explanation_en=ext.get("explanation_en", ""),
     )
-    item = SourceItem(row=line, raw=raw, locate=_locate, uid=meta["uid"])
-    ordering = ext.get("type") == "ordering"
+    return raw
+
+
+def _answers(answers: str, ordering: bool, fmt: str, ext: dict, item: SourceItem) -> None:
+    """The question's type and key (and options) from its answer block."""
+    raw = item.raw
     word = answers.split("#", 1)[0].strip().upper()
-    if not answers or ("->" in answers and not ordering):
-        report.warning(
-            _("SciArena has no question type like GIFT's “%(type)s”; it is skipped.")
-            % {"type": "essay" if not answers else "matching"},
-            row=line,
-            header="answers",
-            kind=LINE,
-        )
-        return None
-    if "@@PLUGINFILE@@" in text:
-        item.warn(
-            "stem",
-            _(
-                "The question's embedded files (images) are not imported; upload them to "
-                "the bank and add them in the editor."
-            ),
-        )
     if answers.startswith("#"):
         raw["type"] = QuestionType.NUMERIC
         _numeric(answers[1:], raw, ext, item)
@@ -201,19 +220,7 @@ def _parse(text: str, line: int, meta: dict, report: Report) -> SourceItem | Non
         raw["type"] = QuestionType.TRUE_FALSE
         raw["key"] = word.startswith("T")
     else:
-        tokens = [tok for tok in re.split(r"(?=[=~])", answers) if tok.strip()]
-        parsed = []
-        for token in tokens:
-            marker, body = token[0], token[1:]
-            if marker not in "=~":
-                continue
-            weight = None
-            found = _WEIGHT.match(body)
-            if found:
-                weight = float(found.group(1))
-                body = body[found.end() :]
-            body = body.split("#", 1)[0]
-            parsed.append((marker, weight, _restore(body).strip()))
+        parsed = _tokens(answers)
         if ordering:
             raw["type"] = QuestionType.ORDERING
             raw["options"] = [_html(body, fmt) for _m, _w, body in parsed]
@@ -221,19 +228,41 @@ def _parse(text: str, line: int, meta: dict, report: Report) -> SourceItem | Non
         elif any(marker == "~" for marker, _w, _b in parsed):
             _choice(parsed, raw, fmt, item)
         else:
-            raw["type"] = QuestionType.FILL
-            raw["key"] = [body for _m, weight, body in parsed if weight in (None, 100.0)]
-            dropped = [body for _m, weight, body in parsed if weight not in (None, 100.0)]
-            if dropped:
-                item.warn(
-                    "key",
-                    _(
-                        "Answers worth partial credit (%(answers)s) are dropped: only answers "
-                        "worth 100%% are accepted."
-                    )
-                    % {"answers": "、".join(dropped)},
-                )
-    return item
+            _fill(parsed, raw, item)
+
+
+def _tokens(answers: str) -> list[tuple[str, float | None, str]]:
+    """Each `=`/`~` answer as (marker, weight or None, restored text without feedback)."""
+    parsed = []
+    for token in re.split(r"(?=[=~])", answers):
+        if not token.strip():
+            continue
+        marker, body = token[0], token[1:]
+        if marker not in "=~":
+            continue
+        weight = None
+        found = _WEIGHT.match(body)
+        if found:
+            weight = float(found.group(1))
+            body = body[found.end() :]
+        body = body.split("#", 1)[0]
+        parsed.append((marker, weight, _restore(body).strip()))
+    return parsed
+
+
+def _fill(parsed: list, raw: dict, item: SourceItem) -> None:
+    raw["type"] = QuestionType.FILL
+    raw["key"] = [body for _m, weight, body in parsed if weight in (None, 100.0)]
+    dropped = [body for _m, weight, body in parsed if weight not in (None, 100.0)]
+    if dropped:
+        item.warn(
+            "key",
+            _(
+                "Answers worth partial credit (%(answers)s) are dropped: only answers "
+                "worth 100%% are accepted."
+            )
+            % {"answers": "、".join(dropped)},
+        )
 
 
 def _choice(parsed: list, raw: dict, fmt: str, item: SourceItem) -> None:

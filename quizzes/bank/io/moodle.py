@@ -238,108 +238,136 @@ def _item(question: ET.Element, kind: str, line: int) -> SourceItem:
         explanation_en=_html_of(question.find("explanation_en")),
     )
     item = SourceItem(row=line, raw=raw, locate=_locate, uid="")
-    partial = [f for f in fractions if 0 < f < 100]
     qtype = MOODLE_TYPES.get(kind, kind)
     if kind == "multichoice":
-        single = (question.findtext("single") or "true").strip().lower() in ("true", "1")
-        qtype = QuestionType.SINGLE if single else QuestionType.MULTIPLE
-        raw["options"] = texts
-        if single:
-            best = max(fractions, default=0)
-            right = [i for i, f in enumerate(fractions) if f == best and f > 0]
-            raw["key"] = right[:1]
-            if len(right) > 1:
-                item.warn(
-                    "key",
-                    _(
-                        "%(n)s answers are fully right in this single-choice question; only "
-                        "the first (answer %(first)s) is kept as the key."
-                    )
-                    % {"n": len(right), "first": right[0] + 1},
-                )
-            if partial:
-                item.warn(
-                    "key",
-                    _(
-                        "Moodle gives partial credit (%(weights)s) here; SciArena marks an "
-                        "answer right or wrong, so only the key is right."
-                    )
-                    % {"weights": ", ".join(_percent(f) for f in partial)},
-                )
-        else:
-            raw["key"] = [i for i, f in enumerate(fractions) if f > 0]
-            weights = {round(f, 3) for f in fractions if f > 0}
-            if len(weights) > 1:
-                item.warn(
-                    "key",
-                    _(
-                        "The right answers weigh differently in Moodle (%(weights)s); here "
-                        "the question is right when exactly the answers with a positive "
-                        "weight are chosen."
-                    )
-                    % {"weights": ", ".join(_percent(f) for f in fractions if f > 0)},
-                )
+        qtype = _multichoice(question, texts, fractions, item)
     elif qtype == QuestionType.TRUE_FALSE:
-        right = [texts[i] for i, f in enumerate(fractions) if f >= 100]
-        raw["key"] = right[0].strip() if right else ""
-        if partial:
-            item.warn(
-                "key",
-                _("Partial credit (%(weights)s) is not kept: an answer is right or wrong.")
-                % {"weights": ", ".join(_percent(f) for f in partial)},
-            )
+        _true_false(texts, fractions, item)
     elif qtype == QuestionType.FILL:
-        raw["key"] = [html.unescape(texts[i]) for i, f in enumerate(fractions) if f >= 100]
-        if partial:
-            item.warn(
-                "key",
-                _(
-                    "Answers worth partial credit (%(answers)s) are dropped: only answers "
-                    "worth 100%% are accepted."
-                )
-                % {
-                    "answers": "、".join(
-                        html.unescape(texts[i]) for i, f in enumerate(fractions) if 0 < f < 100
-                    )
-                },
-            )
-        if (question.findtext("usecase") or "0").strip() == "1":
-            item.warn(
-                "key",
-                _("Moodle compares these answers case-sensitively; SciArena ignores case."),
-            )
+        _fill(question, texts, fractions, item)
     elif qtype == QuestionType.NUMERIC:
-        right = [a for a in answers if _fraction(a) >= 100]
-        if right:
-            raw["key"] = _text(right[0]).strip()
-            raw["tolerance"] = (right[0].findtext("tolerance") or "0").strip()
-        if len(right) > 1 or partial:
-            item.warn(
-                "key",
-                _(
-                    "Only the first fully right answer is kept; the others (%(n)s: other "
-                    "values, or partial credit) are dropped."
-                )
-                % {"n": len(answers) - 1},
-            )
-        others = []
-        for unit in question.findall("units/unit"):
-            multiplier = (unit.findtext("multiplier") or "1").strip()
-            name = (unit.findtext("unit_name") or "").strip()
-            if multiplier in ("1", "1.0", "1.0000000") and "unit" not in raw:
-                raw["unit"] = name
-            else:
-                others.append(name)
-        if others:
-            item.warn(
-                "unit",
-                _("Other units (%(units)s) are dropped: the answer is given in one unit.")
-                % {"units": "、".join(others)},
-            )
+        _numeric(question, answers, fractions, item)
     elif qtype == QuestionType.ORDERING:
         raw["options"] = texts
         raw["key"] = sorted(range(len(texts)), key=lambda i: fractions[i])
     raw["type"] = qtype
+    _warn_files(question, item)
+    item.uid = (question.findtext("idnumber") or "").strip()
+    return item
+
+
+def _partial(fractions: list[float]) -> list[float]:
+    return [f for f in fractions if 0 < f < 100]
+
+
+def _multichoice(
+    question: ET.Element, texts: list[str], fractions: list[float], item: SourceItem
+) -> QuestionType:
+    """Options and key of a multichoice question; its type, single or multiple."""
+    single = (question.findtext("single") or "true").strip().lower() in ("true", "1")
+    item.raw["options"] = texts
+    if not single:
+        item.raw["key"] = [i for i, f in enumerate(fractions) if f > 0]
+        if len({round(f, 3) for f in fractions if f > 0}) > 1:
+            item.warn(
+                "key",
+                _(
+                    "The right answers weigh differently in Moodle (%(weights)s); here "
+                    "the question is right when exactly the answers with a positive "
+                    "weight are chosen."
+                )
+                % {"weights": ", ".join(_percent(f) for f in fractions if f > 0)},
+            )
+        return QuestionType.MULTIPLE
+    best = max(fractions, default=0)
+    right = [i for i, f in enumerate(fractions) if f == best and f > 0]
+    item.raw["key"] = right[:1]
+    if len(right) > 1:
+        item.warn(
+            "key",
+            _(
+                "%(n)s answers are fully right in this single-choice question; only "
+                "the first (answer %(first)s) is kept as the key."
+            )
+            % {"n": len(right), "first": right[0] + 1},
+        )
+    if partial := _partial(fractions):
+        item.warn(
+            "key",
+            _(
+                "Moodle gives partial credit (%(weights)s) here; SciArena marks an "
+                "answer right or wrong, so only the key is right."
+            )
+            % {"weights": ", ".join(_percent(f) for f in partial)},
+        )
+    return QuestionType.SINGLE
+
+
+def _true_false(texts: list[str], fractions: list[float], item: SourceItem) -> None:
+    right = [texts[i] for i, f in enumerate(fractions) if f >= 100]
+    item.raw["key"] = right[0].strip() if right else ""
+    if partial := _partial(fractions):
+        item.warn(
+            "key",
+            _("Partial credit (%(weights)s) is not kept: an answer is right or wrong.")
+            % {"weights": ", ".join(_percent(f) for f in partial)},
+        )
+
+
+def _fill(question: ET.Element, texts: list[str], fractions: list[float], item: SourceItem) -> None:
+    item.raw["key"] = [html.unescape(texts[i]) for i, f in enumerate(fractions) if f >= 100]
+    if _partial(fractions):
+        dropped = (html.unescape(texts[i]) for i, f in enumerate(fractions) if 0 < f < 100)
+        item.warn(
+            "key",
+            _(
+                "Answers worth partial credit (%(answers)s) are dropped: only answers "
+                "worth 100%% are accepted."
+            )
+            % {"answers": "、".join(dropped)},
+        )
+    if (question.findtext("usecase") or "0").strip() == "1":
+        item.warn(
+            "key",
+            _("Moodle compares these answers case-sensitively; SciArena ignores case."),
+        )
+
+
+def _numeric(
+    question: ET.Element, answers: list[ET.Element], fractions: list[float], item: SourceItem
+) -> None:
+    """The first fully right answer and its tolerance, and the unit of multiplier 1."""
+    raw = item.raw
+    right = [a for a in answers if _fraction(a) >= 100]
+    if right:
+        raw["key"] = _text(right[0]).strip()
+        raw["tolerance"] = (right[0].findtext("tolerance") or "0").strip()
+    if len(right) > 1 or _partial(fractions):
+        item.warn(
+            "key",
+            _(
+                "Only the first fully right answer is kept; the others (%(n)s: other "
+                "values, or partial credit) are dropped."
+            )
+            % {"n": len(answers) - 1},
+        )
+    others = []
+    for unit in question.findall("units/unit"):
+        multiplier = (unit.findtext("multiplier") or "1").strip()
+        name = (unit.findtext("unit_name") or "").strip()
+        if multiplier in ("1", "1.0", "1.0000000") and "unit" not in raw:
+            raw["unit"] = name
+        else:
+            others.append(name)
+    if others:
+        item.warn(
+            "unit",
+            _("Other units (%(units)s) are dropped: the answer is given in one unit.")
+            % {"units": "、".join(others)},
+        )
+
+
+def _warn_files(question: ET.Element, item: SourceItem) -> None:
     files = [f.get("name", "") for f in question.iter("file")]
     if files or any("@@PLUGINFILE@@" in text for text in _all_texts(question)):
         item.warn(
@@ -350,8 +378,6 @@ def _item(question: ET.Element, kind: str, line: int) -> SourceItem:
             )
             % {"names": (": " + "、".join(n for n in files if n)) if any(files) else ""},
         )
-    item.uid = (question.findtext("idnumber") or "").strip()
-    return item
 
 
 def _all_texts(question: ET.Element) -> list[str]:
