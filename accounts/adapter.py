@@ -8,7 +8,6 @@ authentication backend) that pass the raw login string.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import time
 from typing import Any
@@ -27,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import services
+from .counters import count, uncount
 from .forms import SignupProfileForm
 from .models import User
 from .phone import normalise_phone, normalise_phone_or_none
@@ -215,14 +215,8 @@ class AccountAdapter(DefaultAccountAdapter):
             counted: list[str] = []
             refused = False
             for key, limit, window in self._login_failure_keys(request, login):
-                cache.add(key, 0, timeout=window)
-                try:
-                    tries = cache.incr(key)
-                except ValueError:  # the window ended between add() and incr()
-                    cache.add(key, 1, timeout=window)
-                    tries = 1
                 counted.append(key)
-                refused = refused or tries > limit
+                refused = count(key, window=window) > limit or refused
             self._login_failure_counted = counted
             if refused:
                 raise self.validation_error("too_many_login_attempts")
@@ -236,8 +230,7 @@ class AccountAdapter(DefaultAccountAdapter):
         if user is not None:
             self._remember_familiar(request, user)
             for key in self._login_failure_counted:
-                with contextlib.suppress(ValueError):  # the window ended: nothing to refund
-                    cache.decr(key)
+                uncount(key)
         return user
 
     def _delete_login_attempts_cached_email(self, request, **credentials: Any) -> None:

@@ -18,6 +18,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
+from .counters import count
+
 
 def _key(user) -> str:
     return f"mfa-failures:{user.pk}"
@@ -35,11 +37,7 @@ class CodeFailureLimit:
         try:
             code = super().clean_code()  # type: ignore[misc]
         except ValidationError:
-            if not cache.add(key, 1, timeout=settings.MFA_FAILURES_WINDOW):
-                try:
-                    cache.incr(key)
-                except ValueError:  # expired between add and incr
-                    cache.set(key, 1, timeout=settings.MFA_FAILURES_WINDOW)
+            count(key, window=settings.MFA_FAILURES_WINDOW)
             raise
         cache.delete(key)
         return code

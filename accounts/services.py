@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
@@ -16,6 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from . import personal_data
+from .counters import count, uncount
 from .models import ConsentRequest, GuardianConsent, Profile, User
 from .sms import send_sms
 
@@ -391,21 +390,12 @@ def user_delete_password_try(*, user: User) -> bool:
     shared cache), so parallel requests cannot slip past the limit; a right
     password gives its try back (user_delete_password_try_refund).
     """
-    key = _delete_tries_key(user)
-    cache.add(key, 0, timeout=DELETE_PASSWORD_WINDOW)
-    try:
-        tries = cache.incr(key)
-    except ValueError:  # the window ended between add() and incr()
-        cache.add(key, 1, timeout=DELETE_PASSWORD_WINDOW)
-        tries = 1
-    return tries <= DELETE_PASSWORD_TRIES
+    return count(_delete_tries_key(user), window=DELETE_PASSWORD_WINDOW) <= DELETE_PASSWORD_TRIES
 
 
 def user_delete_password_try_refund(*, user: User) -> None:
     """A right password does not count against the limit."""
-    # A ValueError means the window has ended: there is nothing to give back.
-    with contextlib.suppress(ValueError):
-        cache.decr(_delete_tries_key(user))
+    uncount(_delete_tries_key(user))
 
 
 @transaction.atomic

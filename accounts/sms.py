@@ -31,7 +31,6 @@ tests; `HTTPGatewaySMSBackend` posts to a gateway at SMS_GATEWAY_URL.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import logging
 import math
@@ -44,6 +43,8 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.module_loading import import_string
+
+from .counters import address_key, count
 
 logger = logging.getLogger(__name__)
 
@@ -101,13 +102,8 @@ def _today() -> str:
 
 
 def _count(key: str) -> int:
-    """One more on a daily counter, atomically in the shared cache; the new value."""
-    cache.add(key, 0, timeout=COUNTER_TIMEOUT)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.add(key, 1, timeout=COUNTER_TIMEOUT)
-        return 1
+    """One more on a daily counter; the new value."""
+    return count(key, window=COUNTER_TIMEOUT)
 
 
 def _digest(value: str) -> str:
@@ -117,7 +113,7 @@ def _digest(value: str) -> str:
 
 def client_address(request) -> str | None:
     """The client address as allauth's rate limits read it (the adapter's
-    get_client_ip), an IPv6 address cut to its /64 network (ALLAUTH_RATE_LIMIT_IPV6_PREFIX)
+    get_client_ip), an IPv6 address cut to its /64 network (accounts.counters.address_key)
     so that one host cannot rotate through its addresses; None without a request."""
     if request is None:
         from allauth.core import context
@@ -128,14 +124,9 @@ def client_address(request) -> str | None:
     from allauth.account.adapter import get_adapter
 
     try:
-        raw = get_adapter(request).get_client_ip(request)
-        address = ipaddress.ip_address(raw)
-    except (PermissionDenied, ValueError):
+        return address_key(get_adapter(request).get_client_ip(request))
+    except PermissionDenied:
         return None
-    if isinstance(address, ipaddress.IPv6Address):
-        prefix = getattr(settings, "ALLAUTH_RATE_LIMIT_IPV6_PREFIX", 64)
-        return str(ipaddress.IPv6Network(f"{address}/{prefix}", strict=False).network_address)
-    return str(address)
 
 
 def _budget_key(day: str) -> str:

@@ -25,11 +25,11 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
+from accounts.counters import address_key, count
 from accounts.selectors import device_may_play_as_guest
 from frontend.clientip import client_ip
 from quizzes.play.claim import guest_papers_claim
@@ -54,15 +54,6 @@ def guest_paper_remember(session, paper_id: int) -> None:
     session[SESSION_KEY] = ids[-MAX_GUEST_PAPERS:]
 
 
-def _count(key: str) -> int:
-    cache.add(key, 0, WINDOW_SECONDS)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, WINDOW_SECONDS)
-        return 1
-
-
 def guest_start_guard(request) -> Callable[[], None]:
     """A guard for one guest start: the start services call it just before they would
     write a new paper. It counts the start for the session and the client IP (hashed:
@@ -74,14 +65,18 @@ def guest_start_guard(request) -> Callable[[], None]:
         if request.session.session_key is None:
             request.session.save()  # a key to count by; the paper's id goes in it anyway
         who = [f"session:{request.session.session_key}"]
-        address = client_ip(request)  # the one reading of it (frontend.clientip)
+        # The one reading of the address (frontend.clientip), IPv6 by its /64.
+        address = address_key(client_ip(request))
         if address:  # an unreadable address is not one counter shared by everyone
             who.append(f"ip:{address}")
         limit = settings.GUEST_STARTS_PER_HOUR
         over = False
         for name in who:
             digest = hashlib.sha256(name.encode()).hexdigest()[:32]
-            over = _count(f"quizzes:guest-starts:{digest}:{window}") > limit or over
+            over = (
+                count(f"quizzes:guest-starts:{digest}:{window}", window=WINDOW_SECONDS) > limit
+                or over
+            )
         if over:
             raise GuestLimitReachedError
 

@@ -18,13 +18,11 @@ database threads bound how many are in flight at once).
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 
+from accounts.counters import address_key, count, uncount
 from frontend.clientip import client_ip
 
 from ..models import LiveRound
@@ -45,26 +43,12 @@ def client_address(request_or_scope: Any) -> str | None:
 
 def throttle_keys(address: str | None, session: str | None) -> list[str]:
     keys = []
+    address = address_key(address)
     if address:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            ip = None
-        if isinstance(ip, ipaddress.IPv6Address):
-            address = str(ipaddress.ip_network(f"{ip}/64", strict=False))
         keys.append(f"pin-tries:ip:{address}")
     if session:
         keys.append(f"pin-tries:session:{session}")
     return keys
-
-
-def _take(key: str) -> int:
-    cache.add(key, 0, timeout=PIN_WINDOW_S)
-    try:
-        return cache.incr(key)
-    except ValueError:  # the window ended between add() and incr()
-        cache.add(key, 1, timeout=PIN_WINDOW_S)
-        return 1
 
 
 def round_for_pin_throttled(
@@ -73,12 +57,11 @@ def round_for_pin_throttled(
     """The round a PIN names (realtime.live.selectors.round_for_pin), or None; raises
     PinThrottled when this address or session has used up its wrong PINs."""
     keys = throttle_keys(address, session)
-    tries = [_take(key) for key in keys]
+    tries = [count(key, window=PIN_WINDOW_S) for key in keys]
     if any(n > settings.PIN_FAILURES_PER_MINUTE for n in tries):
         raise PinThrottled
     live = round_for_pin(pin)
     if live is not None:
         for key in keys:  # a right PIN gives its try back
-            with contextlib.suppress(ValueError):
-                cache.decr(key)
+            uncount(key)
     return live

@@ -609,6 +609,24 @@ def test_the_limit_holds_per_client_ip_across_new_sessions(settings, daily, fixe
     assert started.url == reverse("papers:detail", args=[Paper.objects.latest("id").pk])
 
 
+def test_an_ipv6_client_cannot_rotate_through_its_64_to_lift_the_limit(settings, fixed):
+    # One household or school holds a whole /64: counted by single address, it could
+    # start papers for ever (accounts.counters.address_key, as texts and PINs count).
+    settings.GUEST_STARTS_PER_HOUR = 2
+    for n in range(2):
+        assert (
+            start(guest_client(ip=f"2001:db8:1:2::{n + 1}"), "papers:start", fixed).status_code
+            == 302
+        )
+    refused = guest_client(english=True, ip="2001:db8:1:2:ffff::9").post(
+        reverse("papers:start", args=[fixed.pk]), follow=True
+    )
+    assert "Many quizzes have been started as a guest" in refused.content.decode()
+    assert Paper.objects.count() == 2
+    assert start(guest_client(ip="2001:db8:1:3::1"), "papers:start", fixed).status_code == 302
+    assert Paper.objects.count() == 3
+
+
 def written() -> tuple[int, ...]:
     """Every row a guest start writes."""
     return (
