@@ -13,6 +13,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.directory import files, selectors, services
 from accounts.models import DirectoryChange, Profile, Region, School, Unit, User
@@ -121,7 +122,8 @@ def test_a_file_with_one_bad_row_imports_nothing_and_names_every_problem_where_i
         (10, "A"),
         (11, "D"),
     }
-    messages = dict(((row, column), message) for row, column, message in problems(plan))
+    with translation.override("en"):  # the messages are checked in English
+        messages = dict(((row, column), message) for row, column, message in problems(plan))
     assert "10 digits" in messages[(3, "A")]
     assert "经开区" in messages[(5, "C")] and "赛区" in messages[(5, "C")]
     assert "row 2" in messages[(8, "A")]
@@ -599,6 +601,7 @@ def post_file(client, data: bytes, name: str):
 
 def test_an_oversize_upload_is_refused_before_it_is_read(organizer_client, settings, tmp_path):
     settings.SPREADSHEET_MAX_UPLOAD_BYTES = 1000
+    organizer_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     data = csv_bytes([["", f"示例中学{n}", "海淀区", "", "初中", ""] for n in range(100)])
     response = post_file(organizer_client, data, "big.csv")
     assert response.status_code == 400

@@ -500,14 +500,15 @@ PAGE_FILES = {
 def test_the_import_page_refuses_each_hostile_file_with_a_clear_error(client, owner, bank, name):
     build, message = PAGE_FILES[name]
     client.force_login(owner)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     with translation.override("en"):
         response = client.post(
             reverse("quizzes:bank_import", args=[bank.pk]),
             {"file": SimpleUploadedFile(name, build())},
             HTTP_ACCEPT_LANGUAGE="en",
         )
+        errors = [str(e.message) for e in response.context["errors"]]
     assert response.status_code == 200
-    errors = [str(e.message) for e in response.context["errors"]]
     assert len(errors) == 1 and message in errors[0], errors
     assert response.context["staged"] is None
     assert Question.objects.count() == 0
