@@ -207,84 +207,112 @@ def _move_references(
     return moved
 
 
+def _merge(
+    model: type[Model],
+    source: Model,
+    target: Model,
+    *,
+    actor: User | None,
+    kind: str,
+    refusals: tuple[str, str, str],
+    skip=(),
+    absorb=None,
+) -> dict[str, int]:
+    """Merge `source` into `target`: every row that names `source` moves to `target`,
+    then `source` is deleted and `absorb(target)` (when given, built from the source
+    before it goes) completes the target. One transaction with both rows locked: all
+    of it or, when a move breaks a constraint, none. `refusals`: the messages for a
+    merge into itself, a row gone meanwhile, and a constraint broken."""
+    into_itself, gone, broken = refusals
+    if source.pk == target.pk:
+        raise DirectoryError(into_itself)
+    try:
+        with transaction.atomic():
+            locked = {
+                row.pk: row
+                for row in model.objects.select_for_update().filter(pk__in=[source.pk, target.pk])
+            }
+            if len(locked) != 2:
+                raise DirectoryError(gone)
+            source, target = locked[source.pk], locked[target.pk]
+            moved = _move_references(model, source, target, skip=skip)
+            finish = absorb(source) if absorb else None
+            source_id, source_name = source.pk, source.name
+            source.delete()
+            if finish:
+                finish(target)
+            _audit(
+                actor=actor,
+                action=DirectoryChange.Action.MERGE,
+                kind=kind,
+                source=source_id,
+                source_name=source_name,
+                target=target.pk,
+                moved=moved,
+            )
+    except (IntegrityError, ProtectedError, RestrictedError) as exc:
+        raise DirectoryError(broken) from exc
+    return moved
+
+
+def _school_absorb(source: School):
+    """What a school kept gains from the one merged into it: its stages, and its code
+    and enrolment where it has none (set once the source, whose code is unique, is
+    gone)."""
+    stages, code, enrolment = source.stage_values, source.code, source.enrolment
+
+    def finish(target: School) -> None:
+        _set_stages(target, sorted({*target.stage_values, *stages}))
+        if target.code is None and code:
+            target.code = code
+        if target.enrolment is None:
+            target.enrolment = enrolment
+        target.save()
+
+    return finish
+
+
 def school_merge(*, source: School, target: School, actor: User | None) -> dict[str, int]:
     """Merge `source` into `target`: every profile, team, roster entry, player (and
     anything else that names a school) moves to `target`, which also gains the
     source's stages, and its code and enrolment where it has none; then `source` is
     deleted. One transaction: all of it or, when a move breaks a constraint, none."""
-    if source.pk == target.pk:
-        raise DirectoryError(_("A school cannot be merged into itself."))
-    try:
-        with transaction.atomic():
-            locked = {
-                s.pk: s
-                for s in School.objects.select_for_update().filter(pk__in=[source.pk, target.pk])
-            }
-            if len(locked) != 2:
-                raise DirectoryError(_("One of the two schools is no longer there."))
-            source, target = locked[source.pk], locked[target.pk]
-            moved = _move_references(School, source, target, skip=(SchoolStage,))
-            _set_stages(target, sorted({*target.stage_values, *source.stage_values}))
-            code = source.code
-            source_id, source_name = source.pk, source.name
-            source.delete()
-            if target.code is None and code:
-                target.code = code
-            if target.enrolment is None:
-                target.enrolment = source.enrolment
-            target.save()
-            _audit(
-                actor=actor,
-                action=DirectoryChange.Action.MERGE,
-                kind=files.SCHOOLS,
-                source=source_id,
-                source_name=source_name,
-                target=target.pk,
-                moved=moved,
-            )
-    except (IntegrityError, ProtectedError, RestrictedError) as exc:
-        raise DirectoryError(
+    return _merge(
+        School,
+        source,
+        target,
+        actor=actor,
+        kind=files.SCHOOLS,
+        skip=(SchoolStage,),
+        absorb=_school_absorb,
+        refusals=(
+            _("A school cannot be merged into itself."),
+            _("One of the two schools is no longer there."),
             _(
                 "The two schools cannot be merged: something that names both would then be "
                 "there twice (such as one player in one round). Nothing was changed."
-            )
-        ) from exc
-    return moved
+            ),
+        ),
+    )
 
 
 def unit_merge(*, source: Unit, target: Unit, actor: User | None) -> dict[str, int]:
     """Merge `source` into `target` as school_merge does for schools."""
-    if source.pk == target.pk:
-        raise DirectoryError(_("A unit cannot be merged into itself."))
-    try:
-        with transaction.atomic():
-            locked = {
-                u.pk: u
-                for u in Unit.objects.select_for_update().filter(pk__in=[source.pk, target.pk])
-            }
-            if len(locked) != 2:
-                raise DirectoryError(_("One of the two units is no longer there."))
-            source, target = locked[source.pk], locked[target.pk]
-            moved = _move_references(Unit, source, target)
-            source_id, source_name = source.pk, source.name
-            source.delete()
-            _audit(
-                actor=actor,
-                action=DirectoryChange.Action.MERGE,
-                kind=files.UNITS,
-                source=source_id,
-                source_name=source_name,
-                target=target.pk,
-                moved=moved,
-            )
-    except (IntegrityError, ProtectedError, RestrictedError) as exc:
-        raise DirectoryError(
+    return _merge(
+        Unit,
+        source,
+        target,
+        actor=actor,
+        kind=files.UNITS,
+        refusals=(
+            _("A unit cannot be merged into itself."),
+            _("One of the two units is no longer there."),
             _(
                 "The two units cannot be merged: something that names both would then be "
                 "there twice. Nothing was changed."
-            )
-        ) from exc
-    return moved
+            ),
+        ),
+    )
 
 
 # --- Students whose school was not listed --------------------------------------------------
