@@ -210,11 +210,13 @@ def _nickname(child: User) -> str:
     return (profile.nickname if profile else "") or child.get_username()
 
 
-def _deliver(*, contact: str, subject: str, body: str) -> None:
+def _deliver(*, contact: str, subject: str, body: str) -> bool:
+    """Mail or text `body`; False when a text was refused by the daily caps or the
+    gateway failed (accounts.sms.send_sms), so nothing went out."""
     if "@" in contact:
         send_mail(subject, body, None, [contact])
-    else:
-        send_sms(phone=contact, message=body)
+        return True
+    return send_sms(phone=contact, message=body)
 
 
 def _deliver_on_commit(*, contact: str, subject: str, body: str) -> None:
@@ -226,10 +228,12 @@ def _deliver_on_commit(*, contact: str, subject: str, body: str) -> None:
 
 @transaction.atomic
 def consent_request_send(
-    *, child: User, guardian_contact: str, relationship: str, request=None
+    *, child: User, guardian_contact: str, relationship: str, request=None, at_once: bool = False
 ) -> str:
     """Record the request and send the guardian a link to the consent page (after
-    commit); returns the link."""
+    commit); returns the link. With `at_once` the link goes out now, and when it could
+    not (a text over the daily caps, a gateway down) ConsentRequestError undoes the
+    request, so the child is never told it was sent."""
     consent_request = ConsentRequest.objects.create(
         child=child, guardian_contact=guardian_contact, relationship=relationship
     )
@@ -243,7 +247,12 @@ def consent_request_send(
             "take part with a guardian's consent. Read the notice and decide here: %(link)s"
         ) % {"nickname": _nickname(child), "link": link}
         subject = _("SciArena: your consent is needed")
-    _deliver_on_commit(contact=guardian_contact, subject=subject, body=body)
+    if not at_once:
+        _deliver_on_commit(contact=guardian_contact, subject=subject, body=body)
+    elif not _deliver(contact=guardian_contact, subject=subject, body=body):
+        raise ConsentRequestError(
+            _("The link could not be sent to this number now. Try again later or tomorrow.")
+        )
     return link
 
 
@@ -265,7 +274,11 @@ def consent_request_resend(
     if child.consent_requests.filter(created_at__gte=since).count() >= CONSENT_REQUESTS_PER_DAY:
         raise ConsentRequestError(_("Too many consent links were sent today. Try again tomorrow."))
     return consent_request_send(
-        child=child, guardian_contact=guardian_contact, relationship=relationship, request=request
+        child=child,
+        guardian_contact=guardian_contact,
+        relationship=relationship,
+        request=request,
+        at_once=True,
     )
 
 

@@ -607,6 +607,31 @@ def test_asking_again_is_limited_per_day(client, signed_up_child, capture):
     assert len(messages_to("mother@example.org")) == services.CONSENT_REQUESTS_PER_DAY
 
 
+def test_a_link_the_text_caps_refuse_is_not_said_to_be_sent_and_not_recorded(
+    client, signed_up_child, capture, settings
+):
+    # The daily caps of accounts.sms refused the text: the child must not read "we sent
+    # the link", and no request may stand for a link nobody received.
+    user, _link = signed_up_child
+    settings.SMS_PER_NUMBER_PER_DAY = 0
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    data = {"guardian_contact": "13800138000", "guardian_relationship": "mother"}
+    with capture():
+        response = client.post(reverse("accounts:consent_resend"), data, follow=True)
+
+    page = response.content.decode()
+    assert "could not be sent to this number now" in page
+    assert "We sent the consent link" not in page
+    assert user.consent_requests.count() == 1
+    assert not sms.outbox
+
+    settings.SMS_PER_NUMBER_PER_DAY = 5
+    with capture():
+        client.post(reverse("accounts:consent_resend"), data)
+    assert user.consent_requests.count() == 2
+    assert len(messages_to("+8613800138000")) == 1
+
+
 def test_a_bad_contact_when_asking_again_is_refused(client, signed_up_child, capture):
     user, _link = signed_up_child
     with capture():
