@@ -191,7 +191,7 @@ USERS: list[DemoUser] = [
         "赛事组织者",
         Group.CIVIL_SERVANT,
         38,
-        "Organizer (staff, TOTP): question banks; /admin/ for schools and units",
+        "Organizer (staff, TOTP): question banks; /directory/ for schools and units",
         unit="北京市海淀区教育委员会",
         is_staff=True,
     ),
