@@ -224,8 +224,17 @@ _relays: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Relay] = weakref.W
 
 def feeds_health() -> dict:
     """For /healthz: this process's round feeds, and those cut off from the channel
-    layer (each a round whose sockets here get no broadcast until it rejoins)."""
-    feeds = [feed for found in list(_relays.values()) for feed in list(found.feeds.values())]
+    layer (each a round whose sockets here get no broadcast until it rejoins).
+
+    Only running event loops count: a loop that has closed (daphne's at shutdown, a
+    test's at its end) serves no socket, and its feeds' tasks, cancelled with it, would
+    read as cut off for as long as the loop object lives on."""
+    feeds = [
+        feed
+        for loop, found in list(_relays.items())
+        if not loop.is_closed()
+        for feed in list(found.feeds.values())
+    ]
     cut_off = [feed for feed in feeds if feed.cut_off]
     return {
         "ok": not cut_off,

@@ -247,3 +247,23 @@ async def test_a_feed_started_while_the_layer_is_away_joins_when_it_is_back():
     await layer.group_send("round.10", {"type": "relay.frame", "frame": '{"seq":5}'})
     await wait_for(lambda: inbox.frames == [{"seq": 5}])
     await process.unsubscribe("round.10", 1)
+
+
+def test_the_feeds_of_a_closed_event_loop_are_not_reported_to_healthz(monkeypatch):
+    """A test's (or a shut-down server's) loop ends with its feed tasks cancelled: those
+    feeds read as cut off, and /healthz answered 503 to a later test in the same
+    process for as long as the closed loop object was not collected."""
+    import weakref
+    from types import SimpleNamespace
+
+    from realtime import relay as relay_module
+
+    monkeypatch.setattr(relay_module, "_relays", weakref.WeakKeyDictionary())
+    loop = asyncio.new_event_loop()
+    found = relay_module.Relay()
+    found.feeds["live.1"] = SimpleNamespace(cut_off=True, cut_off_since=1.0, failures=0)
+    relay_module._relays[loop] = found
+    assert relay_module.feeds_health()["cut_off"] == 1
+    loop.close()
+    health = relay_module.feeds_health()
+    assert health["ok"] is True and health["cut_off"] == 0
