@@ -121,6 +121,12 @@ def mfa_required(user) -> bool:
     return bool(user.is_staff or user.is_superuser or user.role in required_roles)
 
 
+def mfa_pending(user) -> bool:
+    """Must this user set a second factor up before doing anything else? The pages
+    send them to the set-up (accounts.middleware); sockets refuse them."""
+    return mfa_required(user) and not has_totp(user)
+
+
 def has_totp(user) -> bool:
     from allauth.mfa.models import Authenticator
     from allauth.mfa.utils import is_mfa_enabled

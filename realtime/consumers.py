@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError
 
+from accounts.roles import mfa_pending
+
 from . import engine, wire
 from .batch import batcher
 from .events import dumps
@@ -337,7 +339,10 @@ class RoundConsumer(ProtocolConsumer):
         self.live = await self._active_round()
         if self.live is None:
             return await self.error("no_round")
-        if not is_host(self.live, self.scope.get("user")):
+        user = self.scope.get("user")
+        # The host of a round who must set TOTP up first (accounts.roles) gets no further
+        # over a socket than over the pages, which send them to the set-up.
+        if not is_host(self.live, user) or await database_sync_to_async(mfa_pending)(user):
             return await self.error("forbidden", "host")
         await self._begin("host")
 

@@ -162,3 +162,38 @@ def test_wrong_codes_from_many_addresses_share_one_ceiling_per_account(settings)
         client.post(reverse("mfa_authenticate"), {"code": wrong}, REMOTE_ADDR=f"198.51.100.{n}")
     client.post(reverse("mfa_authenticate"), {"code": right}, REMOTE_ADDR="198.51.100.200")
     assert not signed_in(client)
+
+
+# --- the host socket keeps the same rule -------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_an_organizer_without_totp_cannot_host_over_a_socket_either():
+    """The pages send an organizer without TOTP to the set-up; a script holding the
+    session (a stolen password, before the owner set TOTP up) must not drive a round
+    they host through the socket instead."""
+    from asgiref.sync import sync_to_async
+
+    from realtime.live import services
+    from tests.support.live import Socket, make_round
+
+    def round_hosted_by(totp: bool):
+        live = make_round()
+        organizer = UserFactory(role=User.Role.ORGANIZER, totp=totp)
+        return services.round_create(
+            host=organizer,
+            title="科学擂台",
+            versions=[q.version for q in live.questions.order_by("position")],
+        ), organizer
+
+    live, organizer = await sync_to_async(round_hosted_by)(totp=False)
+    refused = Socket(live, user=organizer)
+    frame = await refused.open({"type": "host"})
+    assert (frame["type"], frame.get("code")) == ("error", "forbidden"), frame
+    await refused.close()
+
+    live, organizer = await sync_to_async(round_hosted_by)(totp=True)
+    allowed = Socket(live, user=organizer)
+    assert (await allowed.open({"type": "host"}))["role"] == "host"
+    await allowed.close()
