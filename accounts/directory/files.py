@@ -20,6 +20,8 @@ school of the same name in the same region; otherwise it adds a school. Nothing 
 ever deleted by an import. Checking a file changes nothing: `plan_schools` and
 `plan_units` return what an import would do and every problem (row and column) in
 a spreadsheets.Report; accounts.directory.services writes a plan without errors.
+How a file names districts and regions is in accounts.directory.places; the
+blank template, the export and the sample are written by accounts.directory.writing.
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 
 from accounts.forms import clean_school_name
-from accounts.models import SCHOOL_CODE_PATTERN, District, Region, School, SchoolStage, Unit
-from spreadsheets import Report, table_rows, write_csv, write_xlsx
+from accounts.models import SCHOOL_CODE_PATTERN, School, SchoolStage, Unit
+from spreadsheets import Report, table_rows
 from spreadsheets import gettext_lazy as _
+
+from .places import DEVELOPMENT_AREA_WORDS, Places, fold
 
 SCHOOLS = "schools"
 UNITS = "units"
@@ -107,47 +111,8 @@ KIND_WORDS: dict[str, str] = {
     **{value: value for value in Unit.Kind.values},
 }
 KIND_NAME = {value: word for word, value in reversed(list(KIND_WORDS.items()))}
-DEVELOPMENT_AREA_WORDS = ("经开区", "开发区", "亦庄", "北京经济技术开发区", "bda")
 _SEPARATORS = re.compile(r"[、,，;；/\s]+")
 _CODE = re.compile(SCHOOL_CODE_PATTERN)
-
-
-def fold(text: str) -> str:
-    return "".join(text.split()).casefold()
-
-
-# --- Places: districts and regions as a file may name them ------------------------------
-
-
-class Places:
-    """Every district and region, looked up by code, Chinese name (with or without
-    区), English name or slug."""
-
-    def __init__(self) -> None:
-        self.districts: dict[str, District] = {}
-        self.regions: dict[str, Region] = {}
-        for district in District.objects.all():
-            for key in (district.code, district.name_zh, district.name_zh.removesuffix("区")):
-                self.districts[fold(key)] = district
-            self.districts[fold(district.name_en)] = district
-        for region in Region.objects.select_related("district"):
-            keys = [region.slug, region.name_zh, region.name_zh.removesuffix("区"), region.name_en]
-            if region.district is not None:
-                keys.append(region.district.code)
-            else:
-                keys.extend(DEVELOPMENT_AREA_WORDS)
-            for key in keys:
-                self.regions[fold(key)] = region
-        self.region_of = {r.district_id: r for r in self.regions.values() if r.district_id}
-        self.development_area = next(
-            (r for r in self.regions.values() if r.district_id is None), None
-        )
-
-    def district(self, text: str) -> District | None:
-        return self.districts.get(fold(text))
-
-    def region(self, text: str) -> Region | None:
-        return self.regions.get(fold(text))
 
 
 # --- Rows ----------------------------------------------------------------------------------
@@ -516,44 +481,3 @@ def plan_units(data: bytes, filename: str) -> Plan:
 
 def plan(kind: str, data: bytes, filename: str) -> Plan:
     return plan_schools(data, filename) if kind == SCHOOLS else plan_units(data, filename)
-
-
-# --- Writing a file: the blank template, the directory as it is ---------------------------
-
-
-def headers(kind: str) -> list[str]:
-    return [column.header for column in COLUMNS[kind]]
-
-
-def school_cells(school: School) -> list[str]:
-    region = school.region
-    if region.district_id == school.district_id:
-        region_text = ""  # the district's own
-    else:
-        region_text = "经开区" if region.district_id is None else region.name_zh
-    return [
-        school.code or "",
-        school.name,
-        school.district.name_zh,
-        region_text,
-        "、".join(STAGE_NAME[value] for value in school.stage_values),
-        "" if school.enrolment is None else str(school.enrolment),
-    ]
-
-
-def unit_cells(unit: Unit) -> list[str]:
-    region = unit.region
-    return [
-        unit.name,
-        KIND_NAME[unit.kind],
-        "经开区" if region.district_id is None else region.name_zh,
-    ]
-
-
-def write(kind: str, rows: list[list[str]], *, fmt: str = "xlsx") -> bytes:
-    from spreadsheets import escape_cell
-
-    safe = [[escape_cell(text) for text in row] for row in rows]
-    if fmt == "csv":
-        return write_csv(headers(kind), safe)
-    return write_xlsx(headers(kind), safe, sheet="学校" if kind == SCHOOLS else "单位")

@@ -31,7 +31,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.decorators import organizer_required
 from accounts.models import School, Unit
 
-from . import files, selectors, services
+from . import files, selectors, services, writing
 from .forms import (
     DirectoryFilterForm,
     ImportForm,
@@ -391,7 +391,7 @@ def template(request):
     kind = _kind(request)
     if kind is None:
         return HttpResponseBadRequest(_("Unknown kind; use schools or units."))
-    return _download(files.write(kind, []), name=f"{kind}-template.xlsx", content_type=XLSX)
+    return _download(writing.write(kind, []), name=f"{kind}-template.xlsx", content_type=XLSX)
 
 
 @organizer_required
@@ -403,22 +403,22 @@ def export(request):
         return HttpResponseBadRequest(_("Unknown kind; use schools or units."))
     if kind == files.SCHOOLS:
         rows = [
-            files.school_cells(s)
+            writing.school_cells(s)
             for s in School.objects.select_related("district", "region").prefetch_related("stages")
         ]
     else:
-        rows = [files.unit_cells(u) for u in Unit.objects.select_related("region")]
-    return _download(files.write(kind, rows), name=f"{kind}.xlsx", content_type=XLSX)
+        rows = [writing.unit_cells(u) for u in Unit.objects.select_related("region")]
+    return _download(writing.write(kind, rows), name=f"{kind}.xlsx", content_type=XLSX)
 
 
 @organizer_required
 @require_GET
 def sample(request):
     """A sample school file to try the import: the demo's fictional directory."""
-    from accounts.demo import directory_rows
+    from accounts.demo_directory import directory_rows
 
     return _download(
-        files.write(files.SCHOOLS, directory_rows(), fmt="csv"),
+        writing.write(files.SCHOOLS, directory_rows(), fmt="csv"),
         name="schools-sample.csv",
         content_type="text/csv; charset=utf-8",
     )

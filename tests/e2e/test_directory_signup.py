@@ -15,8 +15,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from accounts.demo import directory_rows
-from accounts.directory import files
+from accounts.demo_directory import directory_rows
+from accounts.directory import files, writing
 from accounts.models import District, Profile, School, User
 from accounts.selectors import user_can_play
 from tests.factories import PASSWORD, UserFactory, adult
@@ -85,7 +85,7 @@ def test_an_imported_directory_lets_a_child_sign_up_and_a_guardian_consent(
     adult(user=organizer)
     base = live_server.url
     sample = tmp_path / "schools.csv"
-    sample.write_bytes(files.write(files.SCHOOLS, directory_rows(), fmt="csv"))
+    sample.write_bytes(writing.write(files.SCHOOLS, directory_rows(), fmt="csv"))
 
     # --- The organizer imports the directory through the page -----------------------------
     page = browser_pages.open(PHONE)
