@@ -171,7 +171,7 @@ def create_round(questions: int) -> dict:
     from quizzes.bank import services as bank_services
     from realtime.live import services
 
-    host = User.objects.create(username="bench-host", role=User.Role.ORGANIZER)
+    host = User.objects.create(username="bench-host", role=User.Role.TEACHER)
     reviewer = User.objects.create(username="bench-reviewer", role=User.Role.ORGANIZER)
     bank = bank_services.bank_create(name="bench", owner=host)
     bank.reviewers.add(reviewer)
