@@ -51,8 +51,9 @@ from tests.support.nginx import (  # noqa: E402
     Visitor,
     nginx,
     nginx_available,
-    tls_context,
+    play_round,
 )
+from tests.support.processes import free_port, stop  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 DATABASE_URL = os.environ.get(
@@ -66,14 +67,6 @@ STARTED = time.monotonic()
 
 def say(message: str) -> None:
     print(f"[deploy-check {time.monotonic() - STARTED:5.1f} s] {message}", flush=True)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- what docs/deploy.md says ------------------------------------------------------------
@@ -140,14 +133,7 @@ class Processes:
 
     def stop(self) -> None:
         for _name, proc in self.children:
-            if proc.poll() is None:
-                proc.terminate()
-        for _name, proc in self.children:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc, timeout=20)
 
 
 def manage(env: dict[str, str], *args: str, timeout: float = 300) -> str:
@@ -289,78 +275,6 @@ def check_forged_addresses(site: Site, blueprint_id: int) -> None:
     )
 
 
-async def play_round(site: Site, pin: str, cookie: str, rights: list) -> dict:
-    """A host and PLAYERS players over WSS through nginx: two questions to the end."""
-    import websockets
-
-    context = tls_context()
-    url = f"wss://{site.host}/ws/live/{pin}/"
-
-    async def connect(extra: dict | None = None):
-        return await websockets.connect(
-            url,
-            ssl=context,
-            host="127.0.0.1",
-            port=site.https_port,
-            server_hostname=SERVER_NAME,
-            origin=site.origin,
-            additional_headers=extra,
-            open_timeout=10,
-            proxy=None,  # straight to nginx, whatever the environment's proxy says
-        )
-
-    async def expect(ws, *types: str) -> dict:
-        while True:
-            frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
-            if frame["type"] in types:
-                return frame
-
-    host = await connect({"Cookie": cookie})
-    await host.send(json.dumps({"type": "host"}))
-    welcome = await expect(host, "welcome", "error")
-    assert welcome.get("role") == "host", welcome
-    players = []
-    for n in range(PLAYERS):
-        ws = await connect()
-        await ws.send(json.dumps({"type": "join", "nickname": f"玩家{n + 1}"}))
-        joined = await expect(ws, "welcome", "error")
-        assert joined["type"] == "welcome", joined
-        players.append(ws)
-    acks = [0] * PLAYERS
-    points = [0] * PLAYERS
-    for index, right in enumerate(rights):
-        await host.send(json.dumps({"type": "command", "name": "start" if index == 0 else "next"}))
-        for n, ws in enumerate(players):
-            opened = await expect(ws, "question_opened")
-            choice = right(opened["question"]) if n == 0 else None
-            if choice is None:
-                continue  # the others do not answer this one
-            await ws.send(
-                json.dumps(
-                    {
-                        "type": "answer",
-                        "answer_id": secrets.token_hex(8),
-                        "question": opened["question"]["index"],
-                        "choice": choice,
-                    }
-                )
-            )
-            ack = await expect(ws, "ack", "error")
-            assert ack["type"] == "ack", ack
-            acks[n] += 1
-        for name in ("close", "reveal"):
-            await host.send(json.dumps({"type": "command", "name": name}))
-        for n, ws in enumerate(players):
-            revealed = await expect(ws, "revealed")
-            points[n] = revealed.get("you", {}).get("points", points[n])
-    await host.send(json.dumps({"type": "command", "name": "finish"}))
-    for ws in players:
-        await expect(ws, "finished")
-    for ws in [host, *players]:
-        await ws.close()
-    return {"acks": acks, "points": points}
-
-
 def check_live_round(site: Site) -> None:
     from django.conf import settings
     from django.test import Client
@@ -382,7 +296,7 @@ def check_live_round(site: Site) -> None:
 
     result = asyncio.run(
         asyncio.wait_for(
-            play_round(site, live.pin, cookie, [right_answer(v) for v in versions]), 90
+            play_round(site, live.pin, cookie, [right_answer(v) for v in versions], PLAYERS), 90
         )
     )
     assert result["acks"] == [len(versions), 0, 0], result

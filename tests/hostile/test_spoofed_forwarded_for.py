@@ -21,7 +21,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from frontend.clientip import client_ip
-from tests.support.daphne import daphne, free_port
+from tests.support.daphne import daphne
 from tests.support.nginx import (
     Site,
     Visitor,
@@ -29,6 +29,7 @@ from tests.support.nginx import (
     nginx,
     nginx_available,
 )
+from tests.support.processes import free_port
 
 LIMIT = 3
 MUST_RUN = os.environ.get("CI", "").lower() == "true" or os.environ.get("REQUIRE_SERVICES") == "1"

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,8 @@ from urllib.parse import urlparse
 
 import websockets
 
+from tests.support.processes import free_port, stop
+
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = "http://127.0.0.1"
 # The test clients say they come from a page on ORIGIN (port 80), not from the server's
@@ -27,12 +28,6 @@ ORIGIN = "http://127.0.0.1"
 TEST_ENV = {"WS_ALLOWED_ORIGINS": ORIGIN}
 STEP_S = 10  # the longest wait for any one expected frame
 SCENARIO_S = 45  # the longest a whole scenario may take
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -70,12 +65,7 @@ def daphne(
                 time.sleep(0.2)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 # --- Several processes at once, any of which a test may kill ------------------------------
@@ -144,13 +134,7 @@ class DaphneProcess:
         self.proc.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.alive():
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.proc.wait(timeout=10)
+        stop(self.proc)
 
 
 @contextlib.contextmanager

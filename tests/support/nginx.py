@@ -13,10 +13,13 @@ Used by tests/hostile/test_spoofed_forwarded_for.py and .ci/deploy-check.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import http.client
+import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import ssl
@@ -27,6 +30,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
+
+from tests.support.processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_DOC = ROOT / "docs" / "deploy.md"
@@ -191,12 +196,7 @@ def nginx(site: Site, text: str | None = None) -> Iterator[subprocess.Popen]:
             time.sleep(0.05)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 # --- a client that talks to nginx as a browser on another machine would --------------------
@@ -262,3 +262,77 @@ class Visitor:
         if "csrftoken" not in self.cookies:
             self.get("/")
         return self.request("POST", path, data=data, **kw)
+
+
+async def play_round(site: Site, pin: str, cookie: str, rights: list, count: int) -> dict:
+    """A host and `count` players over WSS through nginx, the round played to its
+    end: the first player answers each question with `rights[i](question frame)`, the
+    others answer nothing. Returns the acks and points each player got."""
+    import websockets
+
+    context = tls_context()
+    url = f"wss://{site.host}/ws/live/{pin}/"
+
+    async def connect(extra: dict | None = None):
+        return await websockets.connect(
+            url,
+            ssl=context,
+            host="127.0.0.1",
+            port=site.https_port,
+            server_hostname=SERVER_NAME,
+            origin=site.origin,
+            additional_headers=extra,
+            open_timeout=10,
+            proxy=None,  # straight to nginx, whatever the environment's proxy says
+        )
+
+    async def expect(ws, *types: str) -> dict:
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            if frame["type"] in types:
+                return frame
+
+    host = await connect({"Cookie": cookie})
+    await host.send(json.dumps({"type": "host"}))
+    welcome = await expect(host, "welcome", "error")
+    assert welcome.get("role") == "host", welcome
+    sockets = []
+    for n in range(count):
+        ws = await connect()
+        await ws.send(json.dumps({"type": "join", "nickname": f"玩家{n + 1}"}))
+        joined = await expect(ws, "welcome", "error")
+        assert joined["type"] == "welcome", joined
+        sockets.append(ws)
+    acks = [0] * count
+    points = [0] * count
+    for index, right in enumerate(rights):
+        await host.send(json.dumps({"type": "command", "name": "start" if index == 0 else "next"}))
+        for n, ws in enumerate(sockets):
+            opened = await expect(ws, "question_opened")
+            choice = right(opened["question"]) if n == 0 else None
+            if choice is None:
+                continue  # the others do not answer this one
+            await ws.send(
+                json.dumps(
+                    {
+                        "type": "answer",
+                        "answer_id": secrets.token_hex(8),
+                        "question": opened["question"]["index"],
+                        "choice": choice,
+                    }
+                )
+            )
+            ack = await expect(ws, "ack", "error")
+            assert ack["type"] == "ack", ack
+            acks[n] += 1
+        for name in ("close", "reveal"):
+            await host.send(json.dumps({"type": "command", "name": name}))
+        for n, ws in enumerate(sockets):
+            revealed = await expect(ws, "revealed")
+            points[n] = revealed.get("you", {}).get("points", points[n])
+    await host.send(json.dumps({"type": "command", "name": "finish"}))
+    for ws in sockets:
+        await expect(ws, "finished")
+    for ws in [host, *sockets]:
+        await ws.close()
+    return {"acks": acks, "points": points}

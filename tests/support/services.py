@@ -35,14 +35,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.support.processes import free_port
+
 START_S = 20  # the longest a server may take to accept connections
 STOP_S = 15  # the longest a server may take to shut down before it is killed
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def redis_binary() -> str | None:
