@@ -16,6 +16,20 @@ MARK = "ZQX"
 FILL_KEY = f"FILLKEY{MARK}"
 NUMERIC_KEY = "314159.26"
 TYPES = ("single", "multiple", "true_false", "fill", "numeric", "ordering")
+# One whole question as the editor posts it (every field the bank pages ask for).
+EDITOR_RAW = {
+    "type": "single",
+    "stem": "地震时在室内应该怎样做？",
+    "options": ["立即乘电梯下楼", "伏地、遮挡、手抓牢", "跳窗逃生", "站在窗边观察"],
+    "key": "B",
+    "explanation": "“伏地、遮挡、手抓牢”可减少被坠物砸伤的风险。",
+    "dimension": "application",
+    "topic": "emergency",
+    "difficulty": "easy",
+    "audience": ["student", "elderly"],
+    "source": "应急管理部《地震应急避险指南》",
+}
+
 RAWS = {
     "single": {
         "stem": "地震时在室内应该怎样做？",

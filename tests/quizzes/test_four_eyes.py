@@ -16,22 +16,11 @@ from django.urls import reverse
 from quizzes.bank import services
 from quizzes.models import AuditEntry, Question, VersionStatus
 from tests.factories import UserFactory
+from tests.quizzes.helpers import EDITOR_RAW
 
 pytestmark = pytest.mark.django_db
 
-RAW = {
-    "type": "single",
-    "stem": "地震时在室内应该怎样做？",
-    "options": ["立即乘电梯下楼", "伏地、遮挡、手抓牢", "跳窗逃生", "站在窗边观察"],
-    "key": "B",
-    "explanation": "“伏地、遮挡、手抓牢”可减少被坠物砸伤的风险。",
-    "dimension": "application",
-    "topic": "emergency",
-    "difficulty": "easy",
-    "audience": ["student", "elderly"],
-    "source": "应急管理部《地震应急避险指南》",
-    "stem_en": "What should you do indoors during an earthquake?",
-}
+RAW = {**EDITOR_RAW, "stem_en": "What should you do indoors during an earthquake?"}
 
 
 class _FormFields(HTMLParser):
