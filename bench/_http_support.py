@@ -387,6 +387,8 @@ class Generator:
                 if endpoint == "paper.page" and status == 200:
                     paper["items"] = parse_items(html)
                 return status
+            if not paper.get("items"):  # its page did not load in the page phase
+                return "no-page"
             item, qtype, values = self.rng.choice(paper["items"])
             answer = choose(self.rng, qtype, values)
             if endpoint == "paper.answer":
