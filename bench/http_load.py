@@ -379,12 +379,22 @@ def main(argv=None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-http-"))
     env = server_env(args, workdir)
     env.pop("WS_ALLOWED_ORIGINS", None)
+    # DEBUG=0 serves static files through the manifest: collected for this run, as a
+    # deployment does, never a stale checkout's.
+    env["STATIC_ROOT"] = str(workdir / "static")
     servers: list[HttpServer] = []
     started = time.monotonic()
     try:
         if args.distributed:
             prepare_services(args)
         migrate(env)
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         for name in ("DATABASE_URL", "REDIS_URL", "SQLITE_PATH"):
             os.environ.pop(name, None)
         os.environ.update(env)
