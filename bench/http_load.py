@@ -108,7 +108,7 @@ def parse_args(argv=None) -> argparse.Namespace:
             parser.error("--smoke runs embedded")
         args.players, args.fresh, args.questions, args.logins = 30, 60, 40, 4
         args.think, args.start_rate, args.step_seconds, args.max_steps = "0.01,0.03", 15, 2, 1
-        args.hold, args.cpu_seconds, args.cpu_rate = 3, 1, 10
+        args.hold, args.cpu_seconds, args.cpu_rate = 2, 0.5, 10
         args.overload_seconds, args.recovery_seconds, args.login_spread = 2, 3, 0.5
     args.think = [float(x) for x in args.think.split(",")]
     args.start_rate = args.start_rate or (40 if args.distributed else 20)
