@@ -19,9 +19,9 @@ Phases, in order:
 1. Server CPU per request by endpoint: each endpoint alone at --cpu-rate for
    --cpu-seconds; CPU of the daphne processes (and of PostgreSQL and Redis, apart)
    from /proc, over the requests.
-2. Ramp: steps of --step-seconds, the rate ×--step-factor while p99 ≤ --p99-ms with no
-   error; then a --hold (60 s) at the last good rate (lower, if the hold fails): the
-   sustained rate.
+2. Ramp: steps of --step-seconds from --start-rate, the rate ×--step-factor while p99 ≤
+   --p99-ms with no error (÷ while the first steps fail); then a --hold (60 s) at the
+   last good rate (lower, if the hold fails): the sustained rate.
 3. Login burst: --logins sign-ins through allauth's form while the mix runs at the
    sustained rate: the answers' p99 before and during, the sign-ins' latency.
 4. Overload: --overload-factor (3) × the sustained rate for --overload-seconds (30 s):
@@ -218,7 +218,7 @@ class Run:
         return out
 
     async def ramp(self) -> list[dict]:
-        a, steps = self.args, []
+        a, steps, direction = self.args, [], 0
         rate = a.start_rate
         warm = min(5.0, a.step_seconds / 3)
         for _ in range(a.max_steps):
@@ -231,9 +231,15 @@ class Run:
             figures["rate"] = round(rate, 1)
             figures["ok"] = self.good(figures, rate)
             steps.append(figures)
-            if not figures["ok"]:
-                break
-            rate *= a.step_factor
+            # Up while the steps pass; down from a first step that fails, to one that passes.
+            if figures["ok"]:
+                if direction < 0:
+                    break
+                direction, rate = 1, rate * a.step_factor
+            else:
+                if direction > 0:
+                    break
+                direction, rate = -1, rate / a.step_factor
         return steps
 
     def good(self, figures: dict, rate: float) -> bool:
@@ -348,7 +354,7 @@ async def run(args, servers: list[HttpServer], seeded: dict, cpu: Cpu) -> dict:
         bench.samples = []
         ramp = await bench.ramp()
         passed = [step["rate"] for step in ramp if step["ok"]]
-        rate = passed[-1] if passed else args.start_rate
+        rate = passed[-1] if passed else ramp[-1]["rate"] / args.step_factor
         for _ in range(3):
             held = await bench.hold(rate)
             if held["ok"] or args.smoke:
