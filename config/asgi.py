@@ -15,13 +15,15 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.gctune import tune_collector  # noqa: E402
+from frontend.admission import Admission  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 from realtime.security import OriginCheck  # noqa: E402
 from realtime.wire import DaphneWire  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Slots and bounded queues per kind of request, 503 when full; /livez, /readyz.
+        "http": Admission(django_asgi_app),
         "websocket": DaphneWire(OriginCheck(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
     }
 )

@@ -155,6 +155,20 @@ else:
     (BASE_DIR / "var").mkdir(exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Admission: requests a process works on at once (frontend/admission.py) --------
+# Page slots stay under the database pool, so a process's live-round and PK sockets
+# always find a connection; beyond the slots a short queue, beyond that an immediate
+# 503 with Retry-After. docs/deploy.md, "Load shedding", has the measurements.
+_pool = DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 0)
+HTTP_CONCURRENCY = int(os.environ.get("HTTP_CONCURRENCY") or (max(1, _pool - 2) if _pool else 4))
+HTTP_QUEUE = int(os.environ.get("HTTP_QUEUE", "32"))
+HTTP_QUEUE_WAIT_MS = int(os.environ.get("HTTP_QUEUE_WAIT_MS", "500"))
+# Sign-ins, sign-ups and password changes (PBKDF2, about 0.3 s of CPU each): a lane of
+# their own, so a burst of them never takes the slots answers need.
+LOGIN_CONCURRENCY = int(os.environ.get("LOGIN_CONCURRENCY", "1"))
+LOGIN_QUEUE = int(os.environ.get("LOGIN_QUEUE", "16"))
+LOGIN_QUEUE_WAIT_MS = int(os.environ.get("LOGIN_QUEUE_WAIT_MS", "3000"))
+
 # --- Redis: cache, channel layer, Celery ------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
@@ -444,6 +458,10 @@ PK_WAIT_MS = int(os.environ.get("PK_WAIT_MS", "30000"))
 PK_QUESTION_MS = int(os.environ.get("PK_QUESTION_MS", "15000"))
 PK_REVEAL_MS = int(os.environ.get("PK_REVEAL_MS", "3000"))
 PK_READY_MS = int(os.environ.get("PK_READY_MS", "3000"))
+
+# Sessions are read from the cache (Redis when configured) and written through to the
+# database: a signed-in page costs no session query (docs/benchmarks.md, "Pages").
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Security: production values whenever DEBUG is off --------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -21,6 +21,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# A database that cannot be reached, or has no connection free, is a 503 (frontend.views).
+handler500 = "frontend.views.server_error"
+
 if settings.DEBUG:
     from django.conf.urls.static import static
 

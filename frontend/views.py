@@ -1,11 +1,16 @@
+import sys
+
 from django.conf import settings
-from django.http import HttpResponseRedirect, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from .admission import busy_page
 from .context_processors import elder_mode_active
 from .health import run_checks
 from .services import elder_mode_set
@@ -61,3 +66,19 @@ def elder_mode(request):
         httponly=True,
     )
     return response
+
+
+def server_error(request):
+    """handler500: a database that cannot be reached or has no connection free (the
+    pool's timeout, an outage, SQLite's lock wait) is a 503 with Retry-After, the same
+    busy page the admission layer sheds with, not a 500: the request may simply be
+    sent again. Anything else is the 500 page. Django calls this inside its `except`
+    block, so the exception is at hand; the page needs no database."""
+    failure = sys.exc_info()[1]
+    if isinstance(failure, (OperationalError, InterfaceError)):
+        language = translation.get_language() or settings.LANGUAGE_CODE
+        body = busy_page(language, refresh=request.method in ("GET", "HEAD"))
+        response = HttpResponse(body, status=503)
+        response["Retry-After"] = "1"
+        return response
+    return render(request, "500.html", status=500)
