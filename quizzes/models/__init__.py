@@ -32,6 +32,7 @@ from .papers import (
     DailySet,
     ItemExposure,
     Paper,
+    PaperDraft,
     PaperItem,
     Response,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "ItemParameters",
     "ItemStatistics",
     "Paper",
+    "PaperDraft",
     "PaperItem",
     "PersonalBest",
     "Progress",

@@ -202,6 +202,31 @@ class Response(models.Model):
         return f"P{self.paper_id} item {self.item_id}"
 
 
+class PaperDraft(models.Model):
+    """The answer a player last saved (autosaved) to one item of a whole paper not yet
+    submitted (quizzes.papers.autosave): one row per item, the latest save wins.
+    `answer` is None when the player cleared it. `answer_id` is the client's id of the
+    save that wrote it and `earlier_ids` those of the saves before it (the newest
+    EARLIER_IDS), so a save sent again, even after a newer one, changes nothing.
+    Submitting the paper turns the drafts into responses and deletes them."""
+
+    item = models.OneToOneField(
+        PaperItem, primary_key=True, on_delete=models.CASCADE, related_name="draft"
+    )
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="drafts")
+    answer = models.JSONField(null=True, blank=True)
+    answer_id = models.CharField(max_length=64)
+    earlier_ids = models.JSONField(default=list, blank=True)
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("saved answer")
+        verbose_name_plural = _("saved answers")
+
+    def __str__(self) -> str:
+        return f"P{self.paper_id} item {self.item_id} (saved)"
+
+
 # --- Practice: daily quizzes and timed challenges (quizzes.play.daily, .challenge) ----
 
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from quizzes.bank.answers import is_blank, is_correct, is_number, response_fits
 from quizzes.models import (
     Paper,
+    PaperDraft,
     PaperItem,
     QuestionType,
     QuestionVersion,
@@ -56,9 +57,11 @@ def response_submit(*, paper: Paper, item: PaperItem, answer: Any) -> Response:
 
 
 def paper_close(*, paper: Paper, answers: dict[int, Any]) -> bool:
-    """Close a paper, once: record the given answers (paper item id → answer; items
-    left out, and blank answers, stay unanswered and score nothing) and mark it
-    submitted, in one transaction. The player's progress is not this module's:
+    """Close a paper, once: record its saved answers (quizzes.papers.autosave) and
+    the given ones (paper item id → answer; a given answer, blank included, overrides
+    the saved one; items with neither, and blank answers, stay unanswered and score
+    nothing) and mark it submitted, in one transaction; the saved answers are then
+    deleted. The player's progress is not this module's:
     quizzes.play.finish.paper_submit closes a paper and finishes it.
 
     All or nothing: when an answer does not fit its question, ValidationError names
@@ -69,33 +72,68 @@ def paper_close(*, paper: Paper, answers: dict[int, Any]) -> bool:
     items = {
         item.pk: item
         for item in paper.items.select_related("version").only(
-            "id", "paper_id", "option_order", "points", "version_id", "version__type"
+            "id", "paper_id", "option_order", "points", "version_id", "version__type",
+            "version__key",
         )
-    }
+    }  # fmt: skip
     if set(answers) - set(items):
         raise ValidationError(_("This question is not on this paper."))
+    now = timezone.now()
     with transaction.atomic():
         # The claim comes first: the conditional UPDATE takes the row's write lock, so
-        # a concurrent submit of the same paper waits here and then finds it closed.
+        # a concurrent submit (or autosave) of the same paper waits here and then finds
+        # it closed.
         claimed = Paper.objects.filter(pk=paper.pk, submitted_at__isnull=True).update(
-            submitted_at=timezone.now()
+            submitted_at=now
         )
         if not claimed:
             paper.refresh_from_db(fields=["submitted_at"])
             return False
+        drafts = PaperDraft.objects.filter(paper_id=paper.pk).order_by()
+        saved = dict(drafts.values_list("item_id", "answer"))  # a cleared one is None
+        given = {k: v for k, v in {**saved, **answers}.items() if not is_blank(v)}
+        # An item answered before the close (response_submit) keeps its first answer.
+        if given:
+            given = _unanswered(paper, given)
         errors: dict[str, list[str]] = {}
-        for item_id, answer in answers.items():
-            if is_blank(answer):
-                continue  # a blank is not an answer: the item stays unanswered
+        marked = []
+        for item_id, answer in given.items():
             item = items[item_id]
-            if item.version.type == QuestionType.NUMERIC and not is_number(answer):
-                errors[str(item_id)] = [_("Enter a number.")]
-                continue
             try:
-                response_submit(paper=paper, item=item, answer=answer)
+                marked.append(_marked(paper, item, answer, now))
             except ValidationError as error:
                 errors[str(item_id)] = list(error.messages)
         if errors:
             raise ValidationError(errors)  # rolls back the claim and every answer
-    paper.refresh_from_db(fields=["submitted_at"])
+        Response.objects.bulk_create(marked)
+        if saved:
+            drafts.delete()
+    paper.submitted_at = now
     return True
+
+
+def _unanswered(paper: Paper, given: dict[int, Any]) -> dict[int, Any]:
+    answered = set(
+        Response.objects.filter(paper=paper, item_id__in=list(given))
+        .order_by()
+        .values_list("item_id", flat=True)
+    )
+    return {k: v for k, v in given.items() if k not in answered}
+
+
+def _marked(paper: Paper, item: PaperItem, answer: Any, now) -> Response:
+    """The response to `item` (its version loaded with type and key), marked;
+    ValidationError if the answer does not fit (a numeric one must be a number)."""
+    version = item.version
+    if version.type == QuestionType.NUMERIC and not is_number(answer):
+        raise ValidationError(_("Enter a number."))
+    answer_check(version, item.option_order, answer)
+    correct = is_correct(version.type, version.key, answer)
+    return Response(
+        paper=paper,
+        item=item,
+        answer=answer,
+        is_correct=correct,
+        score=item.points if correct else 0,
+        answered_at=now,
+    )

@@ -29,10 +29,13 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import play_or_guest, play_required
 from quizzes.bank.answers import MAX_TEXT_ANSWER
 from quizzes.models import Blueprint, Paper, QuestionType
+from quizzes.papers.answer_api import answer_save_view, json_submit, wants_json
 from quizzes.papers.selectors import (
+    PLAYER_ITEM_FIELDS,
     paper_of_guest,
     paper_of_player,
     paper_results,
+    player_entry,
     player_view,
 )
 from quizzes.play.finish import paper_submit
@@ -81,12 +84,14 @@ class PaperPages:
     back_label: str
     detail: str
     submit: str
+    answers: str
 
     def links(self, paper: Paper) -> dict[str, str]:
         return {
             "back_url": reverse(self.back),
             "back_label": str(self.back_label),
             "submit_url": reverse(self.submit, args=[paper.pk]),
+            "answers_url": reverse(self.answers, args=[paper.pk]),
         }
 
 
@@ -96,6 +101,7 @@ PRACTICE_PAPERS = PaperPages(
     back_label=gettext_lazy("Practice papers"),
     detail="papers:detail",
     submit="papers:submit",
+    answers="papers:answers",
 )
 
 
@@ -148,6 +154,68 @@ def answers_from_post(
             else:
                 answers[item] = value
     return answers, errors, typed
+
+
+def blanks_from_post(post: QueryDict, entries: list[dict[str, Any]]) -> dict[int, None]:
+    """The items whose fields the form posted empty (a text cleared, an ordering's
+    places all unset): their saved answers (quizzes.papers.autosave) must not stand,
+    as the page showed them unanswered. Unchecked boxes post nothing: a choice item
+    left out keeps its saved answer, as the page showed it checked."""
+    blanks: dict[int, None] = {}
+    for entry in entries:
+        name, qtype = _field(entry), entry["type"]
+        if qtype == QuestionType.ORDERING:
+            fields = [f"{name}-{option['id']}" for option in entry["options"]]
+            if any(f in post for f in fields) and not any(post.get(f, "").strip() for f in fields):
+                blanks[entry["item"]] = None
+        elif (
+            qtype in (QuestionType.FILL, QuestionType.NUMERIC)
+            and name in post
+            and not post.get(name, "").strip()
+        ):
+            blanks[entry["item"]] = None
+    return blanks
+
+
+def typed_from_answer(entry: dict[str, Any], answer: Any) -> Any:
+    """A saved answer as the form shows it (what answers_from_post reads back)."""
+    qtype = entry["type"]
+    if qtype == QuestionType.MULTIPLE:
+        return list(answer) if isinstance(answer, list) else []
+    if qtype == QuestionType.ORDERING:
+        order = list(answer) if isinstance(answer, list) else []
+        return {option_id: str(n) for n, option_id in enumerate(order, start=1)}
+    if qtype == QuestionType.TRUE_FALSE:
+        return {True: "true", False: "false"}.get(answer, "") if isinstance(answer, bool) else ""
+    return "" if answer is None else str(answer)
+
+
+def paper_form_view(paper: Paper, *, english: bool) -> tuple[dict[str, Any], dict[int, Any]]:
+    """The player view of a paper not yet submitted (as player_view, without its
+    `answered` flags: nothing is answered before the submit) and, by item id, the saved
+    answers as the form shows them: one query, the items with their versions and
+    saved answers."""
+    items = (
+        paper.items.select_related("version", "draft")
+        .only(*PLAYER_ITEM_FIELDS, "draft__item_id", "draft__answer")
+        .order_by("position")
+    )
+    entries, typed = [], {}
+    for item in items:
+        entry = player_entry(
+            item=item.pk,
+            position=item.position,
+            version=item.version,
+            option_order=item.option_order,
+            points=item.points,
+            english=english,
+        )
+        entries.append(entry)
+        draft = getattr(item, "draft", None)
+        if draft is not None and draft.answer is not None:
+            typed[item.pk] = typed_from_answer(entry, draft.answer)
+    view = {"paper": paper.pk, "total_points": paper.total_points, "items": entries}
+    return view, typed
 
 
 def form_items(
@@ -203,9 +271,11 @@ def _answer_form(
 
 
 def paper_page(request: HttpRequest, paper: Paper, pages: PaperPages) -> HttpResponse:
-    """A whole paper: the answer form until it is submitted, then the results."""
+    """A whole paper: the answer form (with the saved answers) until it is submitted,
+    then the results."""
     if paper.submitted_at is None:
-        return _answer_form(request, paper, player_view(paper, english=english()), pages)
+        view, saved = paper_form_view(paper, english=english())
+        return _answer_form(request, paper, view, pages, typed=saved)
     return render(
         request,
         "quizzes/paper_results.html",
@@ -226,6 +296,7 @@ def paper_answers_submit(request: HttpRequest, paper: Paper, pages: PaperPages) 
         return redirect(pages.detail, paper.pk)
     view = player_view(paper, english=english())
     answers, errors, typed = answers_from_post(request.POST, view["items"])
+    answers = {**blanks_from_post(request.POST, view["items"]), **answers}
     if not errors:
         try:
             submitted = paper_submit(paper=paper, answers=answers)
@@ -243,8 +314,9 @@ def paper_answers_submit(request: HttpRequest, paper: Paper, pages: PaperPages) 
 
 
 def whole_paper_views(pages: PaperPages, *, guests: bool = False):
-    """The page of a whole paper of `pages`' modes (the form, then the results) and its
-    submit view: the player's own papers only (and a guest's own, with `guests`)."""
+    """The page of a whole paper of `pages`' modes (the form, then the results), its
+    submit view (the form's POST, or JSON: quizzes.papers.answer_api) and its answer
+    save (JSON): the player's own papers only (and a guest's own, with `guests`)."""
     allowed = play_or_guest if guests else play_required
 
     @never_cache
@@ -257,6 +329,17 @@ def whole_paper_views(pages: PaperPages, *, guests: bool = False):
     @require_POST
     @allowed
     def submit(request: HttpRequest, paper_id: int) -> HttpResponse:
-        return paper_answers_submit(request, own_paper(request, paper_id, pages.modes), pages)
+        paper = own_paper(request, paper_id, pages.modes)
+        if wants_json(request):
+            return json_submit(request, paper, pages.detail)
+        return paper_answers_submit(request, paper, pages)
 
-    return detail, submit
+    @never_cache
+    @require_POST
+    @allowed
+    def answers(request: HttpRequest, paper_id: int) -> HttpResponse:
+        return answer_save_view(
+            request, paper_id, modes=pages.modes, guests=guests, own_paper=own_paper
+        )
+
+    return detail, submit, answers

@@ -45,7 +45,7 @@ from quizzes.play.guest import (
 
 logger = logging.getLogger(__name__)
 
-paper_detail, paper_submit = whole_paper_views(PRACTICE_PAPERS, guests=True)
+paper_detail, paper_submit, paper_answers = whole_paper_views(PRACTICE_PAPERS, guests=True)
 
 
 @never_cache

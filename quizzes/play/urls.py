@@ -16,6 +16,7 @@ urlpatterns = [
     path("daily/<int:blueprint_id>/start/", practice_views.daily_start, name="daily_start"),
     path("daily/paper/<int:paper_id>/", practice_views.daily_detail, name="daily"),
     path("daily/paper/<int:paper_id>/submit/", practice_views.daily_submit, name="daily_submit"),
+    path("daily/paper/<int:paper_id>/answers/", practice_views.daily_answers, name="daily_answers"),
     path(
         "challenges/<int:blueprint_id>/start/",
         practice_views.challenge_start,
@@ -44,4 +45,9 @@ urlpatterns = [
     ),
     path("themes/paper/<int:paper_id>/", practice_views.themed_detail, name="themed"),
     path("themes/paper/<int:paper_id>/submit/", practice_views.themed_submit, name="themed_submit"),
+    path(
+        "themes/paper/<int:paper_id>/answers/",
+        practice_views.themed_answers,
+        name="themed_answers",
+    ),
 ]

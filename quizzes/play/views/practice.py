@@ -57,6 +57,7 @@ DAILY_PAGES = PaperPages(
     back_label=gettext_lazy("Practice"),
     detail="practice:daily",
     submit="practice:daily_submit",
+    answers="practice:daily_answers",
 )
 CHALLENGE = (Blueprint.Mode.CHALLENGE,)
 THEMED_PAGES = PaperPages(
@@ -65,6 +66,7 @@ THEMED_PAGES = PaperPages(
     back_label=gettext_lazy("Themed practice"),
     detail="practice:themed",
     submit="practice:themed_submit",
+    answers="practice:themed_answers",
 )
 
 
@@ -121,7 +123,7 @@ def daily_start(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     return redirect("practice:daily", paper.pk)
 
 
-daily_detail, daily_submit = whole_paper_views(DAILY_PAGES, guests=True)
+daily_detail, daily_submit, daily_answers = whole_paper_views(DAILY_PAGES, guests=True)
 
 
 # --- Timed challenge ------------------------------------------------------------------------
@@ -289,4 +291,4 @@ def theme_start(request: HttpRequest, bank_id: int, topic: str) -> HttpResponse:
     return redirect("practice:themed", paper.pk)
 
 
-themed_detail, themed_submit = whole_paper_views(THEMED_PAGES)
+themed_detail, themed_submit, themed_answers = whole_paper_views(THEMED_PAGES)
