@@ -8,6 +8,10 @@ first answer goes at once, and under load a batch holds whatever arrived meanwhi
 Each answer is still judged by its own server receive time, and acked only after its
 batch has committed. A batch that fails is written again one answer at a time, so one
 answer the database refuses cannot sink the others: only that one is told to resend.
+
+The same batcher serves the 1-v-1 PK (realtime.pk): `batcher(write)` is the running
+loop's batcher for another write function of the same shape (a list of requests in, a
+list of results in the same order out): PK answers, queue finds and clock steps.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections.abc import Callable
+from typing import Any
 
 from channels.db import database_sync_to_async
 
@@ -24,12 +30,19 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 500
 
 
-class AnswerBatcher:
-    def __init__(self) -> None:
-        self.waiting: list[tuple[answers.AnswerRequest, asyncio.Future]] = []
-        self.writer: asyncio.Task | None = None
+Write = Callable[[list[Any]], list[Any]]
 
-    async def submit(self, request: answers.AnswerRequest) -> answers.AnswerResult:
+
+class AnswerBatcher:
+    """`write` (default: the live rounds' answers_submit, looked up when a batch is
+    written) takes the batch's requests and returns their results in order."""
+
+    def __init__(self, write: Write | None = None) -> None:
+        self.waiting: list[tuple[Any, asyncio.Future]] = []
+        self.writer: asyncio.Task | None = None
+        self.write = write
+
+    async def submit(self, request: Any) -> Any:
         future = asyncio.get_running_loop().create_future()
         self.waiting.append((request, future))
         if self.writer is None or self.writer.done():
@@ -45,13 +58,12 @@ class AnswerBatcher:
                 for one in batch:
                     await self._settle([one])
 
-    async def _settle(self, batch: list[tuple[answers.AnswerRequest, asyncio.Future]]) -> bool:
+    async def _settle(self, batch: list[tuple[Any, asyncio.Future]]) -> bool:
         """Write `batch` and resolve its futures; False, resolving none of them unless
         it is a single answer (then with the error: its client resends), if it failed."""
         try:
-            results = await database_sync_to_async(answers.answers_submit)(
-                [request for request, _future in batch]
-            )
+            write = self.write or answers.answers_submit
+            results = await database_sync_to_async(write)([request for request, _future in batch])
         except Exception as error:
             logger.exception("an answer batch of %d failed", len(batch))
             if len(batch) == 1 and not batch[0][1].done():
@@ -65,15 +77,17 @@ class AnswerBatcher:
 
 # Keyed by the loop itself, held weakly: a new loop never inherits a closed loop's
 # AnswerBatcher (an id() can be reused once a loop is gone, with its locks and tasks).
-_batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AnswerBatcher] = (
-    weakref.WeakKeyDictionary()
-)
+_batchers: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[Write | None, AnswerBatcher]
+] = weakref.WeakKeyDictionary()
 
 
-def batcher() -> AnswerBatcher:
-    """The batcher of the running event loop (one per daphne process)."""
+def batcher(write: Write | None = None) -> AnswerBatcher:
+    """The batcher of the running event loop (one per daphne process) for `write`
+    (default: the live rounds' answers)."""
     loop = asyncio.get_running_loop()
-    found = _batchers.get(loop)
+    mine = _batchers.setdefault(loop, {})
+    found = mine.get(write)
     if found is None:
-        found = _batchers[loop] = AnswerBatcher()
+        found = mine[write] = AnswerBatcher(write)
     return found

@@ -351,9 +351,14 @@ class PkMatch(models.Model):
 
 
 class PkQuestion(models.Model):
+    """A question of a match, with its own window once opened: answers are judged by
+    their arrival stamp against it, whatever the match's clock has done since."""
+
     match = models.ForeignKey(PkMatch, on_delete=models.CASCADE, related_name="questions")
     position = models.PositiveSmallIntegerField()
     version = models.ForeignKey("quizzes.QuestionVersion", on_delete=models.PROTECT)
+    opened_at = models.BigIntegerField(null=True, blank=True)  # server ms, as scheduled
+    closes_at = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["match", "position"]
@@ -389,17 +394,16 @@ class PkPlayer(models.Model):
 
 
 class PkEntry(models.Model):
-    """A player in the PK queue: one row per user (a second find is the same entry).
-    Pairing claims two rows with conditional UPDATEs (`match IS NULL`), so two server
-    processes never pair the same player twice. Waiting ends at `since` + the wait."""
+    """A player waiting in the PK queue: one row per waiting user (a second find is the
+    same entry), deleted when the user is matched, cancels or the wait ends. Matching
+    claims waiting rows in bulk and deletes them in the transaction that makes the
+    matches (realtime.pk.matching), so two server processes never pair a player twice.
+    Waiting ends at `since` + the wait."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pk_entry"
     )
     since = models.BigIntegerField(db_index=True)  # server ms when this wait began
-    match = models.ForeignKey(
-        PkMatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
 
     def __str__(self) -> str:
         return f"{self.user_id} since {self.since}"

@@ -4,7 +4,13 @@ Holds the connection only: the queue, the match, its clock and the answers live 
 database and change through realtime.pk's services. Frames of the match reach both players
 through this process's relay (docs/architecture.md, live-round rule 5). Roles, checked
 on every message: none yet (may find, resume), "waiting" (in the queue: may cancel) and
-"player" (in a match: answers for its own seat only, asks for snapshots)."""
+"player" (in a match: answers for its own seat only, asks for snapshots).
+
+The database work of the PK goes through the process's batchers (realtime.batch), as
+live answers do: the finds, the waiting sockets' checks, the answers and the clock's
+steps that this process's sockets ask for at about the same time are one call on the
+database thread each, not one call per socket. An answer keeps the stamp its socket
+gave it on arrival, whenever its batch is written."""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
+from .batch import batcher
 from .consumers import ProtocolConsumer
 from .live import frames as live_frames
 from .live.state import now_ms
@@ -78,11 +85,10 @@ class PkConsumer(ProtocolConsumer):
         user = self._user()
         if user is None:
             return await self.error("sign_in_required")
-        try:
-            found = await database_sync_to_async(matching.pk_find)(user=user)
-        except PermissionDenied:
+        found = await batcher(matching.pk_finds).submit(user)
+        if isinstance(found, PermissionDenied):
             return await self.error("consent_required")
-        except matching.NoQuestions:
+        if isinstance(found, matching.NoQuestions):
             return await self.error("no_questions")
         if isinstance(found, PkPlayer):
             return await self._enter(found)
@@ -114,7 +120,7 @@ class PkConsumer(ProtocolConsumer):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.nudge.wait(), POLL_S)
             self.nudge.clear()
-            player, until = await database_sync_to_async(matching.pk_waiting)(user=user)
+            player, until = await batcher(matching.pk_waitings).submit(user)
             if player is not None:
                 self.tasks.discard(asyncio.current_task())
                 return await self._enter(player)
@@ -163,13 +169,14 @@ class PkConsumer(ProtocolConsumer):
         return snapshots.snapshot(match, self.player)
 
     async def on_answer(self, message, received_at) -> None:
-        result = await database_sync_to_async(answers.answer_submit)(
-            player=self.player,
-            answer_id=message.get("answer_id"),
-            question_index=message.get("question"),
-            response=message.get("choice"),
-            received_at=received_at,
+        request = answers.PkAnswerRequest(
+            self.player,
+            message.get("answer_id"),
+            message.get("question"),
+            message.get("choice"),
+            received_at,  # stamped on arrival (ProtocolConsumer.receive): judged by it
         )
+        result = await batcher(answers.answers_submit).submit(request)
         await self.send_frame(live_frames.answer_reply(result))
 
     async def _clock(self) -> None:
@@ -179,7 +186,7 @@ class PkConsumer(ProtocolConsumer):
         match_id = self.player.match_id
         while True:
             self.nudge.clear()
-            due = await database_sync_to_async(clock.match_advance)(match_id=match_id)
+            due = await batcher(clock.match_advances).submit(match_id)
             if due is None:
                 return
             with contextlib.suppress(TimeoutError):

@@ -1,11 +1,23 @@
-"""Answers of a PK match: judged by the server's receive time alone, stored once per
-player and question, acked after commit (the live rounds' rules and result type)."""
+"""Answers of a PK match (the live rounds' rules and result type): stamped when the
+socket receives them, judged by that stamp against their question's own window
+(PkQuestion.opened_at/closes_at + the grace), stored once per player and question,
+acked after commit.
+
+Judged by the stamp, not by the match's state when the answer is processed: a process
+gathers the answers its sockets receive (realtime.batch) and writes them in one go, and
+under load that may be after the match's clock has closed, revealed or moved past the
+question. An answer that arrived in time still counts (the player cannot have seen the
+key before it arrived: the key goes out only after the close, which comes after the
+window and its grace, or once both players have answered); one that arrived late is
+refused whenever it is processed.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from quizzes.bank.answers import is_correct
 
@@ -15,53 +27,149 @@ from ..live.answers import AnswerResult
 from ..live.responses import stored_response
 from ..models import PkAnswer, PkPlayer, PkQuestion
 from ..protocol import MAX_ANSWER_ID
-from . import frames
-from .clock import locked_match, step
-from .match import state_of
+from . import frames, selectors
+from .clock import match_advance
+
+
+@dataclass(frozen=True)
+class PkAnswerRequest:
+    """One answer as received: `received_at` is the server's stamp on arrival."""
+
+    player: PkPlayer
+    answer_id: Any
+    question_index: Any
+    response: Any
+    received_at: int
 
 
 def answer_submit(
     *, player: PkPlayer, answer_id: Any, question_index: Any, response: Any, received_at: int
 ) -> AnswerResult:
-    """Record one answer, judged by the server's receive time alone (late: rejected).
-    Idempotent on `answer_id`; one answer per player and question. When both players
-    have answered, the question closes and is revealed in the same transaction."""
-    if not isinstance(answer_id, str) or not 0 < len(answer_id) <= MAX_ANSWER_ID:
-        return AnswerResult(str(answer_id)[:MAX_ANSWER_ID], False, "bad_answer_id")
+    """Record one answer (see answers_submit)."""
+    request = PkAnswerRequest(player, answer_id, question_index, response, received_at)
+    [result] = answers_submit([request])
+    return result
+
+
+def answers_submit(requests: list[PkAnswerRequest]) -> list[AnswerResult]:
+    """Record a batch of answers of any matches, in one transaction and a few queries.
+
+    Idempotent on `answer_id` (a resend gets the same ack); one answer per player and
+    question (a second, different one: `already_answered`). When both players have now
+    answered a question, the match's clock is asked to move on (close and reveal at
+    once), after the commit."""
+    results: list[AnswerResult | None] = [None] * len(requests)
+    todo: list[int] = []
+    for n, r in enumerate(requests):
+        if not isinstance(r.answer_id, str) or not 0 < len(r.answer_id) <= MAX_ANSWER_ID:
+            results[n] = AnswerResult(str(r.answer_id)[:MAX_ANSWER_ID], False, "bad_answer_id")
+        elif not isinstance(r.question_index, int) or isinstance(r.question_index, bool):
+            results[n] = AnswerResult(r.answer_id, False, "not_current_question")
+        else:
+            todo.append(n)
+    if not todo:
+        return results  # type: ignore[return-value]
+    batch = [requests[n] for n in todo]
     with transaction.atomic():
-        match = locked_match(player.match_id)
-        earlier = PkAnswer.objects.filter(player=player, answer_id=answer_id).first()
-        if earlier is not None:
-            return AnswerResult(answer_id, True, received_at=earlier.received_at)
-        state = state_of(match, match.question_index + 1)
-        if question_index != state.question_index:
-            return AnswerResult(answer_id, False, "not_current_question")
-        verdict = engine.answer_accepted(state, received_at, match.grace_ms)
-        if not verdict:
-            return AnswerResult(answer_id, False, verdict.reason or "not_open")
-        question = PkQuestion.objects.select_related("version").get(
-            match=match, position=state.question_index
+        earlier = {
+            (player, answer_id): at
+            for player, answer_id, at in PkAnswer.objects.filter(
+                player_id__in={r.player.pk for r in batch},
+                answer_id__in={r.answer_id for r in batch},
+            ).values_list("player_id", "answer_id", "received_at")
+        }
+        questions = {
+            (q.match_id, q.position): q
+            for q in PkQuestion.objects.select_related("version", "match").filter(
+                match_id__in={r.player.match_id for r in batch},
+                position__in={r.question_index for r in batch},
+            )
+        }
+        rows: dict[tuple[int, int], PkAnswer] = {}
+        verdicts = [_verdict(r, earlier, questions, rows) for r in batch]
+        stored: dict[tuple[int, int], tuple[str, int]] = {}
+        twice: list[int] = []
+        if rows:
+            PkAnswer.objects.bulk_create(rows.values(), ignore_conflicts=True)
+            stored = {
+                (question, player): (answer_id, at)
+                for question, player, answer_id, at in PkAnswer.objects.filter(
+                    question_id__in={q for q, _p in rows}, player_id__in={p for _q, p in rows}
+                ).values_list("question_id", "player_id", "answer_id", "received_at")
+            }
+            for key, row in rows.items():
+                if stored.get(key, ("",))[0] == row.answer_id:
+                    answered = frames.answered(row.question.position, row.player.seat)
+                    publish(row.match.group_name, answered)
+            twice = selectors.answered_twice({q for q, _p in rows})
+    for n, r, verdict in zip(todo, batch, verdicts, strict=True):
+        results[n] = verdict or _stored_result(r, questions, stored)
+    for match_id in {rows[key].match_id for key in rows if key[0] in twice}:
+        match_advance(match_id=match_id)  # both answered: close and reveal now
+    return results  # type: ignore[return-value]
+
+
+def _verdict(
+    r: PkAnswerRequest,
+    earlier: dict[tuple[int, str], int],
+    questions: dict[tuple[int, int], PkQuestion],
+    rows: dict[tuple[int, int], PkAnswer],
+) -> AnswerResult | None:
+    """An early result for one answer, or None when it is to be written (then `rows`
+    holds it, unless the player's first answer to the question in this batch is there)."""
+    previous = earlier.get((r.player.pk, r.answer_id))
+    if previous is not None:
+        return AnswerResult(r.answer_id, True, received_at=previous)
+    question = questions.get((r.player.match_id, r.question_index))
+    if question is None:
+        return AnswerResult(r.answer_id, False, "not_current_question")
+    if question.opened_at is None or question.closes_at is None:
+        return AnswerResult(r.answer_id, False, "not_open")
+    window = engine.RoundState(
+        status=engine.Status.QUESTION_OPEN,
+        question_index=question.position,
+        opened_at=question.opened_at,
+        closes_at=question.closes_at,
+    )
+    verdict = engine.answer_accepted(window, r.received_at, question.match.grace_ms)
+    if not verdict:
+        return AnswerResult(r.answer_id, False, verdict.reason or "not_open")
+    # The match's option ids back to the version's, once: stored and scored so.
+    response = stored_response(question, r.response)
+    if response is None:
+        return AnswerResult(r.answer_id, False, "bad_response")
+    version = question.version
+    rows.setdefault(
+        (question.pk, r.player.pk),
+        PkAnswer(
+            match=question.match,
+            question=question,
+            player=r.player,
+            answer_id=r.answer_id,
+            response=response,
+            received_at=r.received_at,
+            elapsed_ms=engine.elapsed_ms(window, r.received_at),
+            correct=is_correct(version.type, version.key, response),
+        ),
+    )
+    return None
+
+
+def _stored_result(
+    r: PkAnswerRequest,
+    questions: dict[tuple[int, int], PkQuestion],
+    stored: dict[tuple[int, int], tuple[str, int]],
+) -> AnswerResult:
+    """The result of an answer that was to be written, once the batch's rows are."""
+    question = questions[(r.player.match_id, r.question_index)]
+    answer_id, at = stored.get((question.pk, r.player.pk), (None, None))
+    if answer_id is None:  # a concurrent batch stored this answer_id first
+        at = (
+            PkAnswer.objects.filter(player=r.player, answer_id=r.answer_id)
+            .values_list("received_at", flat=True)
+            .first()
         )
-        # The match's option ids back to the version's, once: stored and scored so.
-        response = stored_response(question, response)
-        if response is None:
-            return AnswerResult(answer_id, False, "bad_response")
-        version = question.version
-        try:
-            with transaction.atomic():
-                PkAnswer.objects.create(
-                    match=match,
-                    question=question,
-                    player=player,
-                    answer_id=answer_id,
-                    response=response,
-                    received_at=received_at,
-                    elapsed_ms=engine.elapsed_ms(state, received_at),
-                    correct=is_correct(version.type, version.key, response),
-                )
-        except IntegrityError:
-            return AnswerResult(answer_id, False, "already_answered")
-        publish(match.group_name, frames.answered(question.position, player.seat))
-        while step(match):  # both answered: close and reveal now
-            match.refresh_from_db()
-    return AnswerResult(answer_id, True, received_at=received_at)
+        answer_id = r.answer_id if at is not None else None
+    if answer_id == r.answer_id:
+        return AnswerResult(r.answer_id, True, received_at=at)
+    return AnswerResult(r.answer_id, False, "already_answered")

@@ -1,6 +1,15 @@
 """The PK match's clock: open, close and reveal, next, finish, each step once whichever
 player's socket asks (a conditional UPDATE on `seq` under the row lock); frames
-published after commit; XP for both players at the end."""
+published after commit; XP for both players at the end.
+
+The clock keeps to its schedule, not to when its steps happen to run: a question opens
+at the `next_at` announced before (its window, `opens_at`/`closes_at`, is counted from
+there and stored on the question), and the pause after a reveal is counted from when the
+question's time was up. A step that runs late under load therefore neither shifts the
+windows that answers are judged by nor pushes the rest of the match later; the lateness
+shows as the distance between `opens_at` and when the frame arrives (docs/protocol.md,
+"1-v-1 PK"). Only a step later than half a question's time opens the question when it
+runs, so that a player still gets most of the time."""
 
 from __future__ import annotations
 
@@ -51,6 +60,21 @@ def due_at(match: PkMatch) -> int | None:
     return None
 
 
+def scheduled(match: PkMatch, now: int) -> int:
+    """When the question opening now counts as opened: at `next_at` as scheduled, unless
+    that is more than half a question's time ago."""
+    if match.next_at is None or now - match.next_at > match.question_ms // 2:
+        return now
+    return min(match.next_at, now)
+
+
+def match_advances(match_ids: list[int]) -> list[int | None]:
+    """match_advance for the matches a process's sockets asked about at once
+    (realtime.batch): each match once, one thread hop for all."""
+    due = {match_id: match_advance(match_id=match_id) for match_id in dict.fromkeys(match_ids)}
+    return [due[match_id] for match_id in match_ids]
+
+
 def match_advance(*, match_id: int) -> int | None:
     """Take every step that is due (open, close and reveal, next, finish), each once
     whichever socket asks; return when the next one is due (None: finished)."""
@@ -73,8 +97,10 @@ def step(match: PkMatch, now: int | None = None) -> bool:
     name = _due(match, state, answers, now)
     if name is None:
         return False
-    duration = match.question_ms if name in (engine.START, engine.NEXT) else None
-    new, events = engine.apply(state, engine.Command(name, duration_ms=duration), now)
+    opening = name in (engine.START, engine.NEXT)
+    duration = match.question_ms if opening else None
+    at = scheduled(match, now) if opening else now
+    new, events = engine.apply(state, engine.Command(name, duration_ms=duration), at)
     fields: dict[str, Any] = {
         "status": str(new.status),
         "question_index": new.question_index,
@@ -83,9 +109,16 @@ def step(match: PkMatch, now: int | None = None) -> bool:
         "seq": new.seq,
     }
     if name == engine.REVEAL:
-        fields["next_at"] = now + match.reveal_ms
+        # From when the question's time was up (its close was due), or from now if
+        # both answered before that.
+        ended = (match.closes_at or now) + match.grace_ms + 1
+        fields["next_at"] = min(now, ended) + match.reveal_ms
     if not PkMatch.objects.filter(pk=match.pk, seq=state.seq).update(**fields):
         return True  # moved by someone else meanwhile: read it again
+    if opening:
+        PkQuestion.objects.filter(match=match, position=new.question_index).update(
+            opened_at=new.opened_at, closes_at=new.closes_at
+        )
     match.__dict__.update(fields)
     players = selectors.match_players(match)
     for event in events:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from accounts.models import User
 from quizzes.models import QuestionType, QuestionVersion, VersionStatus
@@ -40,6 +40,19 @@ def current_player(user: User) -> PkPlayer | None:
     )
 
 
+def current_players(user_ids: list[int]) -> dict[int, PkPlayer]:
+    """{user id: seat} of these users' matches not yet finished, in one query."""
+    if not user_ids:
+        return {}
+    seats = (
+        PkPlayer.objects.select_related("match")
+        .filter(user_id__in=user_ids)
+        .exclude(match__status=engine.Status.FINISHED)
+        .order_by("match__created_at")
+    )
+    return {seat.user_id: seat for seat in seats}  # the newest wins
+
+
 def player_for_token(*, user: User, token: str) -> PkPlayer | None:
     """The seat this resume token names, if it is this user's."""
     return PkPlayer.objects.select_related("match").filter(token=token, user=user).first()
@@ -60,7 +73,7 @@ def drawable_versions(types: tuple[QuestionType, ...]) -> QuerySet:
 
 
 def waiting_entry(user: User) -> PkEntry | None:
-    return PkEntry.objects.filter(user=user, match__isnull=True).first()
+    return PkEntry.objects.filter(user=user).first()
 
 
 def scoring_answers(question_ids: list[int]) -> QuerySet:
@@ -72,6 +85,17 @@ def scoring_answers(question_ids: list[int]) -> QuerySet:
 
 def answers_at(match: PkMatch, position: int) -> int:
     return PkAnswer.objects.filter(match=match, question__position=position).count()
+
+
+def answered_twice(question_ids: set[int]) -> list[int]:
+    """Those of these questions both players have answered."""
+    return list(
+        PkAnswer.objects.filter(question_id__in=question_ids)
+        .values("question_id")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=2)
+        .values_list("question_id", flat=True)
+    )
 
 
 def answered_id(question: PkQuestion, player: PkPlayer) -> str | None:

@@ -451,16 +451,16 @@ async def test_a_database_failure_under_a_message_is_a_retry_and_the_socket_stay
 
     await sync_to_async(make_bank)()
     user = await sync_to_async(player_user)("重试者")
-    real_find = matching.pk_find
+    real_finds = matching.pk_finds
     calls = []
 
-    def failing_once(**kwargs):
-        calls.append(kwargs)
+    def failing_once(users):
+        calls.append(users)
         if len(calls) == 1:
             raise OperationalError("deadlock detected")
-        return real_find(**kwargs)
+        return real_finds(users)
 
-    monkeypatch.setattr(matching, "pk_find", failing_once)
+    monkeypatch.setattr(matching, "pk_finds", failing_once)
     tab = await Pk(user).open()
     await tab.send({"type": "pk_find"})
     refused = await tab.expect("error")
