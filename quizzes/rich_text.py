@@ -10,9 +10,11 @@ from __future__ import annotations
 import html as html_lib
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import nh3
 from django.conf import settings
+from django.utils.safestring import SafeString, mark_safe
 
 ALLOWED_TAGS = {
     "p", "br", "b", "strong", "i", "em", "u", "sub", "sup", "code", "ul", "ol", "li", "img", "span",
@@ -25,6 +27,8 @@ _JS_URL = re.compile(r"(?:java|vb)script\s*:", re.I)
 _BLOCK_TAG = re.compile(r"<(?:br|/p|/li)\s*/?>", re.I)
 _EMPTY_IMG = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>", re.I)
 _SPACE = re.compile(r"\s+")
+# Sanitised texts kept per process (rich_html): a few thousand stems and options.
+RICH_CACHE_SIZE = 8192
 
 
 @dataclass
@@ -62,6 +66,18 @@ def sanitise(html: str) -> Cleaned:
         removed.append("external image")
     cleaned = _EMPTY_IMG.sub("", cleaned)
     return Cleaned(html=cleaned.strip(), removed=removed)
+
+
+def rich_html(text: object) -> SafeString:
+    """Stored rich text as safe HTML to show (sanitised again: a row written around
+    the services still renders inert). Cached per process by text and MEDIA_URL:
+    question texts are shown again and again, and sanitising is a pure function."""
+    return _rich_html(str(text or ""), settings.MEDIA_URL)
+
+
+@lru_cache(maxsize=RICH_CACHE_SIZE)
+def _rich_html(text: str, media_url: str) -> SafeString:
+    return mark_safe(sanitise(text).html)  # noqa: S308 - nh3 output
 
 
 def plain_text(html: str) -> str:

@@ -12,6 +12,7 @@ whole-paper form leaves the item unanswered.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,14 +23,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import play_or_guest, play_required
 from quizzes.bank.answers import MAX_TEXT_ANSWER
-from quizzes.models import Blueprint, Paper, QuestionType
-from quizzes.papers.answer_api import answer_save_view, json_submit, wants_json
+from quizzes.models import Blueprint, Paper, PaperItem, QuestionType
+from quizzes.papers.answer_api import answer_save_view, json_submit, owner_check, wants_json
+from quizzes.papers.inputs import answer_inputs, paper_fieldset
 from quizzes.papers.selectors import (
     PLAYER_ITEM_FIELDS,
     paper_of_guest,
@@ -190,16 +192,24 @@ def typed_from_answer(entry: dict[str, Any], answer: Any) -> Any:
     return "" if answer is None else str(answer)
 
 
-def paper_form_view(paper: Paper, *, english: bool) -> tuple[dict[str, Any], dict[int, Any]]:
-    """The player view of a paper not yet submitted (as player_view, without its
-    `answered` flags: nothing is answered before the submit) and, by item id, the saved
-    answers as the form shows them: one query, the items with their versions and
-    saved answers."""
-    items = (
-        paper.items.select_related("version", "draft")
-        .only(*PLAYER_ITEM_FIELDS, "draft__item_id", "draft__answer")
-        .order_by("position")
-    )
+# What a paper's form loads per item: the player's view of it and its saved answer.
+FORM_ITEM_FIELDS = (*PLAYER_ITEM_FIELDS, "draft__item_id", "draft__answer")
+# What the page needs of the paper when it comes with its items (paper_form_open).
+FORM_PAPER_FIELDS = (
+    "paper__id",
+    "paper__user_id",
+    "paper__blueprint_id",
+    "paper__total_points",
+    "paper__submitted_at",
+    "paper__blueprint__id",
+    "paper__blueprint__name",
+    "paper__blueprint__mode",
+)
+
+
+def _form_view(
+    paper: Paper, items: Iterable[PaperItem], english: bool
+) -> tuple[dict[str, Any], dict[int, Any]]:
     entries, typed = [], {}
     for item in items:
         entry = player_entry(
@@ -218,10 +228,52 @@ def paper_form_view(paper: Paper, *, english: bool) -> tuple[dict[str, Any], dic
     return view, typed
 
 
+def paper_form_view(paper: Paper, *, english: bool) -> tuple[dict[str, Any], dict[int, Any]]:
+    """The player view of a paper not yet submitted (as player_view, without its
+    `answered` flags: nothing is answered before the submit) and, by item id, the saved
+    answers as the form shows them: one query, the items with their versions and
+    saved answers."""
+    items = (
+        paper.items.select_related("version", "draft").only(*FORM_ITEM_FIELDS).order_by("position")
+    )
+    return _form_view(paper, items, english)
+
+
+def paper_form_open(
+    paper_id: int, owns: Callable[[Paper], bool], *, english: bool
+) -> tuple[Paper, dict[str, Any], dict[int, Any]] | None:
+    """paper_form_view of a paper found by id, the paper (with its blueprint, only the
+    fields the form shows) loaded with its items in the same query: the paper page is
+    the hottest page of a practice rush. None, and the caller goes the long way
+    (own_paper, then the results or a 404), when the paper is not `owns`', is
+    submitted or has no items."""
+    items = list(
+        PaperItem.objects.filter(paper_id=paper_id)
+        .select_related("paper__blueprint", "version", "draft")
+        .only(*FORM_ITEM_FIELDS, *FORM_PAPER_FIELDS)
+        .order_by("position")
+    )
+    if not items:
+        return None
+    paper = items[0].paper
+    if paper.submitted_at is not None or not owns(paper):
+        return None
+    view, typed = _form_view(paper, items, english)
+    return paper, view, typed
+
+
 def form_items(
-    entries: list[dict[str, Any]], errors: dict[int, str], typed: dict[int, Any]
+    entries: list[dict[str, Any]],
+    errors: dict[int, str],
+    typed: dict[int, Any],
+    *,
+    fieldsets: bool = False,
 ) -> list[dict[str, Any]]:
-    """The player view's items with what the form needs to show them again."""
+    """The player view's items with what the form needs to show them again, and
+    `inputs`: the stem and inputs as HTML (quizzes.papers.inputs); with `fieldsets`,
+    `fieldset`: the whole question of a paper's form, legend included (built in Python
+    too: a plural blocktranslate and a few numbers per item, in the template, were a
+    good part of a paper page's CPU)."""
     shown = []
     for entry in entries:
         value = typed.get(entry["item"])
@@ -235,16 +287,23 @@ def form_items(
             else:
                 state["checked"] = option["id"] == value
             options.append(state)
-        shown.append(
-            {
-                **entry,
-                "field": _field(entry),
-                "options": options,
-                "places": [str(n) for n in range(1, len(options) + 1)],
-                "value": value if isinstance(value, str) else "",
-                "error": errors.get(entry["item"], ""),
-            }
-        )
+        item = {
+            **entry,
+            "field": _field(entry),
+            "options": options,
+            "places": [str(n) for n in range(1, len(options) + 1)],
+            "value": value if isinstance(value, str) else "",
+            "error": errors.get(entry["item"], ""),
+        }
+        item["inputs"] = answer_inputs(item)
+        if fieldsets:
+            item["legend"] = ngettext(
+                "Question %(n)s · %(points)s point",
+                "Question %(n)s · %(points)s points",
+                entry["points"],
+            ) % {"n": entry["position"], "points": entry["points"]}
+            item["fieldset"] = paper_fieldset(item)
+        shown.append(item)
     return shown
 
 
@@ -262,7 +321,7 @@ def _answer_form(
         {
             "paper": paper,
             "blueprint": paper.blueprint,
-            "items": form_items(view["items"], errors or {}, typed or {}),
+            "items": form_items(view["items"], errors or {}, typed or {}, fieldsets=True),
             "error_count": len(errors or {}),
             "total_points": view["total_points"],
             **pages.links(paper),
@@ -323,6 +382,11 @@ def whole_paper_views(pages: PaperPages, *, guests: bool = False):
     @require_GET
     @allowed
     def detail(request: HttpRequest, paper_id: int) -> HttpResponse:
+        owns = owner_check(request, pages.modes, guests)
+        found = paper_form_open(paper_id, owns, english=english())
+        if found is not None:
+            paper, view, saved = found
+            return _answer_form(request, paper, view, pages, typed=saved)
         return paper_page(request, own_paper(request, paper_id, pages.modes), pages)
 
     @never_cache
