@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -32,6 +33,10 @@ from .protocol import MAX_TOKEN
 from .relay import Listener, relay
 
 POLL_S = 1.0  # a waiting socket also checks the queue this often (the nudge is at most once)
+# Seat 1's clock steps this long after a step is due, unless seat 0's has taken it
+# meanwhile (its frame tells seat 1 when the next one is due): each step is tried once,
+# not twice, while seat 0's socket is there, and still happens when it is not.
+BACKUP_MS = 250
 
 
 class PkConsumer(ProtocolConsumer):
@@ -46,6 +51,7 @@ class PkConsumer(ProtocolConsumer):
         self.player: PkPlayer | None = None
         self.groups_in: set[str] = set()
         self.nudge = asyncio.Event()
+        self.due: int | None = None  # when the clock's next step is due, from the frames
         await self.accept()
 
     async def disconnect(self, code) -> None:
@@ -71,8 +77,21 @@ class PkConsumer(ProtocolConsumer):
         self.nudge.set()
 
     async def _relayed(self, text: str) -> None:
-        """A frame of the match: to the socket, and a nudge for the clock task."""
+        """A frame of the match: to the socket; a step of the match (a frame with
+        `seq`) also tells the clock task when the next step is due."""
         await self.write_text(text)
+        if '"seq"' not in text or self.player is None:
+            return
+        frame = json.loads(text)
+        kind = frame.get("type")
+        if kind == "question_opened":
+            self.due = frame["closes_at"] + self.player.match.grace_ms + 1
+        elif kind == "revealed":
+            self.due = frame["next_at"]
+        elif kind == "finished":
+            self.due = None
+        else:  # closed: the reveal is due now
+            self.due = now_ms()
         self.nudge.set()
 
     # --- the queue --------------------------------------------------------------------
@@ -150,9 +169,14 @@ class PkConsumer(ProtocolConsumer):
         # Subscribe first, then the snapshot: a frame in between is a duplicate the
         # client drops by seq, never a gap.
         await self._join(player.match.group_name, self._relayed, resync=self._resync)
-        await self.send_frame(await database_sync_to_async(snapshots.matched_frame)(player))
-        await self.on_snapshot({}, 0)
+        matched, snapshot = await database_sync_to_async(self._entered)()
+        await self.send_frame(matched)
+        await self.send_frame(snapshot)
         self._spawn(self._clock)
+
+    def _entered(self) -> tuple[dict, dict]:
+        """pk_matched and the snapshot, in one call on the database thread."""
+        return snapshots.matched_frame(self.player), self._snapshot()
 
     async def on_snapshot(self, _message, _received_at) -> None:
         frame = await database_sync_to_async(self._snapshot)()
@@ -162,6 +186,7 @@ class PkConsumer(ProtocolConsumer):
         """The relay lost broadcasts (the layer was away): a fresh snapshot, and the
         clock looks at the match again."""
         await self.on_snapshot({}, 0)
+        self.due = now_ms()
         self.nudge.set()
 
     def _snapshot(self) -> dict:
@@ -181,13 +206,19 @@ class PkConsumer(ProtocolConsumer):
 
     async def _clock(self) -> None:
         """Move the match on when it is due. Both players' sockets run this; the
-        conditional updates make every step happen once. Only announces: late answers
-        are refused by their receive time whether or not this runs."""
+        conditional updates make every step happen once, and seat 1 waits BACKUP_MS
+        longer, so that it steps only when seat 0's socket did not. A step taken
+        elsewhere reaches this socket as a frame, which says when the next is due
+        (_relayed): no database read for it. Only announces: answers are judged by
+        their arrival stamps whether or not this runs (realtime.pk.answers)."""
         match_id = self.player.match_id
-        while True:
+        backup = BACKUP_MS if self.player.seat else 0
+        due = await batcher(clock.match_advances).submit(match_id)
+        while due is not None:
             self.nudge.clear()
-            due = await batcher(clock.match_advances).submit(match_id)
-            if due is None:
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.nudge.wait(), max(0, due - now_ms()) / 1000)
+            try:
+                await asyncio.wait_for(self.nudge.wait(), max(0, due + backup - now_ms()) / 1000)
+            except TimeoutError:
+                due = await batcher(clock.match_advances).submit(match_id)
+            else:
+                due = self.due
