@@ -144,7 +144,10 @@ def paper_of_player(*, paper_id: int, user: User) -> Paper | None:
     """The paper if it is this player's own, with its blueprint; else None."""
     if not user.is_authenticated:
         return None
-    return Paper.objects.select_related("blueprint").filter(pk=paper_id, user=user).first()
+    paper = Paper.objects.select_related("blueprint").filter(pk=paper_id, user=user).first()
+    if paper is not None:
+        paper.user = user  # the same row: finishing the paper need not read it again
+    return paper
 
 
 def paper_of_guest(*, paper_id: int, session_paper_ids: list[int]) -> Paper | None:

@@ -27,7 +27,10 @@ def paper_kind(paper: Paper) -> str:
     """What a whole paper counts as for progress (quizzes.play.progress.KINDS)."""
     if paper.day:
         return "daily"
-    mode = Blueprint.objects.values_list("mode", flat=True).get(pk=paper.blueprint_id)
+    if Paper.blueprint.is_cached(paper):
+        mode = paper.blueprint.mode
+    else:
+        mode = Blueprint.objects.values_list("mode", flat=True).get(pk=paper.blueprint_id)
     return "themed" if mode == Blueprint.Mode.THEMED else "paper"
 
 

@@ -126,8 +126,11 @@ def activity_finished(
             progress.xp += amount
             _streak(progress, min(day or today, today))
             progress.save()
+            by_topic: dict[str, list[bool]] = {}
             for topic, right in topics:
-                _mastery(user, topic, right)
+                by_topic.setdefault(topic, []).append(right)
+            for topic, rights in by_topic.items():
+                _mastery(user, topic, rights)
             if best is not None:
                 personal_best_record(user=user, kind=kind, value=best)
             _cohort_join(user, week_of(today))
@@ -136,16 +139,20 @@ def activity_finished(
     return True
 
 
-def _mastery(user: User, topic: str, right: bool) -> None:
+def _mastery(user: User, topic: str, rights: list[bool]) -> None:
+    """Count a topic's answers in order (the badge comes the moment it is earned,
+    even if later answers of the same paper bring the share down), one row written
+    per topic rather than per answer."""
     row, _ = TopicMastery.objects.select_for_update().get_or_create(user=user, topic=topic)
-    row.answered += 1
-    row.correct += int(right)
-    if (
-        row.badge_at is None
-        and row.answered >= MASTERY_ANSWERS
-        and row.correct >= MASTERY_SHARE * row.answered
-    ):
-        row.badge_at = timezone.now()
+    for right in rights:
+        row.answered += 1
+        row.correct += int(right)
+        if (
+            row.badge_at is None
+            and row.answered >= MASTERY_ANSWERS
+            and row.correct >= MASTERY_SHARE * row.answered
+        ):
+            row.badge_at = timezone.now()
     row.save()
 
 
