@@ -63,6 +63,7 @@ from bench.live_round import (  # noqa: E402
     OPTIONS,
     STEM,
     Procs,
+    Profiler,
     cpu_delta,
     drop_database,
     migrate,
@@ -85,8 +86,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
     parser.add_argument("--keep", action="store_true", help="keep the database and logs")
+    parser.add_argument("--profile", metavar="DIR", help="cProfile the servers' play into DIR")
     args = parser.parse_args(argv)
-    args.profile = None  # bench.live_round.server_env's option, not used here
     if args.players < 2:
         parser.error("--players must be at least 2")
     return args
@@ -415,8 +416,11 @@ async def run(args, servers: list[Server], sessions: list[str], procs: Procs) ->
             return all(s["states"].get("matched", 0) == 0 for s in statuses)
 
         before = after
+        profiler = Profiler(args.profile, servers)
+        await profiler.run("start", "play")
         await until(workers, played, 240)
         after = procs.cpu()
+        await profiler.run("stop", "play")
         cpu["play"] = cpu_delta(before, after)
         play_s = time.monotonic() - started - queue_s
         await asyncio.sleep(1.0)  # the last acks
@@ -494,6 +498,8 @@ def main(argv=None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-pk-"))
     env = server_env(args, workdir)
     env["LOG_LEVEL"] = "ERROR"
+    if args.profile:
+        Path(env["BENCH_PROFILE"]).mkdir(parents=True, exist_ok=True)
     servers: list[Server] = []
     started = time.monotonic()
     try:

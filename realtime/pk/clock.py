@@ -77,22 +77,23 @@ def match_advances(match_ids: list[int]) -> list[int | None]:
 
 def match_advance(*, match_id: int) -> int | None:
     """Take every step that is due (open, close and reveal, next, finish), each once
-    whichever socket asks; return when the next one is due (None: finished)."""
-    while True:
-        with transaction.atomic():
-            match = locked_match(match_id)
-            stepped = step(match)
-        if not stepped:
-            return due_at(match)
+    whichever socket asks, in one transaction under the match's row lock (the frames go
+    out in order after the commit); return when the next one is due (None: finished)."""
+    with transaction.atomic():
+        match = locked_match(match_id)
+        while step(match):
+            pass
+    return due_at(match)
 
 
 def step(match: PkMatch, now: int | None = None) -> bool:
     """One due step of a locked match, published after commit. False if none is due."""
     now = now_ms() if now is None else now
-    questions = selectors.match_questions(match)
+    questions, players = selectors.match_fixed(match)
     state = state_of(match, len(questions))
     answers = 0
-    if state.status == engine.Status.QUESTION_OPEN:
+    late = state.closes_at is not None and now > state.closes_at + match.grace_ms
+    if state.status == engine.Status.QUESTION_OPEN and not late:
         answers = selectors.answers_at(match, state.question_index)
     name = _due(match, state, answers, now)
     if name is None:
@@ -114,13 +115,13 @@ def step(match: PkMatch, now: int | None = None) -> bool:
         ended = (match.closes_at or now) + match.grace_ms + 1
         fields["next_at"] = min(now, ended) + match.reveal_ms
     if not PkMatch.objects.filter(pk=match.pk, seq=state.seq).update(**fields):
-        return True  # moved by someone else meanwhile: read it again
+        match.refresh_from_db()  # moved by someone else meanwhile: read it again
+        return True
     if opening:
         PkQuestion.objects.filter(match=match, position=new.question_index).update(
             opened_at=new.opened_at, closes_at=new.closes_at
         )
     match.__dict__.update(fields)
-    players = selectors.match_players(match)
     for event in events:
         publish(match.group_name, _event_frame(match, questions, new, event, players))
     if name == engine.FINISH:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Count, QuerySet
 
 from accounts.models import User
@@ -17,6 +19,29 @@ def match_questions(match: PkMatch) -> list[PkQuestion]:
 
 def match_players(match: PkMatch) -> list[PkPlayer]:
     return list(match.players.order_by("seat"))
+
+
+# (match id, created_at) → its questions and seats, in the order they were read: a
+# match's questions (with their versions) and seats never change once it is made, so
+# a process reads them once, not at every step of the match's clock. created_at tells
+# a match from an earlier one that had the same id (a test database emptied).
+_fixed: dict[tuple[int, Any], tuple[list[PkQuestion], list[PkPlayer]]] = {}
+FIXED_MAX = 4096
+
+
+def match_fixed(match: PkMatch) -> tuple[list[PkQuestion], list[PkPlayer]]:
+    """The match's questions (by position, with versions) and seats (by seat). Their
+    windows (opened_at, closes_at) are not read from these: the match's state and
+    PkQuestion rows read afresh say when a question is open."""
+    key = (match.pk, match.created_at)
+    found = _fixed.get(key)
+    if found is None:
+        found = (match_questions(match), match_players(match))
+        if len(found[1]) == 2:  # complete (a match is made in one transaction)
+            while len(_fixed) >= FIXED_MAX:
+                _fixed.pop(next(iter(_fixed)))
+            _fixed[key] = found
+    return found
 
 
 def match_refreshed(match: PkMatch) -> PkMatch:

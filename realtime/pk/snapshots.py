@@ -24,9 +24,8 @@ def players_frame(
 def snapshot(match: PkMatch, player: PkPlayer) -> dict[str, Any]:
     """Everything a player's page needs now. The key only once the current question is
     revealed."""
-    questions = selectors.match_questions(match)
+    questions, players = selectors.match_fixed(match)
     state = state_of(match, len(questions))
-    players = selectors.match_players(match)
     rows = players_frame(match, questions, revealed_until(state), players)
     frame = frames.snapshot_head(state, len(questions), now_ms(), rows)
     if state.status in (engine.Status.LOBBY, engine.Status.REVEALED) and match.next_at:
