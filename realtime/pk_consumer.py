@@ -201,8 +201,10 @@ class PkConsumer(ProtocolConsumer):
             message.get("choice"),
             received_at,  # stamped on arrival (ProtocolConsumer.receive): judged by it
         )
-        result = await batcher(answers.answers_submit).submit(request)
+        result, step = await batcher(answers.answers_stored).submit(request)
         await self.send_frame(live_frames.answer_reply(result))
+        if step is not None:  # both have answered: close and reveal now, after the ack
+            await batcher(clock.match_advances).submit(step)
 
     async def _clock(self) -> None:
         """Move the match on when it is due. Both players' sockets run this; the

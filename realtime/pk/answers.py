@@ -52,13 +52,25 @@ def answer_submit(
 
 
 def answers_submit(requests: list[PkAnswerRequest]) -> list[AnswerResult]:
-    """Record a batch of answers of any matches, in one transaction and a few queries.
+    """Record a batch of answers (answers_stored), then take the steps they call for
+    (both players answered: close and reveal now)."""
+    stored = answers_stored(requests)
+    for match_id in dict.fromkeys(step for _result, step in stored if step is not None):
+        match_advance(match_id=match_id)
+    return [result for result, _step in stored]
+
+
+def answers_stored(requests: list[PkAnswerRequest]) -> list[tuple[AnswerResult, int | None]]:
+    """Record a batch of answers of any matches, in one transaction and a few queries:
+    for each, its result and, when both players have now answered its question, the
+    match whose clock should step now (close and reveal at once). The socket acks
+    first and asks the clock after (realtime.pk_consumer), so that acks never wait for
+    the steps.
 
     Idempotent on `answer_id` (a resend gets the same ack); one answer per player and
-    question (a second, different one: `already_answered`). When both players have now
-    answered a question, the match's clock is asked to move on (close and reveal at
-    once), after the commit."""
+    question (a second, different one: `already_answered`)."""
     results: list[AnswerResult | None] = [None] * len(requests)
+    steps: list[int | None] = [None] * len(requests)
     todo: list[int] = []
     for n, r in enumerate(requests):
         if not isinstance(r.answer_id, str) or not 0 < len(r.answer_id) <= MAX_ANSWER_ID:
@@ -68,7 +80,7 @@ def answers_submit(requests: list[PkAnswerRequest]) -> list[AnswerResult]:
         else:
             todo.append(n)
     if not todo:
-        return results  # type: ignore[return-value]
+        return list(zip(results, steps, strict=True))  # type: ignore[arg-type]
     batch = [requests[n] for n in todo]
     with transaction.atomic():
         earlier = {
@@ -104,9 +116,10 @@ def answers_submit(requests: list[PkAnswerRequest]) -> list[AnswerResult]:
             twice = selectors.answered_twice({q for q, _p in rows})
     for n, r, verdict in zip(todo, batch, verdicts, strict=True):
         results[n] = verdict or _stored_result(r, questions, stored)
-    for match_id in {rows[key].match_id for key in rows if key[0] in twice}:
-        match_advance(match_id=match_id)  # both answered: close and reveal now
-    return results  # type: ignore[return-value]
+        question = questions.get((r.player.match_id, r.question_index))
+        if verdict is None and question is not None and question.pk in twice:
+            steps[n] = r.player.match_id
+    return list(zip(results, steps, strict=True))  # type: ignore[arg-type]
 
 
 def _verdict(

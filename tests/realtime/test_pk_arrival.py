@@ -77,7 +77,7 @@ async def test_an_answer_that_arrived_in_time_counts_though_processed_after_the_
     keys = await sync_to_async(keys_of)(match_id)
     opened = await alice.seen("question_opened", question_index=0)
     question = opened["question"]
-    held = hold(monkeypatch, pk_answers.answers_submit, alice_user)
+    held = hold(monkeypatch, pk_answers.answers_stored, alice_user)
 
     # Alice answers in time; its processing is held past the question's deadline.
     await alice.send({"type": "answer", "answer_id": "in-time", "question": 0,
