@@ -17,6 +17,7 @@ same for both players, each player with a private option order.
 
 from __future__ import annotations
 
+import contextlib
 import random
 
 from django.conf import settings
@@ -213,7 +214,8 @@ def pk_waiting(*, user: User) -> Waiting:
 
 def pk_waitings(users: list[User]) -> list[Waiting]:
     """pk_waiting for the waiting sockets of a process at once (realtime.batch), in a
-    few queries."""
+    few queries; while some of them still wait, the waiting players are matched again
+    (any process's: a row another process is claiming is skipped)."""
     ids = list(dict.fromkeys(user.pk for user in users))
     seats = selectors.current_players(ids)
     entries = {
@@ -230,6 +232,13 @@ def pk_waitings(users: list[User]) -> list[Waiting]:
         seats.update(late)
         for entry in over:
             entries.pop(entry.user_id)
+    if entries:
+        # Two left over by finds on two processes at once (each skipped the row the
+        # other had locked) are paired here, at their next check.
+        with contextlib.suppress(NoQuestions):
+            matched = _match_waiting(now)
+            seats.update((pk, seat) for pk, seat in matched.items() if pk in entries)
+            entries = {pk: e for pk, e in entries.items() if pk not in matched}
     found: dict[int, Waiting] = {pk: (seat, None) for pk, seat in seats.items()}
     for pk, entry in entries.items():
         found[pk] = (None, entry.since + settings.PK_WAIT_MS)

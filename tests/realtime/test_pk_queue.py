@@ -92,3 +92,17 @@ def test_a_match_finished_lets_the_players_queue_again():
     again = matching.pk_find(user=bob)
     assert isinstance(again, PkPlayer) and again.match_id != seat.match_id
     assert not PkEntry.objects.exists()
+
+
+def test_two_players_left_waiting_by_finds_at_once_are_paired_at_their_next_check():
+    """Two processes' finds each left one player over (each skipped the row the other
+    had locked): nobody finds again, yet the waiting sockets' next check pairs them."""
+    make_bank()
+    alice, bob = player_user("甲四"), player_user("乙四")
+    now = now_ms()
+    PkEntry.objects.create(user=alice, since=now - 10)
+    PkEntry.objects.create(user=bob, since=now)
+    [(seat, until)] = matching.pk_waitings([bob])
+    assert until is None and seat.seat == 1
+    assert PkPlayer.objects.get(user=alice).match_id == seat.match_id
+    assert not PkEntry.objects.exists()
