@@ -29,6 +29,7 @@ from quizzes.models import (
     Challenge,
     CohortMember,
     Paper,
+    PaperDraft,
     PersonalBest,
     Progress,
     Question,
@@ -87,6 +88,8 @@ def _papers(user) -> list[dict[str, Any]]:
 
 def _erase_papers(user) -> None:
     blank_answers(Response.objects.filter(paper__user=user, item__version__type=FILL), "answer")
+    # Saved answers of papers not submitted (quizzes.papers.autosave) may be typed text too.
+    PaperDraft.objects.filter(paper__user=user).delete()
     AdaptiveTest.objects.filter(paper__user=user).update(birth_year=None)
 
 

@@ -402,3 +402,15 @@ def test_themed_practice_saves_and_submits_as_json(client, practice_bank):
     response = json_submit(client, reverse("practice:themed_submit", args=[paper.pk]))
     assert response.json()["submitted"] is True
     assert Response.objects.get(paper=paper).is_correct
+
+
+def test_erasing_a_players_data_deletes_their_saved_answers(signed_in, paper, player):
+    from django.db import transaction
+
+    from accounts.personal_data import erase_all
+
+    fill = items_by_type(paper)["fill"]
+    assert save(signed_in, paper, fill, "我家住在幸福路 12 号", "f").status_code == 200
+    with transaction.atomic():
+        erase_all(user=player)
+    assert not PaperDraft.objects.filter(paper=paper).exists()
