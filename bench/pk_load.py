@@ -86,7 +86,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
     parser.add_argument("--keep", action="store_true", help="keep the database and logs")
-    parser.add_argument("--profile", metavar="DIR", help="cProfile the servers' play into DIR")
+    parser.add_argument("--profile", metavar="DIR", help="cProfile the servers into DIR")
     args = parser.parse_args(argv)
     if args.players < 2:
         parser.error("--players must be at least 2")
@@ -400,6 +400,8 @@ async def run(args, servers: list[Server], sessions: list[str], procs: Procs) ->
         )
         after = procs.cpu()
         cpu["connect"] = cpu_delta(before, after)
+        profiler = Profiler(args.profile, servers)
+        await profiler.run("start", "play")
         started = time.monotonic()
         await asyncio.gather(*(w.call("find") for w in workers))
 
@@ -416,8 +418,6 @@ async def run(args, servers: list[Server], sessions: list[str], procs: Procs) ->
             return all(s["states"].get("matched", 0) == 0 for s in statuses)
 
         before = after
-        profiler = Profiler(args.profile, servers)
-        await profiler.run("start", "play")
         await until(workers, played, 240)
         after = procs.cpu()
         await profiler.run("stop", "play")

@@ -108,7 +108,7 @@ def step(match: PkMatch, now: int | None = None) -> bool:
     answers = 0
     late = state.closes_at is not None and now > state.closes_at + match.grace_ms
     if state.status == engine.Status.QUESTION_OPEN and not late:
-        answers = selectors.answers_at(match, state.question_index)
+        answers = selectors.answers_at(questions[state.question_index])
     name = _due(match, state, answers, now)
     if name is None:
         return False
@@ -171,7 +171,7 @@ def _event_frame(
 
 def _award(match: PkMatch, questions: list[PkQuestion], players: list[PkPlayer]) -> None:
     """XP for both players (quizzes.play.progress), once per match."""
-    score = match_score(match, questions, len(questions))
+    score = match_score(match, questions, len(questions), players)
     topics = {q.pk: q.version.topic for q in questions}
     mine: dict[int, list[tuple[str, bool]]] = {}
     for player_id, question_id, correct in selectors.match_answers(match):

@@ -8,7 +8,7 @@ from typing import Any
 from quizzes.models import QuestionType
 
 from .. import engine, scoring
-from ..models import PkMatch, PkQuestion
+from ..models import PkMatch, PkPlayer, PkQuestion
 from . import selectors
 
 QUESTIONS = 5
@@ -34,7 +34,9 @@ def revealed_until(state: engine.RoundState) -> int:
     return max(state.question_index, 0)
 
 
-def match_score(match: PkMatch, questions: list[PkQuestion], until: int) -> scoring.RoundScore:
+def match_score(
+    match: PkMatch, questions: list[PkQuestion], until: int, players: list[PkPlayer]
+) -> scoring.RoundScore:
     """Classic speed scores (realtime.scoring) of the first `until` questions."""
     counted = questions[:until]
     answers = selectors.scoring_answers([q.pk for q in counted])
@@ -42,7 +44,7 @@ def match_score(match: PkMatch, questions: list[PkQuestion], until: int) -> scor
         [scoring.Question(q.pk, POINTS, match.question_ms) for q in counted],
         [scoring.Answer(p, q, c, e) for p, q, c, e in answers],
         scoring.CLASSIC,
-        players=[p.pk for p in match.players.all()],
+        players=[p.pk for p in players],
     )
 
 

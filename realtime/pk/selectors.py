@@ -50,10 +50,6 @@ def match_refreshed(match: PkMatch) -> PkMatch:
     return match
 
 
-def opponent_of(player: PkPlayer) -> PkPlayer:
-    return PkPlayer.objects.filter(match_id=player.match_id).exclude(pk=player.pk).get()
-
-
 def current_player(user: User) -> PkPlayer | None:
     """The user's seat in a match not yet finished, if any."""
     return (
@@ -108,8 +104,8 @@ def scoring_answers(question_ids: list[int]) -> QuerySet:
     )
 
 
-def answers_at(match: PkMatch, position: int) -> int:
-    return PkAnswer.objects.filter(match=match, question__position=position).count()
+def answers_at(question: PkQuestion) -> int:
+    return PkAnswer.objects.filter(question=question).count()
 
 
 def answered_twice(question_ids: set[int]) -> list[int]:

@@ -17,7 +17,7 @@ def players_frame(
     match: PkMatch, questions: list[PkQuestion], until: int, players: list[PkPlayer]
 ) -> list[dict[str, Any]]:
     """Both players' rows (frames.players) scored on the first `until` questions."""
-    score = match_score(match, questions, until)
+    score = match_score(match, questions, until, players)
     return frames.players(score, questions[until - 1] if until else None, players)
 
 
@@ -47,4 +47,5 @@ def snapshot(match: PkMatch, player: PkPlayer) -> dict[str, Any]:
 
 def matched_frame(player: PkPlayer) -> dict[str, Any]:
     """To one player: the match found (frames.matched)."""
-    return frames.matched(player, selectors.opponent_of(player))
+    _questions, seats = selectors.match_fixed(player.match)
+    return frames.matched(player, next(p for p in seats if p.pk != player.pk))
