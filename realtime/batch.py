@@ -12,6 +12,10 @@ answer the database refuses cannot sink the others: only that one is told to res
 The same batcher serves the 1-v-1 PK (realtime.pk): `batcher(write)` is the running
 loop's batcher for another write function of the same shape (a list of requests in, a
 list of results in the same order out): PK answers, queue finds and clock steps.
+With an `executor`, the batches are written on that executor's thread instead of the
+process's one database thread (Django's thread-sensitive default), so that they do not
+queue behind everything else the process does with the database (the PK's answers
+behind its clock steps).
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync
 
 from .live import answers
 
@@ -35,12 +40,16 @@ Write = Callable[[list[Any]], list[Any]]
 
 class AnswerBatcher:
     """`write` (default: the live rounds' answers_submit, looked up when a batch is
-    written) takes the batch's requests and returns their results in order."""
+    written) takes the batch's requests and returns their results in order; it runs on
+    `executor`'s thread if given, else on the process's database thread."""
 
-    def __init__(self, write: Write | None = None) -> None:
+    def __init__(
+        self, write: Write | None = None, executor: ThreadPoolExecutor | None = None
+    ) -> None:
         self.waiting: list[tuple[Any, asyncio.Future]] = []
         self.writer: asyncio.Task | None = None
         self.write = write
+        self.executor = executor
 
     async def submit(self, request: Any) -> Any:
         future = asyncio.get_running_loop().create_future()
@@ -63,7 +72,9 @@ class AnswerBatcher:
         it is a single answer (then with the error: its client resends), if it failed."""
         try:
             write = self.write or answers.answers_submit
-            results = await database_sync_to_async(write)([request for request, _future in batch])
+            results = await DatabaseSyncToAsync(
+                write, thread_sensitive=self.executor is None, executor=self.executor
+            )([request for request, _future in batch])
         except Exception as error:
             logger.exception("an answer batch of %d failed", len(batch))
             if len(batch) == 1 and not batch[0][1].done():
@@ -82,12 +93,14 @@ _batchers: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 
 
-def batcher(write: Write | None = None) -> AnswerBatcher:
+def batcher(
+    write: Write | None = None, executor: ThreadPoolExecutor | None = None
+) -> AnswerBatcher:
     """The batcher of the running event loop (one per daphne process) for `write`
-    (default: the live rounds' answers)."""
+    (default: the live rounds' answers), on `executor`'s thread if given."""
     loop = asyncio.get_running_loop()
     mine = _batchers.setdefault(loop, {})
     found = mine.get(write)
     if found is None:
-        found = mine[write] = AnswerBatcher(write)
+        found = mine[write] = AnswerBatcher(write, executor)
     return found

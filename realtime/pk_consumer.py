@@ -201,7 +201,7 @@ class PkConsumer(ProtocolConsumer):
             message.get("choice"),
             received_at,  # stamped on arrival (ProtocolConsumer.receive): judged by it
         )
-        result, step = await batcher(answers.answers_stored).submit(request)
+        result, step = await batcher(answers.answers_stored, answers.THREAD).submit(request)
         await self.send_frame(live_frames.answer_reply(result))
         if step is not None:  # both have answered: close and reveal now, after the ack
             await batcher(clock.match_advances).submit(step)

@@ -14,6 +14,7 @@ refused whenever it is processed.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,10 @@ from ..models import PkAnswer, PkPlayer, PkQuestion
 from ..protocol import MAX_ANSWER_ID
 from . import frames, selectors
 from .clock import match_advance
+
+# The thread (and database connection) of a process's PK answer batches: acks never
+# wait behind the clock's steps and the snapshots on the process's database thread.
+THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pk-answers")
 
 
 @dataclass(frozen=True)

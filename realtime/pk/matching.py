@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from accounts.display import public_names
-from accounts.models import User
+from accounts.models import Profile, User
 from accounts.selectors import user_can_play
 
 from ..events import publish
@@ -100,10 +100,17 @@ def pk_finds(users: list[User]) -> list[Found]:
     now = now_ms()
     found: dict[int, Found] = {}
     playable: dict[int, User] = {}
+    # The profiles at once; accounts' own check (user_can_play) for the accounts that
+    # may need a guardian's consent, and for anyone without a profile.
+    adults = {
+        p.user_id
+        for p in Profile.objects.filter(user__in=[u.pk for u in users]).only("user", "birth_year")
+        if not p.needs_guardian_consent
+    }
     for user in users:
         if user.pk in found or user.pk in playable:
             continue
-        if user_can_play(user=user):
+        if (user.pk in adults and user.is_active) or user_can_play(user=user):
             playable[user.pk] = user
         else:
             found[user.pk] = PermissionDenied(

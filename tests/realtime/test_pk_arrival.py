@@ -45,14 +45,14 @@ class Held:
         if request.player.user_id == self.user_id:
             self.waiting += 1
             await self.gate.wait()
-        return await real_batcher(self.write).submit(request)
+        return await real_batcher(self.write, pk_answers.THREAD).submit(request)
 
 
 def hold(monkeypatch, write, user) -> Held:
     held = Held(write, user.pk)
 
-    def batcher(fn=None):
-        return held if fn is write else real_batcher(fn)
+    def batcher(fn=None, executor=None):
+        return held if fn is write else real_batcher(fn, executor)
 
     monkeypatch.setattr(pk_consumer, "batcher", batcher)
     return held
