@@ -59,15 +59,6 @@ def answer_fits(item: PaperItem, answer: Any) -> None:
         raise ValidationError(_("Enter a number."))
 
 
-def saved_answers(paper_id: int) -> dict[int, Any]:
-    """The paper's saved answers by item id (cleared ones left out)."""
-    return dict(
-        PaperDraft.objects.filter(paper_id=paper_id, answer__isnull=False)
-        .order_by()
-        .values_list("item_id", "answer")
-    )
-
-
 def answer_save(*, paper_id: int, item_id: int, answer: Any, answer_id: str, owns) -> Saved:
     """Save the answer to one item of a paper, in one transaction with one read.
 
