@@ -157,6 +157,10 @@ def json_submit(request: HttpRequest, paper: Paper, detail: str) -> JsonResponse
     overriding the saved ones; null clears one). All or nothing, as the form."""
     url = reverse(detail, args=[paper.pk])
     try:
+        if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            # Form fields are not answers here: a form wanting JSON back is a client's
+            # mistake, not a submit of the saved answers alone.
+            raise BadRequestError("bad_json", _("Send the body as JSON (application/json)."))
         data = json_body(request, MAX_SUBMIT_BODY, required=False)
         if set(data) - {"answers"}:
             raise BadRequestError("bad_body", _('Send only "answers".'))

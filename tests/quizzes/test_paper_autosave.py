@@ -414,3 +414,17 @@ def test_erasing_a_players_data_deletes_their_saved_answers(signed_in, paper, pl
     with transaction.atomic():
         erase_all(user=player)
     assert not PaperDraft.objects.filter(paper=paper).exists()
+
+
+def test_a_form_body_wanting_json_back_submits_nothing(signed_in, paper):
+    single = items_by_type(paper)["single"]
+    assert save(signed_in, paper, single, right(single), "s").status_code == 200
+    response = signed_in.post(
+        reverse("papers:submit", args=[paper.pk]),
+        {f"item-{single.pk}": right(single)},
+        headers={"Accept": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_json"
+    paper.refresh_from_db()
+    assert paper.submitted_at is None
