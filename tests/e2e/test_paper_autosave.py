@@ -90,3 +90,70 @@ def test_answers_are_saved_as_chosen_kept_over_a_reload_and_submitted(live_serve
     marked = {r.item_id: r.is_correct for r in Response.objects.filter(paper=paper)}
     assert marked == {item.pk: True for item in items}
     assert not PaperDraft.objects.filter(paper=paper).exists()
+
+
+@pytest.fixture
+def every_type():
+    from tests.quizzes.helpers import TYPES, publish
+
+    bank = BankFactory(name="科普题库")
+    for qtype in TYPES:
+        publish(bank, qtype)
+    owner = bank.owners.first()
+    made = blueprint_create(
+        bank=bank,
+        name="六种题型",
+        cells=[{"type": t, "count": 1, "points": 5} for t in TYPES],
+        actor=owner,
+    )
+    return blueprint_open_to_players(blueprint=made, actor=owner, is_open=True)
+
+
+def test_every_kind_of_answer_is_saved_and_shown_again(live_server, page, every_type):
+    """The script reads each input kind as the API's answer: boxes as a list, a text
+    after typing stops, an ordering once every place is given (not before)."""
+    user = adult()
+    paper = paper_start(blueprint=every_type, user=user)
+    items = {i.version.type: i for i in paper.items.select_related("version")}
+    sign_in(page, live_server.url, user)
+    page.goto(f"{live_server.url}/papers/{paper.pk}/")
+    saved_text = page.locator("form[data-paper-form]").get_attribute("data-text-saved")
+
+    def saved(item) -> None:
+        page.locator(f"#q-{item.position} [data-save-status]").filter(
+            has_text=saved_text
+        ).wait_for()
+
+    multiple = items["multiple"]
+    chosen = multiple.option_order[:2]
+    for option in chosen:
+        page.locator(f'input[name="item-{multiple.pk}"][value="{option}"]').check()
+    saved(multiple)
+    page.locator(f'input[name="item-{items["fill"].pk}"]').fill("氧气")  # no change event
+    saved(items["fill"])
+    page.locator(f'input[name="item-{items["numeric"].pk}"]').fill("2.5")
+    page.locator(f'input[name="item-{items["numeric"].pk}"]').blur()
+    saved(items["numeric"])
+    ordering = items["ordering"]
+    order = list(reversed(ordering.option_order))
+    for place, option in enumerate(order, start=1):
+        page.locator(f'select[name="item-{ordering.pk}-{option}"]').select_option(str(place))
+        if place < len(order):  # some places still missing: nothing to save yet
+            assert not PaperDraft.objects.filter(item=ordering).exists()
+    saved(ordering)
+
+    drafts = {d.item_id: d.answer for d in PaperDraft.objects.filter(paper=paper)}
+    assert drafts == {
+        multiple.pk: chosen,
+        items["fill"].pk: "氧气",
+        items["numeric"].pk: "2.5",
+        ordering.pk: order,
+    }
+    page.reload()
+    assert page.locator(f'input[name="item-{items["fill"].pk}"]').input_value() == "氧气"
+    for option in multiple.option_order:
+        box = page.locator(f'input[name="item-{multiple.pk}"][value="{option}"]')
+        assert box.is_checked() == (option in chosen)
+    for place, option in enumerate(order, start=1):
+        select = page.locator(f'select[name="item-{ordering.pk}-{option}"]')
+        assert select.input_value() == str(place)
