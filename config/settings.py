@@ -139,6 +139,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": SQLITE_PATH,
+            # The threads that serve pages live as long as the process
+            # (frontend/threaded.py), so each keeps its connection: no new SQLite
+            # connection per request. A file database has nothing to time out.
+            "CONN_MAX_AGE": None,
             "OPTIONS": {
                 # WAL lets readers go on while one writer commits; IMMEDIATE takes the
                 # write lock at BEGIN so concurrent writers queue instead of failing.

@@ -10,13 +10,16 @@ import threading
 import time
 
 import pytest
-from django.core.handlers.asgi import ASGIHandler
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.db import IntegrityError, OperationalError
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.test import Client
 from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
 
 from frontend.admission import Admission, Lane, lane_of
+from frontend.threaded import ThreadedDjango
 
 
 class Held:
@@ -205,22 +208,179 @@ def meeting_view(request):
     return HttpResponse(str(threading.get_ident()))
 
 
-urlpatterns += [path("meet/", meeting_view)]
+def thread_view(request):
+    return HttpResponse(str(threading.get_ident()))
+
+
+@csrf_exempt
+def echo_view(request, word):
+    """What Django made of the request: the fields the site relies on."""
+    return JsonResponse(
+        {
+            "path": request.path,
+            "word": word,
+            "query": request.GET.get("q"),
+            "method": request.method,
+            "posted": request.POST.get("name"),
+            "cookie": request.COOKIES.get("b"),
+            "address": request.META.get("REMOTE_ADDR"),
+            "secure": request.is_secure(),
+            "host": request.get_host(),
+            "spoofed": request.META.get("HTTP_X_FORWARDED_FOR"),
+        }
+    )
+
+
+def publish_view(request):
+    """A sync view that sends on the channel layer, as the live-round host pages do."""
+    layer = get_channel_layer()
+    async_to_sync(layer.send)(request.GET["channel"], {"type": "from.view"})
+    return HttpResponse("sent")
+
+
+def head_view(request):
+    response = HttpResponse("body")
+    response.set_cookie("a", "1")
+    response.set_cookie("b", "2")
+    return response
+
+
+urlpatterns += [
+    path("meet/", meeting_view),
+    path("thread/", thread_view),
+    path("echo/<str:word>/", echo_view),
+    path("publish/", publish_view),
+    path("cookies/", head_view),
+]
+HOST = [(b"host", b"testserver")]
+
+
+def site_app(slots: int = 2) -> Admission:
+    """The site's HTTP stack as config/asgi.py builds it, with `slots` page slots."""
+    return Admission(ThreadedDjango(threads=slots + 3), lanes(slots=slots, queue=4, wait_s=5))
 
 
 @pytest.mark.urls(__name__)
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
-async def test_page_requests_run_in_parallel_threads_up_to_the_slots():
-    """What the issue guessed (every sync view of a daphne process on one thread) does
-    not hold: Django's ASGI handler gives each request a thread of its own, so two
-    requests are inside their views at once, each on its thread. The slots are what
-    bound it."""
+async def test_page_requests_run_in_parallel_on_long_lived_threads():
+    """Requests run at once, each on a thread of the pool (the issue's guess, every
+    sync view of a process on one thread, does not hold for pages), and the threads
+    live on: the next requests reuse them (their connections with them)."""
     MEETING.reset()
-    app = Admission(ASGIHandler(), lanes(slots=2, queue=0))
-    host = [(b"host", b"testserver")]
+    app = site_app(slots=2)
     first, second = await asyncio.gather(
-        call(app, "/meet/", headers=host), call(app, "/meet/", headers=host)
+        call(app, "/meet/", headers=HOST), call(app, "/meet/", headers=HOST)
     )
     assert first[0] == second[0] == 200, (first, second)
-    assert first[2] != second[2]  # two threads
+    assert first[2] != second[2]  # two threads at once
+    later = {(await call(app, "/thread/", headers=HOST))[2] for _ in range(20)}
+    pool = {first[2], second[2]}
+    assert len(later | pool) <= 5  # the pool's threads, not a new one per request
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_django_sees_the_request_as_daphne_passed_it():
+    app = site_app()
+    body = b"name=%E5%BC%A0%E4%B8%89"
+    sent: list[dict] = []
+    bodies = [
+        {"type": "http.request", "body": body[:5], "more_body": True},
+        {"type": "http.request", "body": body[5:], "more_body": False},
+    ]
+
+    async def receive():
+        return bodies.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/echo/科学/",
+        "query_string": b"q=%E5%8C%97%E4%BA%AC",
+        "scheme": "https",
+        "client": ("203.0.113.9", 50000),
+        "server": ("127.0.0.1", 8001),
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", str(len(body)).encode()),
+            (b"cookie", b"a=1; b=2"),
+            (b"x_forwarded_for", b"198.51.100.7"),  # underscore: dropped, never trusted
+        ],
+    }
+    await app(scope, receive, send)
+    status = sent[0]["status"]
+    got = json.loads(sent[1]["body"])
+    assert status == 200, got
+    assert got == {
+        "path": "/echo/科学/",
+        "word": "科学",
+        "query": "北京",
+        "method": "POST",
+        "posted": "张三",
+        "cookie": "2",
+        "address": "203.0.113.9",
+        "secure": True,
+        "host": "testserver",
+        "spoofed": None,
+    }
+    headers = dict(sent[0]["headers"])
+    assert int(headers[b"content-length"]) == len(sent[1]["body"])
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_head_has_no_body_and_every_cookie_is_kept():
+    app = site_app()
+    status, _, body, _ = await call(app, "/cookies/", method="HEAD", headers=HOST)
+    assert (status, body) == (200, b"")
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    await app(
+        {"type": "http", "method": "GET", "path": "/cookies/", "headers": HOST}, receive, send
+    )
+    cookies = [v for k, v in sent[0]["headers"] if k == b"set-cookie"]
+    assert len(cookies) == 2
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_view_publishing_on_the_channel_layer_reaches_the_servers_loop():
+    """async_to_sync in a view runs on the loop the request came from: the in-memory
+    channel layer and the relay live there, so a host page's publish reaches them."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    app = site_app()
+    query = f"channel={channel}".encode()
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/publish/",
+        "query_string": query,
+        "headers": HOST,
+    }
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 200
+    message = await asyncio.wait_for(layer.receive(channel), timeout=2)
+    assert message == {"type": "from.view"}
