@@ -12,7 +12,7 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from .roles import mfa_pending
+from .roles import mfa_pending, mfa_required
 
 # allauth's pages a user needs on the way to TOTP (and out of the site); every page
 # of allauth.mfa (named mfa_*) is let through as well.
@@ -35,7 +35,14 @@ class MFARequiredMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if user is not None and not self._allowed(request.path_info) and mfa_pending(user):
+        # The role first: for everyone else (nearly every request) that is attributes of
+        # the user already loaded, with no URL resolved and no authenticator looked up.
+        if (
+            user is not None
+            and mfa_required(user)
+            and not self._allowed(request.path_info)
+            and mfa_pending(user)
+        ):
             return self._to_activation(request)
         return self.get_response(request)
 

@@ -35,8 +35,13 @@ def user_can_play(*, user: User) -> bool:
     """
     if not user.is_authenticated or not user.is_active:
         return False
-    profile = Profile.objects.filter(user=user).only("birth_year").first()
-    if profile is None or not profile.needs_guardian_consent:
+    try:
+        # The user's own profile object: loaded once a request, shared with the page's
+        # other reads of it (elder mode, the header), not queried again here.
+        profile = user.profile
+    except Profile.DoesNotExist:
+        return True
+    if not profile.needs_guardian_consent:
         return True
     latest = consent_state(user=user)
     return latest is not None and latest.action == GuardianConsent.Action.GRANT

@@ -2,10 +2,10 @@
 queries with pinned counts"): a paper's page, the daily quiz's page, an answer save
 and a submit. A count that grows fails here; one that shrinks should be pinned lower.
 
-Every request also pays for what is not the paper's: the user, the player's profile
-for "may this player play" (accounts.decorators) and, on pages, for the page's settings
-(frontend.context_processors); the session comes from the cache here. The counts below
-say which part is which.
+Every request also pays for what is not the paper's: the user and the player's profile,
+loaded once and shared by "may this player play" (accounts.decorators) and the page's
+settings (frontend.context_processors); the session comes from the cache here. The
+counts below say which part is which.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ blueprint = test_paper_pages.blueprint
 paper = test_paper_pages.paper
 player = test_paper_pages.player
 
-# user + profile (may play) + profile (page settings)
-EVERY_PAGE = 3
+# user + profile (may play, and the page settings from the same object)
+EVERY_PAGE = 2
 # user + profile (may play)
 EVERY_POST = 2
 
