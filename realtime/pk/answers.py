@@ -141,13 +141,14 @@ def _verdict(
     question = questions.get((r.player.match_id, r.question_index))
     if question is None:
         return AnswerResult(r.answer_id, False, "not_current_question")
-    if question.opened_at is None or question.closes_at is None:
+    opened_at, closes_at = _window(question)
+    if opened_at is None or closes_at is None:
         return AnswerResult(r.answer_id, False, "not_open")
     window = engine.RoundState(
         status=engine.Status.QUESTION_OPEN,
         question_index=question.position,
-        opened_at=question.opened_at,
-        closes_at=question.closes_at,
+        opened_at=opened_at,
+        closes_at=closes_at,
     )
     verdict = engine.answer_accepted(window, r.received_at, question.match.grace_ms)
     if not verdict:
@@ -171,6 +172,17 @@ def _verdict(
         ),
     )
     return None
+
+
+def _window(question: PkQuestion) -> tuple[int | None, int | None]:
+    """The question's window as stored when it opened; for a question without one (a
+    match made before windows were stored), the match's, while it is the current one."""
+    if question.opened_at is not None:
+        return question.opened_at, question.closes_at
+    match = question.match
+    if match.question_index == question.position and match.status != engine.Status.LOBBY:
+        return match.opened_at, match.closes_at
+    return None, None
 
 
 def _stored_result(
