@@ -26,6 +26,15 @@ from django.db.models.signals import post_migrate
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
+# --- Connections in the test process close after each use ---------------------------------
+# Production keeps SQLite connections (CONN_MAX_AGE None: the page threads and the
+# consumers' database thread live as long as the process). In the test process those
+# threads outlive each test, so a kept connection would be touched by the next test's
+# close_old_connections, which pytest-django refuses when that test has no database.
+# The daphne processes tests start run with the production setting.
+settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+
 # --- One Redis database per xdist worker ------------------------------------------------
 # Tests flush Redis (cache.clear() is FLUSHDB, the channel layer's flush() deletes its
 # keys), and live rounds of two workers' databases have the same ids, so the same group
