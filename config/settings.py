@@ -118,7 +118,7 @@ if DATABASE_URL:
             conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
         )
     }
-    DB_POOL_SIZE = int(os.environ.get("DB_POOL_SIZE", "8"))
+    DB_POOL_SIZE = int(os.environ.get("DB_POOL_SIZE", "12"))
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
         if DB_POOL_SIZE > 0:
@@ -163,10 +163,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Page slots stay under the database pool, so a process's live-round and PK sockets
 # always find a connection; beyond the slots a short queue, beyond that an immediate
 # 503 with Retry-After. docs/deploy.md, "Load shedding", has the measurements.
-_pool = DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 0)
-HTTP_CONCURRENCY = int(os.environ.get("HTTP_CONCURRENCY") or (max(1, _pool - 2) if _pool else 4))
+# A process runs Python on one core at a time: beyond a few requests in flight, more
+# only wait for the interpreter. Answers have slots of their own (a rush of page loads
+# never holds them up). The defaults (3 + 3 + 1 + 2 for /healthz) and the sockets'
+# three database threads fit the default pool of 12.
+HTTP_CONCURRENCY = int(os.environ.get("HTTP_CONCURRENCY", "3"))
+ANSWER_CONCURRENCY = int(os.environ.get("ANSWER_CONCURRENCY", "3"))
 HTTP_QUEUE = int(os.environ.get("HTTP_QUEUE", "32"))
-HTTP_QUEUE_WAIT_MS = int(os.environ.get("HTTP_QUEUE_WAIT_MS", "500"))
+HTTP_QUEUE_WAIT_MS = int(os.environ.get("HTTP_QUEUE_WAIT_MS", "100"))
 # Sign-ins, sign-ups and password changes (PBKDF2, about 0.3 s of CPU each): a lane of
 # their own, so a burst of them never takes the slots answers need.
 LOGIN_CONCURRENCY = int(os.environ.get("LOGIN_CONCURRENCY", "1"))

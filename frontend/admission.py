@@ -10,9 +10,14 @@ said 503 to a load balancer that then pulled busy but healthy processes out of r
 This ASGI layer, in front of Django for HTTP only (WebSockets never pass it), gives each
 kind of request a lane with a fixed number of slots and a short, bounded queue:
 
-- `pages`: every page and JSON endpoint. `HTTP_CONCURRENCY` slots, kept under the
-  database pool so the live-round and PK sockets of the process always find a
-  connection; at most `HTTP_QUEUE` requests wait, each at most `HTTP_QUEUE_WAIT_MS`.
+- `answers`: the POSTs that carry a player's answers (a paper's autosave and submit,
+  a self-test or review answer: paths ending in answers/, answer/ or submit/).
+  `ANSWER_CONCURRENCY` slots of their own, so a rush of page loads (a class opening
+  the sign-in page at once) never holds up the answers of those already playing.
+- `pages`: every other page and endpoint, `HTTP_CONCURRENCY` slots.
+  In both, at most `HTTP_QUEUE` requests wait, each at most `HTTP_QUEUE_WAIT_MS`; the
+  slots of all lanes stay under the database pool, so the live-round and PK sockets of
+  the process always find a connection.
 - `logins`: POSTs under /accounts/ (sign-in, sign-up, password changes: PBKDF2 at
   Django's cost, about 0.3 s of CPU each). `LOGIN_CONCURRENCY` slots of their own, so a
   burst of sign-ins queues behind itself and never takes the slots answers need.
@@ -114,13 +119,10 @@ class Lane:
 def lanes_from_settings() -> dict[str, Lane]:
     from django.conf import settings
 
+    queue, wait_s = settings.HTTP_QUEUE, settings.HTTP_QUEUE_WAIT_MS / 1000
     return {
-        "pages": Lane(
-            "pages",
-            slots=settings.HTTP_CONCURRENCY,
-            queue=settings.HTTP_QUEUE,
-            wait_s=settings.HTTP_QUEUE_WAIT_MS / 1000,
-        ),
+        "pages": Lane("pages", slots=settings.HTTP_CONCURRENCY, queue=queue, wait_s=wait_s),
+        "answers": Lane("answers", slots=settings.ANSWER_CONCURRENCY, queue=queue, wait_s=wait_s),
         "logins": Lane(
             "logins",
             slots=settings.LOGIN_CONCURRENCY,
@@ -132,12 +134,18 @@ def lanes_from_settings() -> dict[str, Lane]:
     }
 
 
+ANSWER_PATHS = ("/answers/", "/answer/", "/submit/")
+
+
 def lane_of(scope: Scope) -> str:
     path = scope.get("path", "")
     if path == "/healthz":
         return "probes"
-    if scope.get("method") == "POST" and path.startswith("/accounts/"):
-        return "logins"
+    if scope.get("method") == "POST":
+        if path.startswith("/accounts/"):
+            return "logins"
+        if path.endswith(ANSWER_PATHS):
+            return "answers"
     return "pages"
 
 

@@ -43,6 +43,7 @@ class Held:
 def lanes(slots=1, queue=1, wait_s=0.2, login_slots=1) -> dict[str, Lane]:
     return {
         "pages": Lane("pages", slots=slots, queue=queue, wait_s=wait_s),
+        "answers": Lane("answers", slots=slots, queue=queue, wait_s=wait_s),
         "logins": Lane("logins", slots=login_slots, queue=0, wait_s=0.0, retry_after_s=5),
         "probes": Lane("probes", slots=2, queue=0, wait_s=0.0),
     }
@@ -149,11 +150,28 @@ async def test_a_burst_of_sign_ins_never_takes_the_slots_answers_need():
     await signing_in
 
 
+@pytest.mark.asyncio
+async def test_a_rush_of_page_loads_never_holds_up_the_answers_of_those_playing():
+    inner = Held()
+    app = Admission(inner, lanes(slots=1, queue=0))
+    loading = asyncio.create_task(call(app, "/slow/page"))
+    await asyncio.sleep(0.02)
+    assert (await call(app, "/accounts/login/"))[0] == 503  # the page lane is full...
+    status, _, _, took = await call(app, "/papers/1/answers/", method="POST")
+    assert status == 200 and took < 0.1  # ...and an answer goes through its own
+    inner.release.set()
+    await loading
+
+
 def test_lanes_by_kind_of_request():
     assert lane_of({"path": "/accounts/login/", "method": "POST"}) == "logins"
     assert lane_of({"path": "/accounts/signup/", "method": "POST"}) == "logins"
     assert lane_of({"path": "/accounts/login/", "method": "GET"}) == "pages"
-    assert lane_of({"path": "/papers/3/answers/", "method": "POST"}) == "pages"
+    assert lane_of({"path": "/papers/3/answers/", "method": "POST"}) == "answers"
+    assert lane_of({"path": "/practice/daily/paper/3/submit/", "method": "POST"}) == "answers"
+    assert lane_of({"path": "/practice/tests/paper/3/answer/", "method": "POST"}) == "answers"
+    assert lane_of({"path": "/papers/3/", "method": "GET"}) == "pages"
+    assert lane_of({"path": "/papers/3/submit/", "method": "GET"}) == "pages"
     assert lane_of({"path": "/healthz", "method": "GET"}) == "probes"
 
 
@@ -257,7 +275,7 @@ HOST = [(b"host", b"testserver")]
 
 def site_app(slots: int = 2) -> Admission:
     """The site's HTTP stack as config/asgi.py builds it, with `slots` page slots."""
-    return Admission(ThreadedDjango(threads=slots + 3), lanes(slots=slots, queue=4, wait_s=5))
+    return Admission(ThreadedDjango(threads=2 * slots + 3), lanes(slots=slots, queue=4, wait_s=5))
 
 
 @pytest.mark.urls(__name__)
