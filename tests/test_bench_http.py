@@ -66,7 +66,9 @@ def test_the_http_bench_plays_every_phase_in_a_smoke_run():
     cpu = figures["cpu_ms_per_request"]
     assert {"paper.start", "paper.page", "paper.submit", "paper.results", "healthz"} <= cpu.keys()
     for name, measured in cpu.items():
-        assert measured["daphne_ms"] > 0, name
+        # /livez is answered without Django (about 1 ms): five of them can fall within
+        # one /proc clock tick.
+        assert measured["daphne_ms"] > 0 or name == "livez", name
         assert set(measured["statuses"]) <= {"200", "302"}, (name, measured)
     if figures["answers"].startswith("json"):
         assert cpu["paper.answer"]["daphne_ms"] > 0
