@@ -65,7 +65,8 @@ def test_with_database_and_redis_urls_it_is_the_distributed_setup():
     )
     assert found["db"] == "django.db.backends.postgresql"
     # Pooled: under daphne every database call ends by closing its connection.
-    assert found["db_options"]["pool"]["max_size"] == 8
+    # 12: every request slot (frontend/admission.py) and the sockets' database threads.
+    assert found["db_options"]["pool"]["max_size"] == 12
     assert found["conn_max_age"] == 0
     assert found["layer"] == "channels_redis.core.RedisChannelLayer"
     (host,) = found["layer_hosts"]
