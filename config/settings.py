@@ -170,7 +170,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 HTTP_CONCURRENCY = int(os.environ.get("HTTP_CONCURRENCY", "3"))
 ANSWER_CONCURRENCY = int(os.environ.get("ANSWER_CONCURRENCY", "3"))
 HTTP_QUEUE = int(os.environ.get("HTTP_QUEUE", "32"))
-HTTP_QUEUE_WAIT_MS = int(os.environ.get("HTTP_QUEUE_WAIT_MS", "100"))
+HTTP_QUEUE_WAIT_MS = int(os.environ.get("HTTP_QUEUE_WAIT_MS", "250"))
 # Sign-ins, sign-ups and password changes (PBKDF2, about 0.3 s of CPU each): a lane of
 # their own, so a burst of them never takes the slots answers need.
 LOGIN_CONCURRENCY = int(os.environ.get("LOGIN_CONCURRENCY", "1"))

@@ -24,8 +24,9 @@ kind of request a lane with a fixed number of slots and a short, bounded queue:
 - `probes`: `/healthz`, the deep check, with two slots and no queue, so a monitoring
   probe is answered at once in a rush instead of waiting behind the pages.
 
-A request that finds its lane's queue full, or waits longer than its lane allows, is
-answered at once with `503` and `Retry-After` (a small page, or JSON for a client that
+A request that finds its lane's queue full, or would wait longer than its lane allows
+(the requests ahead of it at the recent time a request takes), is answered at once
+with `503` and `Retry-After` (a small page, or JSON for a client that
 asks for it): shed, never left to fail as a 500. The layer answers two probes itself,
 without Django or the database: `/livez` (200 while the process's event loop runs: what
 to poll to decide a process is dead) and `/readyz` (200 `ready`, or 503 `busy` while
@@ -65,6 +66,7 @@ class Lane:
     served: int = 0
     shed: int = 0
     last_shed: float = 0.0
+    service_s: float = 0.0
     _free: asyncio.Semaphore | None = field(default=None, repr=False)
 
     def _semaphore(self) -> asyncio.Semaphore:
@@ -73,12 +75,14 @@ class Lane:
             self._free = asyncio.Semaphore(self.slots)
         return self._free
 
-    async def enter(self) -> bool:
-        """Take a slot (True), or False when the queue is full or the wait too long."""
+    async def enter(self) -> float:
+        """Take a slot: when it was taken (monotonic), or 0.0 for a refusal: at once when
+        the queue is full or the wait it would have is longer than the lane allows,
+        after `wait_s` when the wait was longer than it looked."""
         free = self._semaphore()
         if not free.locked():
             await free.acquire()  # a free slot: no wait
-        elif self.waiting >= self.queue:
+        elif self.waiting >= self.queue or self.expected_wait() > self.wait_s:
             return self._refuse()
         else:
             self.waiting += 1
@@ -90,17 +94,24 @@ class Lane:
             finally:
                 self.waiting -= 1
         self.in_flight += 1
-        return True
+        return time.monotonic()
 
-    def leave(self) -> None:
+    def leave(self, entered: float) -> None:
+        took = time.monotonic() - entered
+        self.service_s += (took - self.service_s) * 0.1  # a moving mean of the last ~10
         self.in_flight -= 1
         self.served += 1
         self._semaphore().release()
 
-    def _refuse(self) -> bool:
+    def expected_wait(self) -> float:
+        """How long a request joining the queue now would wait for a slot: the requests
+        ahead of it, over the slots, at the recent time a request takes."""
+        return (self.waiting + 1) * self.service_s / self.slots
+
+    def _refuse(self) -> float:
         self.shed += 1
         self.last_shed = time.monotonic()
-        return False
+        return 0.0
 
     def busy(self) -> bool:
         return time.monotonic() - self.last_shed < BUSY_FOR_S and self.last_shed > 0
@@ -168,13 +179,14 @@ class Admission:
             await self._ready(send)
             return
         lane = self.lanes[lane_of(scope)]
-        if not await lane.enter():
+        entered = await lane.enter()
+        if not entered:
             await _shed(scope, send, lane)
             return
         try:
             await self.app(scope, receive, send)
         finally:
-            lane.leave()
+            lane.leave(entered)
 
     async def _ready(self, send: Send) -> None:
         pages = self.lanes["pages"]

@@ -124,6 +124,24 @@ async def test_a_queued_request_waits_no_longer_than_its_lane_allows():
 
 
 @pytest.mark.asyncio
+async def test_a_request_that_would_wait_too_long_is_refused_at_once():
+    """Not after waiting its lane's limit: the wait is foreseen from the requests ahead
+    and the recent time a request takes."""
+    inner = Held()
+    app = Admission(inner, lanes(slots=1, queue=10, wait_s=0.5))
+    lane = app.lanes["pages"]
+    lane.service_s = 0.3  # requests have been taking 0.3 s
+    holding = asyncio.create_task(call(app, "/slow/1"))
+    queued = asyncio.create_task(call(app, "/slow/2"))  # would wait 0.3 s: queued
+    await asyncio.sleep(0.02)
+    assert lane.waiting == 1
+    status, _, _, took = await call(app, "/page")  # would wait 0.6 s: refused now
+    assert status == 503 and took < 0.05
+    inner.release.set()
+    assert [(await t)[0] for t in (holding, queued)] == [200, 200]
+
+
+@pytest.mark.asyncio
 async def test_a_slot_comes_back_when_the_view_fails():
     app = Admission(Held(), lanes(slots=1, queue=0))
     with pytest.raises(RuntimeError):
