@@ -174,8 +174,8 @@ HTTP_QUEUE_WAIT_MS = int(os.environ.get("HTTP_QUEUE_WAIT_MS", "250"))
 # Sign-ins, sign-ups and password changes (PBKDF2, about 0.3 s of CPU each): a lane of
 # their own, so a burst of them never takes the slots answers need.
 LOGIN_CONCURRENCY = int(os.environ.get("LOGIN_CONCURRENCY", "1"))
-LOGIN_QUEUE = int(os.environ.get("LOGIN_QUEUE", "16"))
-LOGIN_QUEUE_WAIT_MS = int(os.environ.get("LOGIN_QUEUE_WAIT_MS", "3000"))
+LOGIN_QUEUE = int(os.environ.get("LOGIN_QUEUE", "64"))
+LOGIN_QUEUE_WAIT_MS = int(os.environ.get("LOGIN_QUEUE_WAIT_MS", "10000"))
 
 # --- Redis: cache, channel layer, Celery ------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
