@@ -242,7 +242,12 @@ def test_a_postgres_restart_mid_question_loses_no_acked_answer_and_the_round_goe
             await watch.stop()
             for server in servers:
                 noted(
-                    findings, watch.assert_said_broken, server.name, down, back, "PostgreSQL was down"
+                    findings,
+                    watch.assert_said_broken,
+                    server.name,
+                    down,
+                    back,
+                    "PostgreSQL was down",
                 )
 
             await hall.answer(late, 1)
