@@ -53,18 +53,7 @@ TIMEOUT_S = 60
 class HttpWorkerClient(WorkerClient):
     """bench/_live_support.py's driver, starting this module's generator."""
 
-    @classmethod
-    async def start(cls, seed: int) -> HttpWorkerClient:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "worker",
-            str(seed),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            limit=2**28,
-        )
-        return cls(proc)
+    script = Path(__file__).resolve()
 
 
 def parse_items(html: str) -> list[tuple[int, str, list[str]]]:

@@ -147,7 +147,10 @@ def free_port() -> int:
 
 
 class WorkerClient:
-    """A load-generator process, driven over its stdin and stdout."""
+    """A load-generator process, driven over its stdin and stdout: `script worker SEED`
+    (this module's generator; a bench with its own sets `script` to its module)."""
+
+    script = Path(__file__).resolve()
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
@@ -157,7 +160,7 @@ class WorkerClient:
     async def start(cls, seed: int) -> WorkerClient:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
-            str(Path(__file__).resolve()),
+            str(cls.script),
             "worker",
             str(seed),
             stdin=asyncio.subprocess.PIPE,

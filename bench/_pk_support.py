@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._live_support import ORIGIN, now_ms, settle_heap  # noqa: E402
+from bench._live_support import ORIGIN, WorkerClient, now_ms, settle_heap  # noqa: E402
 
 ANSWER_AFTER_S = (0.3, 2.5)
 
@@ -212,41 +212,10 @@ async def worker_main(seed: int) -> None:
         sys.stdout.flush()
 
 
-class WorkerProcess:
-    """A load-generator process (this file, `worker`), driven by JSON lines."""
+class WorkerProcess(WorkerClient):
+    """bench/_live_support.py's driver, starting this module's generator (`worker`)."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-
-    @classmethod
-    async def start(cls, seed: int) -> WorkerProcess:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "worker",
-            str(seed),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            limit=2**28,
-        )
-        return cls(proc)
-
-    async def call(self, op: str, **args) -> dict:
-        self.proc.stdin.write((json.dumps({"op": op, **args}) + "\n").encode())
-        await self.proc.stdin.drain()
-        line = await self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"load generator {self.proc.pid} exited")
-        return json.loads(line)
-
-    async def stop(self) -> None:
-        if self.proc.returncode is None:
-            with contextlib.suppress(Exception):
-                self.proc.stdin.write(b'{"op": "exit"}\n')
-                await asyncio.wait_for(self.proc.wait(), 10)
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.kill()
-            await self.proc.wait()
+    script = Path(__file__).resolve()
 
 
 if __name__ == "__main__":
