@@ -159,20 +159,14 @@ else:
     (BASE_DIR / "var").mkdir(exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Admission: requests a process works on at once (frontend/admission.py) --------
-# Page slots stay under the database pool, so a process's live-round and PK sockets
-# always find a connection; beyond the slots a short queue, beyond that an immediate
-# 503 with Retry-After. docs/deploy.md, "Load shedding", has the measurements.
-# A process runs Python on one core at a time: beyond a few requests in flight, more
-# only wait for the interpreter. Answers have slots of their own (a rush of page loads
-# never holds them up). The defaults (3 + 3 + 1 + 2 for /healthz) and the sockets'
-# three database threads fit the default pool of 12.
+# --- Admission: slots per kind of request, then a short queue, then a 503 ----------
+# (frontend/admission.py; docs/deploy.md, "Load shedding"). All slots (3 + 3 + 1 + 2
+# for /healthz) and the sockets' three database threads fit the default pool of 12.
 HTTP_CONCURRENCY = int(os.environ.get("HTTP_CONCURRENCY", "3"))
 ANSWER_CONCURRENCY = int(os.environ.get("ANSWER_CONCURRENCY", "3"))
 HTTP_QUEUE = int(os.environ.get("HTTP_QUEUE", "32"))
 HTTP_QUEUE_WAIT_MS = int(os.environ.get("HTTP_QUEUE_WAIT_MS", "250"))
-# Sign-ins, sign-ups and password changes (PBKDF2, about 0.3 s of CPU each): a lane of
-# their own, so a burst of them never takes the slots answers need.
+# Sign-ins and password changes (PBKDF2, ~0.3 s of CPU each) have a lane of their own.
 LOGIN_CONCURRENCY = int(os.environ.get("LOGIN_CONCURRENCY", "1"))
 LOGIN_QUEUE = int(os.environ.get("LOGIN_QUEUE", "64"))
 LOGIN_QUEUE_WAIT_MS = int(os.environ.get("LOGIN_QUEUE_WAIT_MS", "10000"))
